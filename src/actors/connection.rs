@@ -1,0 +1,238 @@
+//! The connection actor: one per native WebSocket (`/ws`). It owns the
+//! heartbeat, the set of rooms joined and the socket's outbox. Bad input never
+//! kills it: it answers with an `error` frame. It does not hold events; rooms
+//! push their frames straight into the outbox.
+
+use crate::actors::registry::{self, Registry};
+use crate::actors::room::Subscriber;
+use crate::error::AppError;
+use crate::protocol::{self, ClientMessage};
+use crate::stats::Stats;
+use crate::time::now_ms;
+use crate::transport::{self, Outbox};
+use crate::types::RoomName;
+use actix::prelude::*;
+use actix_web_actors::ws;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Limits and timings of a connection, from `[ws]`.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Heartbeat interval.
+    pub heartbeat: Duration,
+    /// Drop a client silent this long.
+    pub timeout: Duration,
+    /// Rooms one connection may join.
+    pub max_rooms: usize,
+}
+
+/// One native WebSocket.
+pub struct Connection {
+    id: u64,
+    public_id: String,
+    outbox: Arc<Outbox>,
+    registry: Addr<Registry>,
+    stats: Arc<Stats>,
+    limits: Limits,
+    rooms: HashSet<RoomName>,
+    last_seen: Instant,
+    /// Rooms joined on connect (`?projectId=`, `?sessionId=`).
+    auto: Vec<RoomName>,
+}
+
+impl Connection {
+    /// A connection writing to `outbox`, joining `auto` once started.
+    pub fn new(
+        outbox: Arc<Outbox>,
+        registry: Addr<Registry>,
+        stats: Arc<Stats>,
+        limits: Limits,
+        auto: Vec<RoomName>,
+    ) -> Self {
+        Connection {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            public_id: crate::types::new_id(),
+            outbox,
+            registry,
+            stats,
+            limits,
+            rooms: HashSet::new(),
+            last_seen: Instant::now(),
+            auto,
+        }
+    }
+
+    fn send(&self, text: &str) {
+        // A refused push means the socket is closing; nothing more to do.
+        let _ = self.outbox.push_text(text);
+    }
+
+    fn close(&self, code: u16, reason: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        self.outbox.close(code, reason);
+        ctx.stop();
+    }
+
+    fn subscribe(&mut self, room: &str, since: Option<i64>, ctx: &mut ws::WebsocketContext<Self>) {
+        let room = match RoomName::parse(room) {
+            Ok(room) => room,
+            Err(err) => return self.send(&err.ws_frame().to_string()),
+        };
+        if since.is_some_and(|s| s < 0) {
+            let err = AppError::BadRequest("since must be 0 or more".into());
+            return self.send(&err.ws_frame().to_string());
+        }
+        if !self.rooms.contains(&room) && self.rooms.len() >= self.limits.max_rooms {
+            let err = AppError::TooManyRooms(format!(
+                "at most {} rooms per connection",
+                self.limits.max_rooms
+            ));
+            return self.send(&err.ws_frame().to_string());
+        }
+        self.rooms.insert(room.clone());
+        self.registry.do_send(registry::Join {
+            room,
+            sub: Subscriber {
+                conn_id: self.id,
+                outbox: self.outbox.clone(),
+                conn: ctx.address().recipient(),
+            },
+            since,
+        });
+    }
+
+    fn unsubscribe(&mut self, room: &str) {
+        let room = match RoomName::parse(room) {
+            Ok(room) => room,
+            Err(err) => return self.send(&err.ws_frame().to_string()),
+        };
+        if self.rooms.remove(&room) {
+            self.registry.do_send(registry::Leave {
+                room,
+                conn_id: self.id,
+                notify: true,
+            });
+        } else {
+            self.send(&protocol::unsubscribed(&room, "client", None));
+        }
+    }
+
+    fn on_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        match serde_json::from_str::<ClientMessage>(text) {
+            Ok(ClientMessage::Subscribe { room, since }) => self.subscribe(&room, since, ctx),
+            Ok(ClientMessage::Unsubscribe { room }) => self.unsubscribe(&room),
+            Ok(ClientMessage::Ping) => self.send(&protocol::pong(now_ms())),
+            Err(err) => {
+                let err = AppError::BadRequest(format!("invalid message: {err}"));
+                self.send(&err.ws_frame().to_string());
+            }
+        }
+    }
+
+    fn heartbeat(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.last_seen.elapsed() > self.limits.timeout {
+            log::debug!("connection {}: client timed out", self.public_id);
+            return self.close(transport::CLOSE_GOING_AWAY, "client timeout", ctx);
+        }
+        self.send(&protocol::heartbeat(self.stats.connections(), now_ms()));
+        let _ = self.outbox.push(transport::ping_frame(b""));
+    }
+}
+
+impl Actor for Connection {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.stats.connection_opened();
+        self.registry.do_send(registry::Connect {
+            id: self.id,
+            addr: ctx.address().recipient(),
+        });
+        let heartbeat_ms = self.limits.heartbeat.as_millis() as u64;
+        self.send(&protocol::welcome(&self.public_id, heartbeat_ms));
+        for room in std::mem::take(&mut self.auto) {
+            self.subscribe(room.as_str(), None, ctx);
+        }
+        ctx.run_interval(self.limits.heartbeat, |act, ctx| act.heartbeat(ctx));
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        for room in self.rooms.drain() {
+            self.registry.do_send(registry::Leave {
+                room,
+                conn_id: self.id,
+                notify: false,
+            });
+        }
+        self.registry.do_send(registry::Disconnect { id: self.id });
+        self.stats.connection_closed();
+        self.outbox.finish();
+    }
+}
+
+/// The server is shutting down: close with 1001.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+/// A room dropped this connection (slow consumer, or a failed read).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomEvicted {
+    /// The room.
+    pub room: RoomName,
+    /// The outbox overflowed: a 4008 close is queued, stop now.
+    pub slow: bool,
+}
+
+impl Handler<Shutdown> for Connection {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+        self.close(transport::CLOSE_GOING_AWAY, "server shutting down", ctx);
+    }
+}
+
+impl Handler<RoomEvicted> for Connection {
+    type Result = ();
+
+    fn handle(&mut self, msg: RoomEvicted, ctx: &mut Self::Context) {
+        self.rooms.remove(&msg.room);
+        if msg.slow {
+            ctx.stop();
+        }
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Connection {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.last_seen = Instant::now();
+        match msg {
+            Ok(ws::Message::Text(text)) => self.on_text(&text, ctx),
+            Ok(ws::Message::Ping(payload)) => {
+                let _ = self.outbox.push(transport::pong_frame(&payload));
+            }
+            Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => {}
+            Ok(ws::Message::Binary(_)) | Ok(ws::Message::Continuation(_)) => {
+                let err = AppError::BadRequest("only JSON text frames are accepted".into());
+                self.send(&err.ws_frame().to_string());
+            }
+            Ok(ws::Message::Close(_)) => self.close(transport::CLOSE_NORMAL, "", ctx),
+            Err(ws::ProtocolError::Overflow) => {
+                self.close(transport::CLOSE_TOO_BIG, "frame too big", ctx)
+            }
+            Err(err) => {
+                log::debug!("connection {}: protocol error: {err}", self.public_id);
+                self.close(transport::CLOSE_PROTOCOL, "protocol error", ctx);
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}

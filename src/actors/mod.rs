@@ -1,0 +1,11 @@
+//! The actors: one per file, each with its messages beside it.
+//!
+//! * [`persistence`] — the single writer (group commit, notify after commit).
+//! * [`registry`] — rooms by name, connections by id.
+//! * [`room`] — one per live room: snapshot/replay on join, batching, fan-out.
+//! * [`connection`] — one per native WebSocket.
+
+pub mod connection;
+pub mod persistence;
+pub mod registry;
+pub mod room;

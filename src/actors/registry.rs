@@ -1,0 +1,205 @@
+//! The room registry: starts a room actor on first join, forwards joins and
+//! leaves to it, fans committed events out to the live rooms, stops rooms
+//! that went idle, and knows every connection for shutdown.
+//!
+//! It holds no subscriber state itself (rooms do) and reads no database.
+
+use crate::actors::connection;
+use crate::actors::room::{self, Room, RoomEnv};
+use crate::db::events::Committed as CommittedEvent;
+use crate::types::{Delivery, RoomName};
+use actix::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One live room.
+struct Entry {
+    addr: Addr<Room>,
+    /// Joins forwarded; a room may stop only if it saw all of them.
+    joins: u64,
+}
+
+/// Rooms by name, connections by id.
+pub struct Registry {
+    rooms: HashMap<RoomName, Entry>,
+    conns: HashMap<u64, Recipient<connection::Shutdown>>,
+    env: RoomEnv,
+}
+
+impl Registry {
+    /// An empty registry; rooms it starts get `env`.
+    pub fn new(env: RoomEnv) -> Self {
+        Registry {
+            rooms: HashMap::new(),
+            conns: HashMap::new(),
+            env,
+        }
+    }
+}
+
+impl Actor for Registry {
+    type Context = Context<Self>;
+}
+
+/// Join a room (started if needed).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Join {
+    /// The room.
+    pub room: RoomName,
+    /// Who joins.
+    pub sub: room::Subscriber,
+    /// Resume after this seq; `None` for a fresh join with snapshot.
+    pub since: Option<i64>,
+}
+
+/// Leave a room.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Leave {
+    /// The room.
+    pub room: RoomName,
+    /// Who leaves.
+    pub conn_id: u64,
+    /// Send `unsubscribed` (a client request) rather than leave silently.
+    pub notify: bool,
+}
+
+/// Events that just committed, in commit order.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Committed {
+    /// The events with their deliveries.
+    pub events: Vec<CommittedEvent>,
+}
+
+/// A room has had no subscriber for a while.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomIdle {
+    /// The room.
+    pub room: RoomName,
+    /// Joins the room has seen.
+    pub joins: u64,
+}
+
+/// A connection opened.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Connect {
+    /// Connection id.
+    pub id: u64,
+    /// Where to send the shutdown notice.
+    pub addr: Recipient<connection::Shutdown>,
+}
+
+/// A connection closed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    /// Connection id.
+    pub id: u64,
+}
+
+/// Close every connection with 1001; answers with how many were told.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct ShutdownAll;
+
+impl Handler<Join> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Join, ctx: &mut Context<Self>) {
+        let registry = ctx.address();
+        let env = &self.env;
+        let entry = self.rooms.entry(msg.room.clone()).or_insert_with(|| Entry {
+            addr: Room::new(msg.room.clone(), env.clone(), registry).start(),
+            joins: 0,
+        });
+        entry.joins += 1;
+        entry.addr.do_send(room::Join {
+            sub: msg.sub,
+            since: msg.since,
+        });
+    }
+}
+
+impl Handler<Leave> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Leave, _: &mut Context<Self>) {
+        if let Some(entry) = self.rooms.get(&msg.room) {
+            entry.addr.do_send(room::Leave {
+                conn_id: msg.conn_id,
+                notify: msg.notify,
+            });
+        }
+    }
+}
+
+impl Handler<Committed> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Committed, _: &mut Context<Self>) {
+        let mut by_room: HashMap<&RoomName, Vec<Arc<Delivery>>> = HashMap::new();
+        for event in &msg.events {
+            for delivery in &event.deliveries {
+                if self.rooms.contains_key(&delivery.room) {
+                    by_room
+                        .entry(&delivery.room)
+                        .or_default()
+                        .push(delivery.clone());
+                }
+            }
+        }
+        for (name, deliveries) in by_room {
+            if let Some(entry) = self.rooms.get(name) {
+                entry.addr.do_send(room::Publish { deliveries });
+            }
+        }
+    }
+}
+
+impl Handler<RoomIdle> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: RoomIdle, _: &mut Context<Self>) {
+        // A join still on its way to the room keeps it alive.
+        if self
+            .rooms
+            .get(&msg.room)
+            .is_some_and(|e| e.joins == msg.joins)
+        {
+            if let Some(entry) = self.rooms.remove(&msg.room) {
+                entry.addr.do_send(room::Stop);
+            }
+        }
+    }
+}
+
+impl Handler<Connect> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Connect, _: &mut Context<Self>) {
+        self.conns.insert(msg.id, msg.addr);
+    }
+}
+
+impl Handler<Disconnect> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Disconnect, _: &mut Context<Self>) {
+        self.conns.remove(&msg.id);
+    }
+}
+
+impl Handler<ShutdownAll> for Registry {
+    type Result = usize;
+
+    fn handle(&mut self, _: ShutdownAll, _: &mut Context<Self>) -> usize {
+        for addr in self.conns.values() {
+            addr.do_send(connection::Shutdown);
+        }
+        self.conns.len()
+    }
+}

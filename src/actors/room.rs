@@ -1,0 +1,523 @@
+//! The room actor: one per live room. It hands each new subscriber its
+//! snapshot or the events it missed, then live events; gathers events inside
+//! the batching window (priority events flush at once); and renders each frame
+//! once per flush for all subscribers at the same position.
+//!
+//! Exactly-once, in-order delivery rests on one rule: every subscriber has a
+//! `cursor` (the last seq it was sent) and only ever gets `(cursor, head]`.
+//! Events come from the commit notifications (kept in `recent`) or, when a
+//! subscriber is further behind, from the event log.
+
+use crate::actors::connection::RoomEvicted;
+use crate::actors::registry::{self, Registry};
+use crate::db::{events, Pool};
+use crate::domain::snapshot;
+use crate::error::AppError;
+use crate::protocol;
+use crate::stats::Stats;
+use crate::transport::{text_frame, Outbox, PushError};
+use crate::types::{Delivery, RoomName};
+use actix::prelude::*;
+use bytes::Bytes;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Recent deliveries kept in memory so joins and flushes rarely read the log.
+const RECENT_CAPACITY: usize = 4096;
+/// A resume further behind than this gets a snapshot instead of a replay.
+pub const MAX_REPLAY: i64 = 10_000;
+/// How long an empty room lives before it is stopped.
+const IDLE_AFTER: Duration = Duration::from_secs(10);
+/// Wait before retrying the first read of the room's head.
+const RETRY_LOAD: Duration = Duration::from_secs(1);
+
+/// What every room needs, shared.
+#[derive(Clone)]
+pub struct RoomEnv {
+    /// Read pool for snapshots and replays.
+    pub pool: Pool,
+    /// `ws.batch_window_ms`; zero sends every event at once.
+    pub batch_window: Duration,
+    /// Live counters.
+    pub stats: Arc<Stats>,
+}
+
+/// A connection joining a room.
+pub struct Subscriber {
+    /// Connection id.
+    pub conn_id: u64,
+    /// Where its frames go.
+    pub outbox: Arc<Outbox>,
+    /// Told when the room drops it.
+    pub conn: Recipient<RoomEvicted>,
+}
+
+struct Sub {
+    outbox: Arc<Outbox>,
+    conn: Recipient<RoomEvicted>,
+    /// Last seq sent to this subscriber.
+    cursor: i64,
+    /// False while its snapshot or replay is being read.
+    live: bool,
+    /// Tells a stale read result from the current join.
+    token: u64,
+}
+
+/// One room.
+pub struct Room {
+    name: RoomName,
+    env: RoomEnv,
+    registry: Addr<Registry>,
+    /// Highest seq known contiguously; `recent` ends at it.
+    head: i64,
+    loaded: bool,
+    waiting: Vec<Join>,
+    /// Deliveries past `head` that arrived out of order.
+    stash: BTreeMap<i64, Arc<Delivery>>,
+    fetching: bool,
+    recent: VecDeque<Arc<Delivery>>,
+    subs: HashMap<u64, Sub>,
+    tokens: u64,
+    joins: u64,
+    timer: Option<SpawnHandle>,
+}
+
+impl Room {
+    /// A room that reads its head from the log when started.
+    pub fn new(name: RoomName, env: RoomEnv, registry: Addr<Registry>) -> Self {
+        Room {
+            name,
+            env,
+            registry,
+            head: 0,
+            loaded: false,
+            waiting: Vec::new(),
+            stash: BTreeMap::new(),
+            fetching: false,
+            recent: VecDeque::new(),
+            subs: HashMap::new(),
+            tokens: 0,
+            joins: 0,
+            timer: None,
+        }
+    }
+
+    fn load(&mut self, ctx: &mut Context<Self>) {
+        let pool = self.env.pool.clone();
+        let room = self.name.clone();
+        let read = blocking(move || Ok(events::last_seq(&mut *pool.get()?, room.as_str())?));
+        ctx.spawn(read.into_actor(self).map(|result, act, ctx| match result {
+            Ok(seq) => {
+                act.head = act.head.max(seq);
+                act.loaded = true;
+                act.absorb(ctx);
+                for join in std::mem::take(&mut act.waiting) {
+                    act.join(join, ctx);
+                }
+                act.flush(ctx);
+            }
+            Err(err) => {
+                log::warn!("room {}: cannot read head: {err}", act.name);
+                ctx.run_later(RETRY_LOAD, |act, ctx| act.load(ctx));
+            }
+        }));
+    }
+
+    /// Moves contiguous stashed deliveries into `recent`; reads the log on a gap.
+    fn absorb(&mut self, ctx: &mut Context<Self>) {
+        while let Some(entry) = self.stash.first_entry() {
+            let seq = *entry.key();
+            if seq <= self.head {
+                entry.remove();
+            } else if seq == self.head + 1 {
+                self.recent.push_back(entry.remove());
+                self.head = seq;
+            } else {
+                self.fetch_gap(ctx);
+                break;
+            }
+        }
+    }
+
+    fn fetch_gap(&mut self, ctx: &mut Context<Self>) {
+        if self.fetching {
+            return;
+        }
+        self.fetching = true;
+        let (pool, room, from) = (self.env.pool.clone(), self.name.clone(), self.head);
+        let read =
+            blocking(move || Ok(events::replay(&mut *pool.get()?, &room, from, MAX_REPLAY)?));
+        ctx.spawn(read.into_actor(self).map(|result, act, ctx| {
+            act.fetching = false;
+            match result {
+                Ok(found) => {
+                    if let Some(first) = found.first().filter(|d| d.seq > act.head + 1) {
+                        log::warn!(
+                            "room {}: seqs {}..{} pruned",
+                            act.name,
+                            act.head + 1,
+                            first.seq
+                        );
+                        act.head = first.seq - 1;
+                        act.recent.clear();
+                    }
+                    for d in found {
+                        act.stash.insert(d.seq, d);
+                    }
+                    act.absorb(ctx);
+                    act.flush(ctx);
+                }
+                Err(err) => log::warn!("room {}: cannot read gap: {err}", act.name),
+            }
+        }));
+    }
+
+    /// Frames for `(from, head]` from memory, or `None` if not all are there.
+    fn frames_since(&self, from: i64) -> Option<Vec<Bytes>> {
+        if from >= self.head {
+            return Some(Vec::new());
+        }
+        let first = self.recent.front()?.seq;
+        if from + 1 < first {
+            return None;
+        }
+        let skip = (from + 1 - first) as usize;
+        let run: Vec<Arc<Delivery>> = self.recent.iter().skip(skip).cloned().collect();
+        Some(render(&self.name, &run))
+    }
+
+    /// Sends every live subscriber what it has not had yet.
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.timer.take() {
+            ctx.cancel_future(timer);
+        }
+        let mut by_cursor: HashMap<i64, Vec<u64>> = HashMap::new();
+        for (id, sub) in &self.subs {
+            if sub.live && sub.cursor < self.head {
+                by_cursor.entry(sub.cursor).or_default().push(*id);
+            }
+        }
+        for (cursor, ids) in by_cursor {
+            match self.frames_since(cursor) {
+                Some(frames) => {
+                    for id in ids {
+                        self.send(id, &frames);
+                    }
+                }
+                None => {
+                    for id in ids {
+                        self.catch_up(id, cursor, false, ctx);
+                    }
+                }
+            }
+        }
+        while self.recent.len() > RECENT_CAPACITY {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Pushes frames to one subscriber and moves its cursor to `head`.
+    fn send(&mut self, id: u64, frames: &[Bytes]) {
+        let head = self.head;
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return;
+        };
+        for frame in frames {
+            match sub.outbox.push(frame.clone()) {
+                Ok(()) => {}
+                Err(PushError::Overflow) => return self.evict(id, true),
+                Err(PushError::Closed) => return self.evict(id, false),
+            }
+        }
+        sub.cursor = head;
+    }
+
+    fn push_text(&mut self, id: u64, text: &str) {
+        let Some(sub) = self.subs.get(&id) else {
+            return;
+        };
+        match sub.outbox.push(text_frame(text.as_bytes())) {
+            Ok(()) => {}
+            Err(PushError::Overflow) => self.evict(id, true),
+            Err(PushError::Closed) => self.evict(id, false),
+        }
+    }
+
+    /// Drops a subscriber and tells its connection.
+    fn evict(&mut self, id: u64, slow: bool) {
+        if let Some(sub) = self.subs.remove(&id) {
+            sub.conn.do_send(RoomEvicted {
+                room: self.name.clone(),
+                slow,
+            });
+            self.subscribers_changed();
+        }
+    }
+
+    fn subscribers_changed(&mut self) {
+        self.env.stats.set_room(self.name.as_str(), self.subs.len());
+    }
+
+    fn join(&mut self, msg: Join, ctx: &mut Context<Self>) {
+        let id = msg.sub.conn_id;
+        if let Some(sub) = self.subs.get(&id) {
+            let frame = protocol::subscribed(&self.name, sub.cursor, true, None);
+            return self.push_text(id, &frame);
+        }
+        self.tokens += 1;
+        self.subs.insert(
+            id,
+            Sub {
+                outbox: msg.sub.outbox,
+                conn: msg.sub.conn,
+                cursor: 0,
+                live: false,
+                token: self.tokens,
+            },
+        );
+        self.subscribers_changed();
+        match msg.since {
+            Some(since) if since <= self.head && self.head - since <= MAX_REPLAY => {
+                match self.frames_since(since) {
+                    Some(frames) => {
+                        let frame = protocol::subscribed(&self.name, self.head, true, None);
+                        self.push_text(id, &frame);
+                        if let Some(sub) = self.subs.get_mut(&id) {
+                            sub.live = true;
+                        }
+                        self.send(id, &frames);
+                    }
+                    None => self.catch_up(id, since, true, ctx),
+                }
+            }
+            _ => self.snapshot(id, ctx),
+        }
+    }
+
+    /// Reads `(from, head]` from the log for one subscriber. A `resume` sends
+    /// `subscribed` first; if the log no longer has it all, a snapshot is sent.
+    fn catch_up(&mut self, id: u64, from: i64, resume: bool, ctx: &mut Context<Self>) {
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return;
+        };
+        sub.live = false;
+        let token = sub.token;
+        let (pool, room, upto) = (self.env.pool.clone(), self.name.clone(), self.head);
+        let read =
+            blocking(move || Ok(events::replay(&mut *pool.get()?, &room, from, upto - from)?));
+        ctx.spawn(read.into_actor(self).map(move |result, act, ctx| {
+            if act.subs.get(&id).is_none_or(|s| s.token != token) {
+                return;
+            }
+            match result {
+                Ok(found)
+                    if found.len() as i64 == upto - from
+                        && found.first().is_none_or(|d| d.seq == from + 1) =>
+                {
+                    if resume {
+                        let frame = protocol::subscribed(&act.name, upto, true, None);
+                        act.push_text(id, &frame);
+                    }
+                    act.send_run(id, &found, upto);
+                    act.go_live(id, ctx);
+                }
+                Ok(_) => act.snapshot(id, ctx),
+                Err(err) => act.fail(id, &err),
+            }
+        }));
+    }
+
+    /// Sends a run read from the log and sets the cursor to its end.
+    fn send_run(&mut self, id: u64, run: &[Arc<Delivery>], upto: i64) {
+        let frames = render(&self.name, run);
+        let head = std::mem::replace(&mut self.head, upto);
+        self.send(id, &frames);
+        self.head = head;
+    }
+
+    /// Marks a subscriber live and sends what arrived meanwhile.
+    fn go_live(&mut self, id: u64, ctx: &mut Context<Self>) {
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return;
+        };
+        sub.live = true;
+        let cursor = sub.cursor;
+        if cursor < self.head {
+            match self.frames_since(cursor) {
+                Some(frames) => self.send(id, &frames),
+                None => self.catch_up(id, cursor, false, ctx),
+            }
+        }
+    }
+
+    fn snapshot(&mut self, id: u64, ctx: &mut Context<Self>) {
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return;
+        };
+        sub.live = false;
+        let token = sub.token;
+        let (pool, room) = (self.env.pool.clone(), self.name.clone());
+        let read = blocking(move || Ok(snapshot::read(&mut *pool.get()?, &room)?));
+        ctx.spawn(read.into_actor(self).map(move |result, act, ctx| {
+            if act.subs.get(&id).is_none_or(|s| s.token != token) {
+                return;
+            }
+            match result {
+                Ok((snap, seq)) => {
+                    let frame = protocol::subscribed(&act.name, seq, false, snap.as_ref());
+                    act.push_text(id, &frame);
+                    if let Some(sub) = act.subs.get_mut(&id) {
+                        sub.cursor = seq;
+                    }
+                    act.go_live(id, ctx);
+                }
+                Err(err) => act.fail(id, &err),
+            }
+        }));
+    }
+
+    /// A read for this subscriber failed: tell it and drop it from the room.
+    fn fail(&mut self, id: u64, err: &AppError) {
+        let frame = err.ws_frame().to_string();
+        self.push_text(id, &frame);
+        let frame = protocol::unsubscribed(&self.name, "unavailable", None);
+        self.push_text(id, &frame);
+        self.evict(id, false);
+    }
+}
+
+/// Renders a run of deliveries as native text frames.
+fn render(room: &RoomName, run: &[Arc<Delivery>]) -> Vec<Bytes> {
+    protocol::render_native(room, run)
+        .iter()
+        .map(|text| text_frame(text.as_bytes()))
+        .collect()
+}
+
+/// Runs a database read on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    actix_web::rt::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(AppError::Internal(format!("read task failed: {e}"))))
+}
+
+impl Actor for Room {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.load(ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.env.stats.set_room(self.name.as_str(), 0);
+    }
+}
+
+/// A subscriber joins (sent by the registry).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Join {
+    /// Who.
+    pub sub: Subscriber,
+    /// Resume after this seq, or `None` for a snapshot.
+    pub since: Option<i64>,
+}
+
+/// A subscriber leaves.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Leave {
+    /// Connection id.
+    pub conn_id: u64,
+    /// Answer with `unsubscribed` (reason `client`).
+    pub notify: bool,
+}
+
+/// Deliveries to this room that just committed, in seq order.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Publish {
+    /// The deliveries.
+    pub deliveries: Vec<Arc<Delivery>>,
+}
+
+/// The registry forgot this room: stop.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Stop;
+
+impl Handler<Join> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Join, ctx: &mut Context<Self>) {
+        self.joins += 1;
+        if self.loaded {
+            self.join(msg, ctx);
+        } else {
+            self.waiting.push(msg);
+        }
+    }
+}
+
+impl Handler<Leave> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Leave, ctx: &mut Context<Self>) {
+        self.waiting.retain(|j| j.sub.conn_id != msg.conn_id);
+        if msg.notify {
+            let frame = protocol::unsubscribed(&self.name, "client", None);
+            self.push_text(msg.conn_id, &frame);
+        }
+        if self.subs.remove(&msg.conn_id).is_some() {
+            self.subscribers_changed();
+        }
+        if self.subs.is_empty() && self.waiting.is_empty() {
+            ctx.run_later(IDLE_AFTER, |act, _| {
+                if act.subs.is_empty() && act.waiting.is_empty() {
+                    act.registry.do_send(registry::RoomIdle {
+                        room: act.name.clone(),
+                        joins: act.joins,
+                    });
+                }
+            });
+        }
+    }
+}
+
+impl Handler<Publish> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
+        let mut urgent = false;
+        for d in msg.deliveries {
+            if d.seq > self.head {
+                urgent |= d.event.priority;
+                self.stash.insert(d.seq, d);
+            }
+        }
+        if !self.loaded {
+            return;
+        }
+        self.absorb(ctx);
+        let window = self.env.batch_window;
+        if urgent || window.is_zero() {
+            self.flush(ctx);
+        } else if self.timer.is_none() {
+            self.timer = Some(ctx.run_later(window, |act, ctx| {
+                act.timer = None;
+                act.flush(ctx);
+            }));
+        }
+    }
+}
+
+impl Handler<Stop> for Room {
+    type Result = ();
+
+    fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}

@@ -1,0 +1,373 @@
+//! Settings: one documented struct per config section, their built-in defaults,
+//! the layering (built-in → `config/default.toml` → `--config FILE` →
+//! `HERALD__SECTION__KEY`), and validation. Every error names the key path.
+//!
+//! This module owns parsing and checking; it does not act on the settings.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// The file the operator edits; read from the working directory when present.
+pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
+/// Prefix of environment overrides: `HERALD__WS__BATCH_WINDOW_MS=0`.
+pub const ENV_PREFIX: &str = "HERALD__";
+
+/// All of herald's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// HTTP listener.
+    pub server: ServerSettings,
+    /// Database connection.
+    pub database: DatabaseSettings,
+    /// WebSocket transport.
+    pub ws: WsSettings,
+    /// Event log.
+    pub events: EventsSettings,
+    /// Authentication.
+    pub auth: AuthSettings,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address to listen on; loopback by default so a fresh install is not exposed.
+    pub bind: String,
+    /// Largest accepted request body; larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// How long a graceful shutdown waits for in-flight requests.
+    pub shutdown_timeout_ms: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            bind: "127.0.0.1:8080".into(),
+            max_body_bytes: 1024 * 1024,
+            workers: 0,
+            shutdown_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// `[database]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://relative/path.db`, `sqlite:///absolute/path.db` or `postgres://…`.
+    pub url: String,
+    /// Connections in the read pool (the writer holds one more of its own).
+    pub pool_size: u32,
+    /// How long a connection waits for a locked database before failing.
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: "sqlite://data/herald.db".into(),
+            pool_size: 8,
+            busy_timeout_ms: 5_000,
+        }
+    }
+}
+
+/// `[ws]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WsSettings {
+    /// Interval of the `heartbeat` event and the protocol ping, every dialect.
+    pub heartbeat_interval_ms: u64,
+    /// A client silent for this long is dropped; any frame counts as alive.
+    pub client_timeout_ms: u64,
+    /// Window that gathers events into one `batch-update`; 0 sends each at once.
+    pub batch_window_ms: u64,
+    /// Largest frame a client may send; larger closes with 1009.
+    pub max_frame_bytes: usize,
+    /// Rooms one connection may join; one more gets `too_many_rooms`.
+    pub max_rooms_per_connection: usize,
+    /// Bytes queued for one socket before it is closed with 4008.
+    pub outbound_buffer_bytes: usize,
+}
+
+impl Default for WsSettings {
+    fn default() -> Self {
+        WsSettings {
+            heartbeat_interval_ms: 30_000,
+            client_timeout_ms: 60_000,
+            batch_window_ms: 200,
+            max_frame_bytes: 64 * 1024,
+            max_rooms_per_connection: 100,
+            outbound_buffer_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// `[events]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsSettings {
+    /// Deliveries kept per room for replay; 0 keeps all. Events stay in the audit trail.
+    pub retention_per_room: u64,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// When false every caller is a local admin; only allowed on a loopback bind.
+    pub required: bool,
+    /// A token that is always admin; unset by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
+}
+
+/// A configuration problem, naming the key it is about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// Dotted key path (`ws.batch_window_ms`), or the file for syntax errors.
+    pub key: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "config key `{}`: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Settings {
+    /// Loads the layers: built-in defaults, `config/default.toml` if it exists in
+    /// the working directory, `file` if given, then `HERALD__…` variables of `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut merged = toml::Table::new();
+        let default_file = Path::new(DEFAULT_CONFIG_FILE);
+        if default_file.is_file() {
+            merge(&mut merged, read_file(default_file)?);
+        }
+        if let Some(path) = file {
+            merge(&mut merged, read_file(path)?);
+        }
+        merge(&mut merged, env_layer(env)?);
+        let settings = from_table(merged)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bind: SocketAddr = self
+            .server
+            .bind
+            .parse()
+            .map_err(|e| ConfigError::new("server.bind", format!("not an address: {e}")))?;
+        positive("server.max_body_bytes", self.server.max_body_bytes as u64)?;
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite://")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::new(
+                "database.url",
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+        if url == "sqlite://" {
+            return Err(ConfigError::new("database.url", "names no file"));
+        }
+        positive("database.pool_size", self.database.pool_size.into())?;
+        positive("ws.heartbeat_interval_ms", self.ws.heartbeat_interval_ms)?;
+        if self.ws.client_timeout_ms <= self.ws.heartbeat_interval_ms {
+            return Err(ConfigError::new(
+                "ws.client_timeout_ms",
+                "must be greater than ws.heartbeat_interval_ms",
+            ));
+        }
+        if self.ws.max_frame_bytes < 1024 {
+            return Err(ConfigError::new(
+                "ws.max_frame_bytes",
+                "must be at least 1024",
+            ));
+        }
+        positive(
+            "ws.max_rooms_per_connection",
+            self.ws.max_rooms_per_connection as u64,
+        )?;
+        if self.ws.outbound_buffer_bytes < 1024 {
+            return Err(ConfigError::new(
+                "ws.outbound_buffer_bytes",
+                "must be at least 1024",
+            ));
+        }
+        if !self.auth.required && !bind.ip().is_loopback() {
+            return Err(ConfigError::new(
+                "auth.required",
+                "must be true when server.bind is not a loopback address",
+            ));
+        }
+        if self.auth.required && self.auth.admin_token.as_deref().is_some_and(str::is_empty) {
+            return Err(ConfigError::new("auth.admin_token", "must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
+    if value == 0 {
+        return Err(ConfigError::new(key, "must be greater than 0"));
+    }
+    Ok(())
+}
+
+fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(&name, format!("cannot read: {e}")))?;
+    text.parse::<toml::Table>()
+        .map_err(|e| ConfigError::new(&name, format!("not valid TOML: {e}")))
+}
+
+/// Turns `HERALD__WS__BATCH_WINDOW_MS=0` into `{ws = {batch_window_ms = 0}}`.
+/// Values are read as TOML literals (numbers, booleans) and otherwise as strings.
+fn env_layer(env: impl IntoIterator<Item = (String, String)>) -> Result<toml::Table, ConfigError> {
+    let mut table = toml::Table::new();
+    for (name, raw) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+        if path.len() != 2 || path.iter().any(String::is_empty) {
+            return Err(ConfigError::new(
+                path.join("."),
+                format!("environment variable {name} must look like HERALD__SECTION__KEY"),
+            ));
+        }
+        let value = format!("v = {raw}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(raw));
+        let section = table
+            .entry(path[0].clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let toml::Value::Table(section) = section {
+            section.insert(path[1].clone(), value);
+        }
+    }
+    Ok(table)
+}
+
+/// Overlays `top` on `base`, table by table.
+fn merge(base: &mut toml::Table, top: toml::Table) {
+    for (key, value) in top {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(t)) => merge(b, t),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn from_table(table: toml::Table) -> Result<Settings, ConfigError> {
+    serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner().to_string();
+        // Unknown fields are reported at their parent; name the key itself.
+        let key = match inner.split('`').nth(1) {
+            Some(field) if inner.starts_with("unknown field") => {
+                if path == "." {
+                    field.to_string()
+                } else {
+                    format!("{path}.{field}")
+                }
+            }
+            _ => path,
+        };
+        let message = if inner.starts_with("unknown field") {
+            "unknown key".to_string()
+        } else {
+            inner
+        };
+        ConfigError::new(key, message)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_env(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let env = vars.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        let table = env_layer(env)?;
+        let s = from_table(table)?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    #[test]
+    fn env_overrides_parse_numbers_and_booleans() {
+        let s = load_env(&[
+            ("HERALD__WS__BATCH_WINDOW_MS", "0"),
+            ("HERALD__AUTH__REQUIRED", "true"),
+            ("HERALD__DATABASE__URL", "sqlite:///tmp/x.db"),
+            ("OTHER", "ignored"),
+        ])
+        .unwrap();
+        assert_eq!(s.ws.batch_window_ms, 0);
+        assert!(s.auth.required);
+        assert_eq!(s.database.url, "sqlite:///tmp/x.db");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = load_env(&[("HERALD__WS__BOGUS", "1")]).unwrap_err();
+        assert_eq!(err.key, "ws.bogus");
+        let err = load_env(&[("HERALD__NOPE__X", "1")]).unwrap_err();
+        assert_eq!(err.key, "nope");
+    }
+
+    #[test]
+    fn bad_value_is_named() {
+        let err = load_env(&[("HERALD__WS__BATCH_WINDOW_MS", "soon")]).unwrap_err();
+        assert_eq!(err.key, "ws.batch_window_ms");
+        let err = load_env(&[("HERALD__SERVER__BIND", "nowhere")]).unwrap_err();
+        assert_eq!(err.key, "server.bind");
+    }
+
+    #[test]
+    fn open_access_refuses_public_bind() {
+        let err = load_env(&[("HERALD__SERVER__BIND", "0.0.0.0:8080")]).unwrap_err();
+        assert_eq!(err.key, "auth.required");
+    }
+
+    #[test]
+    fn default_file_matches_builtin_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_FILE);
+        let table = read_file(&path).unwrap();
+        assert_eq!(from_table(table.clone()).unwrap(), Settings::default());
+        // Every key of the struct is written out in the file, and no other.
+        let builtin = toml::Value::try_from(Settings::default()).unwrap();
+        assert_eq!(toml::Value::Table(table), builtin);
+    }
+}

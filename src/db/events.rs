@@ -1,0 +1,188 @@
+//! SQL for the event log: append an event with one delivery per room (each
+//! taking that room's next seq), read a room's deliveries for replay, prune.
+
+use super::models::{EventRow, NewEvent};
+use super::schema::{deliveries::dsl as d, events::dsl as e, rooms::dsl as r};
+use super::DbConn;
+use crate::types::{Delivery, Event, RoomName};
+use diesel::prelude::*;
+use serde_json::value::RawValue;
+use std::sync::Arc;
+
+/// An event and the rooms it was delivered to, as committed.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// The event.
+    pub event: Arc<Event>,
+    /// One delivery per room, each with its seq.
+    pub deliveries: Vec<Arc<Delivery>>,
+}
+
+/// Appends `new` to the log and delivers it to `rooms`. With `retention > 0`,
+/// deliveries older than the newest `retention` of each room are pruned in the
+/// same transaction (the event rows stay: they are the audit trail).
+pub fn append(
+    conn: &mut DbConn,
+    new: &NewEvent,
+    rooms: &[RoomName],
+    retention: u64,
+) -> QueryResult<Committed> {
+    let id: i64 = diesel::insert_into(e::events)
+        .values(new)
+        .returning(e::id)
+        .get_result(conn)?;
+    let event = Arc::new(to_event(EventRow {
+        id,
+        event_type: new.event_type.clone(),
+        resource_type: new.resource_type.clone(),
+        resource_id: new.resource_id.clone(),
+        agent_id: new.agent_id.clone(),
+        origin_session_id: new.origin_session_id.clone(),
+        payload: new.payload.clone(),
+        priority: new.priority,
+        created_at: new.created_at,
+    })?);
+    let mut deliveries = Vec::with_capacity(rooms.len());
+    for room in rooms {
+        let seq = next_seq(conn, room.as_str())?;
+        diesel::insert_into(d::deliveries)
+            .values((
+                d::room.eq(room.as_str()),
+                d::seq.eq(seq),
+                d::event_id.eq(id),
+            ))
+            .execute(conn)?;
+        if retention > 0 && seq > retention as i64 {
+            diesel::delete(
+                d::deliveries
+                    .filter(d::room.eq(room.as_str()))
+                    .filter(d::seq.le(seq - retention as i64)),
+            )
+            .execute(conn)?;
+        }
+        deliveries.push(Delivery::new(room.clone(), seq, event.clone()));
+    }
+    Ok(Committed { event, deliveries })
+}
+
+/// Takes the room's next seq (1 for a new room).
+fn next_seq(conn: &mut DbConn, room: &str) -> QueryResult<i64> {
+    let bumped: Option<i64> = diesel::update(r::rooms.find(room))
+        .set(r::last_seq.eq(r::last_seq + 1))
+        .returning(r::last_seq)
+        .get_result(conn)
+        .optional()?;
+    match bumped {
+        Some(seq) => Ok(seq),
+        None => {
+            diesel::insert_into(r::rooms)
+                .values((r::name.eq(room), r::last_seq.eq(1i64)))
+                .execute(conn)?;
+            Ok(1)
+        }
+    }
+}
+
+/// The last seq handed out in a room (0 when it has none).
+pub fn last_seq(conn: &mut DbConn, room: &str) -> QueryResult<i64> {
+    Ok(r::rooms
+        .find(room)
+        .select(r::last_seq)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// A room's deliveries with `seq > since`, oldest first, at most `limit`.
+pub fn replay(
+    conn: &mut DbConn,
+    room: &RoomName,
+    since: i64,
+    limit: i64,
+) -> QueryResult<Vec<Arc<Delivery>>> {
+    let rows: Vec<(i64, EventRow)> = d::deliveries
+        .inner_join(e::events)
+        .filter(d::room.eq(room.as_str()))
+        .filter(d::seq.gt(since))
+        .order(d::seq.asc())
+        .limit(limit)
+        .select((d::seq, EventRow::as_select()))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(seq, row)| Ok(Delivery::new(room.clone(), seq, Arc::new(to_event(row)?))))
+        .collect()
+}
+
+/// How many events the log holds.
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    e::events.count().get_result(conn)
+}
+
+fn to_event(row: EventRow) -> QueryResult<Event> {
+    let payload = RawValue::from_string(row.payload)
+        .map_err(|err| diesel::result::Error::DeserializationError(Box::new(err)))?;
+    Ok(Event {
+        id: row.id,
+        event_type: row.event_type,
+        resource_type: row.resource_type,
+        resource_id: row.resource_id,
+        agent_id: row.agent_id,
+        origin_session_id: row.origin_session_id,
+        payload,
+        priority: row.priority,
+        created_at: row.created_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::testing;
+
+    fn new_event(n: i64) -> NewEvent {
+        NewEvent {
+            event_type: "t".into(),
+            resource_type: "room".into(),
+            resource_id: "x".into(),
+            agent_id: None,
+            origin_session_id: None,
+            payload: format!("{{\"n\":{n}}}"),
+            priority: false,
+            created_at: n,
+        }
+    }
+
+    #[test]
+    fn seqs_are_contiguous_per_room() {
+        let (_d, mut c) = testing::sqlite();
+        let a = RoomName::parse("a").unwrap();
+        let b = RoomName::parse("b").unwrap();
+        let first = append(&mut c, &new_event(1), &[a.clone(), b.clone()], 0).unwrap();
+        let second = append(&mut c, &new_event(2), &[a.clone()], 0).unwrap();
+        let seqs: Vec<i64> = first.deliveries.iter().map(|d| d.seq).collect();
+        assert_eq!(seqs, vec![1, 1]);
+        assert_eq!(second.deliveries[0].seq, 2);
+        assert!(second.event.id > first.event.id);
+        assert_eq!(last_seq(&mut c, "a").unwrap(), 2);
+        assert_eq!(last_seq(&mut c, "none").unwrap(), 0);
+        let replayed = replay(&mut c, &a, 1, 100).unwrap();
+        assert_eq!(replayed.len(), 1);
+        assert_eq!(replayed[0].event.payload.get(), "{\"n\":2}");
+    }
+
+    #[test]
+    fn retention_prunes_old_deliveries_but_keeps_events() {
+        let (_d, mut c) = testing::sqlite();
+        let a = RoomName::parse("a").unwrap();
+        for n in 1..=5 {
+            append(&mut c, &new_event(n), &[a.clone()], 2).unwrap();
+        }
+        let seqs: Vec<i64> = replay(&mut c, &a, 0, 100)
+            .unwrap()
+            .iter()
+            .map(|d| d.seq)
+            .collect();
+        assert_eq!(seqs, vec![4, 5]);
+        assert_eq!(count(&mut c).unwrap(), 5);
+    }
+}

@@ -1,0 +1,230 @@
+//! The database layer: the connection type for both backends, the pool, the
+//! embedded migrations, and one module of plain SQL functions per table group.
+//!
+//! Every function here is `fn(conn, …) -> QueryResult<T>`; none of them knows
+//! about actors or HTTP. Only the persistence actor calls the writing ones.
+
+pub mod events;
+pub mod models;
+pub mod projects;
+pub mod schema;
+pub mod sessions;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::result::QueryResult;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a pool checkout waits before the request is answered 503.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub use multi::DbConn;
+
+mod multi {
+    //! The two-backend connection. Its own module because the derive generates
+    //! items (a `MultiBackend`, bind collectors) that cannot carry docs.
+
+    /// A connection to either backend; diesel dispatches each query to the variant.
+    #[derive(diesel::MultiConnection)]
+    pub enum DbConn {
+        /// The embedded default.
+        Sqlite(diesel::SqliteConnection),
+        /// For several herald nodes on one database.
+        Pg(diesel::PgConnection),
+    }
+}
+
+/// The read pool.
+pub type Pool = r2d2::Pool<DbManager>;
+/// A connection checked out of the pool.
+pub type PooledConn = r2d2::PooledConnection<DbManager>;
+
+/// Why a connection could not be made; carries the backend's own message.
+#[derive(Debug)]
+pub struct DbError(pub String);
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DbError {}
+
+/// Which backend a `database.url` names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Backend {
+    /// A SQLite file at this path.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL, passed to libpq as is.
+    Postgres(String),
+}
+
+impl Backend {
+    /// Reads the scheme: `sqlite://rel/path`, `sqlite:///abs/path`, `postgres://…`.
+    pub fn from_url(url: &str) -> Result<Backend, DbError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(DbError("sqlite:// URL names no file".into()));
+            }
+            Ok(Backend::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres(url.to_string()))
+        } else {
+            Err(DbError(format!("unsupported database URL scheme: {url}")))
+        }
+    }
+}
+
+/// An r2d2 manager that picks the backend from the URL and keeps the real
+/// connection error (r2d2's own manager would only say "timed out").
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    backend: Backend,
+    busy_timeout_ms: u64,
+}
+
+impl DbManager {
+    /// A manager for `url`; for SQLite, creates the file's folder.
+    pub fn new(url: &str, busy_timeout_ms: u64) -> Result<DbManager, DbError> {
+        let backend = Backend::from_url(url)?;
+        if let Backend::Sqlite(path) = &backend {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| DbError(format!("cannot create {}: {e}", dir.display())))?;
+            }
+        }
+        Ok(DbManager {
+            backend,
+            busy_timeout_ms,
+        })
+    }
+
+    /// Opens one connection, set up for herald's use.
+    pub fn connect(&self) -> Result<DbConn, DbError> {
+        match &self.backend {
+            Backend::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(|e| DbError(format!("sqlite {}: {e}", path.display())))?;
+                // busy_timeout first: switching to WAL itself may meet a lock.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(|e| DbError(format!("sqlite {}: {e}", path.display())))?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            Backend::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(DbConn::Pg)
+                .map_err(|e| DbError(format!("postgres: {e}"))),
+        }
+    }
+
+    /// The backend this manager connects to.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+}
+
+impl r2d2::ManageConnection for DbManager {
+    type Connection = DbConn;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConn, DbError> {
+        DbManager::connect(self)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| DbError(e.to_string()))
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// Builds the read pool. Connections are made lazily, so a database that is
+/// down at start-up is reported by [`migrate`] rather than hidden here.
+pub fn pool(manager: DbManager, size: u32) -> Pool {
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .connection_timeout(CHECKOUT_TIMEOUT)
+        .test_on_check_out(false)
+        .build_unchecked(manager)
+}
+
+/// Runs the pending migrations of the connection's backend.
+pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
+    let applied = match conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| DbError(format!("migration failed: {e}")))?;
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+/// Runs `f` in a read transaction that sees one consistent snapshot: SQLite's
+/// deferred transaction does; PostgreSQL needs REPEATABLE READ for it.
+pub fn read_tx<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> QueryResult<T>,
+) -> QueryResult<T> {
+    conn.transaction(|c| {
+        if let DbConn::Pg(pg) = c {
+            pg.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")?;
+        }
+        f(c)
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A migrated SQLite database in a temporary folder, for unit tests.
+    pub fn sqlite() -> (tempfile::TempDir, DbConn) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let mut conn = DbManager::new(&url, 1000).unwrap().connect().unwrap();
+        migrate(&mut conn).unwrap();
+        (dir, conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert_eq!(
+            Backend::from_url("sqlite://data/h.db").unwrap(),
+            Backend::Sqlite(PathBuf::from("data/h.db"))
+        );
+        assert_eq!(
+            Backend::from_url("sqlite:///tmp/h.db").unwrap(),
+            Backend::Sqlite(PathBuf::from("/tmp/h.db"))
+        );
+        assert!(matches!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres(_)
+        ));
+        assert!(Backend::from_url("mysql://x").is_err());
+        assert!(Backend::from_url("sqlite://").is_err());
+    }
+
+    #[test]
+    fn migrations_apply_once() {
+        let (_dir, mut conn) = testing::sqlite();
+        assert!(migrate(&mut conn).unwrap().is_empty());
+    }
+}

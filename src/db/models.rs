@@ -1,0 +1,151 @@
+//! Rows as diesel reads and writes them, and their JSON shape on the wire
+//! (timestamps turned into RFC 3339 there).
+
+use super::schema::{events, projects, sessions};
+use crate::time::rfc3339;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+/// A project row.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = projects)]
+pub struct Project {
+    /// Primary key.
+    pub id: String,
+    /// Display name, at most 200 characters.
+    pub name: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+}
+
+impl Project {
+    /// The wire shape.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
+        })
+    }
+}
+
+/// A session row.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct Session {
+    /// Primary key (client-chosen or generated).
+    pub id: String,
+    /// The project it belongs to.
+    pub project_id: String,
+    /// Display title, at most 200 characters.
+    pub title: String,
+    /// `active` | `idle` | `ended`.
+    pub status: String,
+    /// The agent waits for a person.
+    pub needs_attention: bool,
+    /// `public` | `private`.
+    pub visibility: String,
+    /// The user who created it, when known.
+    pub owner_id: Option<String>,
+    /// Input tokens so far.
+    pub tokens_input: i64,
+    /// Output tokens so far.
+    pub tokens_output: i64,
+    /// Input + output.
+    pub tokens_total: i64,
+    /// Cache-read tokens so far.
+    pub tokens_cache_read: i64,
+    /// Cache-creation tokens so far.
+    pub tokens_cache_creation: i64,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+}
+
+impl Session {
+    /// The wire shape.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "project_id": self.project_id,
+            "title": self.title,
+            "status": self.status,
+            "needs_attention": self.needs_attention,
+            "visibility": self.visibility,
+            "owner_id": self.owner_id,
+            "tokens_input": self.tokens_input,
+            "tokens_output": self.tokens_output,
+            "tokens_total": self.tokens_total,
+            "tokens_cache_read": self.tokens_cache_read,
+            "tokens_cache_creation": self.tokens_cache_creation,
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
+        })
+    }
+}
+
+/// A changeset for `PATCH /api/sessions/{id}`; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, AsChangeset)]
+#[diesel(table_name = sessions)]
+pub struct SessionPatch {
+    /// New title.
+    pub title: Option<String>,
+    /// New status.
+    pub status: Option<String>,
+    /// New attention flag.
+    pub needs_attention: Option<bool>,
+    /// New visibility.
+    pub visibility: Option<String>,
+    /// Always set: the time of the change.
+    pub updated_at: Option<i64>,
+}
+
+/// An event row of the log.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    /// Global id.
+    pub id: i64,
+    /// What happened.
+    pub event_type: String,
+    /// What kind of resource.
+    pub resource_type: String,
+    /// Which resource.
+    pub resource_id: String,
+    /// `X-Agent-ID` of the writer.
+    pub agent_id: Option<String>,
+    /// `X-Session-ID` of the writer.
+    pub origin_session_id: Option<String>,
+    /// JSON object as text.
+    pub payload: String,
+    /// Never held by the batching window.
+    pub priority: bool,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// An event to append.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = events)]
+pub struct NewEvent {
+    /// What happened.
+    pub event_type: String,
+    /// What kind of resource.
+    pub resource_type: String,
+    /// Which resource.
+    pub resource_id: String,
+    /// `X-Agent-ID` of the writer.
+    pub agent_id: Option<String>,
+    /// `X-Session-ID` of the writer.
+    pub origin_session_id: Option<String>,
+    /// JSON object as text.
+    pub payload: String,
+    /// Never held by the batching window.
+    pub priority: bool,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}

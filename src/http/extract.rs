@@ -1,0 +1,95 @@
+//! Request extraction with herald's error shapes: a JSON body read under the
+//! size limit (413), parsed into a type (400 on bad shape), the writer headers,
+//! and query/path errors turned into JSON.
+
+use super::AppState;
+use crate::domain::CommandCtx;
+use crate::error::AppError;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures::future::LocalBoxFuture;
+use futures::StreamExt;
+use serde::de::DeserializeOwned;
+
+/// Longest `X-Agent-ID` / `X-Session-ID`.
+const MAX_HEADER_ID: usize = 200;
+
+/// A JSON body. An empty body reads as `{}`, so all-optional bodies may be left out.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.server.max_body_bytes)
+            .unwrap_or(1024 * 1024);
+        let declared = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let too_large = || AppError::PayloadTooLarge(format!("body over {limit} bytes"));
+            if declared.is_some_and(|n| n > limit) {
+                return Err(too_large());
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| AppError::BadRequest(format!("body: {e}")))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+                b"{}"
+            } else {
+                &body
+            };
+            serde_json::from_slice(text)
+                .map(Body)
+                .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+        })
+    }
+}
+
+/// The writer's identity headers, recorded on the events.
+pub fn command_ctx(req: &HttpRequest) -> Result<CommandCtx, AppError> {
+    let header = |name: &str| -> Result<Option<String>, AppError> {
+        match req.headers().get(name) {
+            None => Ok(None),
+            Some(value) => {
+                let value = value
+                    .to_str()
+                    .map_err(|_| AppError::BadRequest(format!("{name} is not text")))?;
+                if value.is_empty() || value.len() > MAX_HEADER_ID {
+                    return Err(AppError::Validation(format!(
+                        "{name} must be 1-{MAX_HEADER_ID} characters"
+                    )));
+                }
+                Ok(Some(value.to_string()))
+            }
+        }
+    };
+    Ok(CommandCtx {
+        agent_id: header("X-Agent-ID")?,
+        origin_session_id: header("X-Session-ID")?,
+        ..CommandCtx::default()
+    })
+}
+
+/// Query-string errors as 400 JSON.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|err, _| AppError::BadRequest(format!("query: {err}")).into())
+}
+
+/// Path errors as 400 JSON.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|err, _| AppError::BadRequest(format!("path: {err}")).into())
+}

@@ -1,0 +1,133 @@
+//! HTTP: one route table, the shared state, and helpers that turn a domain
+//! outcome into the JSON answer. Handlers only translate HTTP; the domain
+//! decides what happens and the persistence actor writes it.
+
+pub mod extract;
+mod ops;
+mod projects;
+mod rooms;
+mod sessions;
+mod ws;
+
+use crate::actors::persistence::{self, Persistence};
+use crate::actors::registry::Registry;
+use crate::config::Settings;
+use crate::db::{DbConn, Pool};
+use crate::domain::{Command, Outcome};
+use crate::error::{AppError, AppResult};
+use crate::stats::Stats;
+use actix::Addr;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The settings the server runs with.
+    pub settings: Arc<Settings>,
+    /// Read pool.
+    pub pool: Pool,
+    /// The single writer.
+    pub writer: Addr<Persistence>,
+    /// Rooms and connections.
+    pub registry: Addr<Registry>,
+    /// Live counters.
+    pub stats: Arc<Stats>,
+}
+
+impl AppState {
+    /// Sends a write to the persistence actor; resolves after commit.
+    pub async fn execute(&self, req: &HttpRequest, command: Command) -> AppResult<Outcome> {
+        let ctx = extract::command_ctx(req)?;
+        self.writer
+            .send(persistence::Execute { command, ctx })
+            .await
+            .map_err(|e| AppError::Unavailable(format!("writer unavailable: {e}")))?
+    }
+
+    /// Runs a read on a pooled connection off the async threads.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        let pool = self.pool.clone();
+        web::block(move || f(&mut *pool.get()?))
+            .await
+            .map_err(|e| AppError::Internal(format!("read task failed: {e}")))?
+    }
+}
+
+/// The JSON answer of a write: the resource's fields plus the events it made.
+pub fn written(outcome: Outcome) -> HttpResponse {
+    let events: Vec<Value> = outcome
+        .committed
+        .iter()
+        .flat_map(|c| {
+            c.deliveries.iter().map(|d| {
+                json!({"id": c.event.id, "room": d.room, "seq": d.seq,
+                       "event_type": c.event.event_type})
+            })
+        })
+        .collect();
+    let mut body = outcome.body;
+    body.insert("events".into(), Value::Array(events));
+    let mut response = if outcome.created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    response.json(Value::Object(body))
+}
+
+/// The route table.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(extract::query_config())
+        .app_data(extract::path_config())
+        .route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .route("/api/stats", web::get().to(ops::stats))
+        .route("/ws", web::get().to(ws::native))
+        .service(
+            web::resource("/api/projects")
+                .get(projects::list)
+                .post(projects::create),
+        )
+        .service(
+            web::resource("/api/projects/{id}")
+                .get(projects::get)
+                .patch(projects::update)
+                .delete(projects::delete),
+        )
+        .route(
+            "/api/projects/{id}/sessions",
+            web::post().to(sessions::create),
+        )
+        .route("/api/sessions", web::get().to(sessions::list))
+        .service(
+            web::resource("/api/sessions/{id}")
+                .get(sessions::get)
+                .patch(sessions::update)
+                .delete(sessions::delete),
+        )
+        .service(
+            web::resource("/api/rooms/{room}/events")
+                .get(rooms::list)
+                .post(rooms::publish),
+        )
+        // Aliases used by existing clients (seed 004).
+        .route("/projects", web::post().to(projects::create))
+        .route(
+            "/projects/{id}/sessions",
+            web::post().to(sessions::create_alias),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found(req: HttpRequest) -> AppResult<HttpResponse> {
+    Err(AppError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
+}

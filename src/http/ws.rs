@@ -1,0 +1,82 @@
+//! WebSocket upgrades. The connection actor runs on its own task so that its
+//! timers and input keep working while the client is slow to read; the
+//! response body is the connection's outbox.
+
+use super::AppState;
+use crate::actors::connection::{Connection, Limits};
+use crate::error::{AppError, AppResult};
+use crate::transport::{Outbox, OutboxStream};
+use crate::types::{validate_id, RoomName};
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+use futures::{Stream, StreamExt};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `/ws` query: rooms to join on connect (seed 001).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NativeQuery {
+    project_id: Option<String>,
+    session_id: Option<String>,
+}
+
+/// `GET /ws`: the native protocol.
+pub async fn native(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+    query: web::Query<NativeQuery>,
+) -> AppResult<HttpResponse> {
+    let mut auto = Vec::new();
+    if let Some(id) = &query.project_id {
+        validate_id("projectId", id)?;
+        auto.push(RoomName::project(id));
+    }
+    if let Some(id) = &query.session_id {
+        validate_id("sessionId", id)?;
+        auto.push(RoomName::session(id));
+    }
+    let mut response =
+        ws::handshake(&req).map_err(|e| AppError::BadRequest(format!("websocket: {e}")))?;
+    let settings = &state.settings.ws;
+    let outbox = Outbox::new(settings.outbound_buffer_bytes);
+    let limits = Limits {
+        heartbeat: Duration::from_millis(settings.heartbeat_interval_ms),
+        timeout: Duration::from_millis(settings.client_timeout_ms),
+        max_rooms: settings.max_rooms_per_connection,
+    };
+    let actor = Connection::new(
+        outbox.clone(),
+        state.registry.clone(),
+        state.stats.clone(),
+        limits,
+        auto,
+    );
+    let codec = actix_http::ws::Codec::new().max_size(settings.max_frame_bytes);
+    let context = ws::WebsocketContext::with_codec(actor, payload, codec);
+    actix_web::rt::spawn(drive(context, outbox.clone()));
+    Ok(response.streaming(OutboxStream(outbox)))
+}
+
+/// Polls the actor's context to completion, forwarding anything it writes.
+async fn drive<S>(context: S, outbox: Arc<Outbox>)
+where
+    S: Stream<Item = Result<web::Bytes, actix_web::Error>>,
+{
+    let mut context = std::pin::pin!(context);
+    while let Some(item) = context.next().await {
+        match item {
+            Ok(bytes) if !bytes.is_empty() => {
+                let _ = outbox.push(bytes);
+            }
+            Ok(_) => {}
+            Err(err) => {
+                log::debug!("websocket context: {err}");
+                break;
+            }
+        }
+    }
+    outbox.finish();
+}

@@ -1,0 +1,123 @@
+//! herald: a real-time broadcast server. Writes arrive over HTTP, are committed
+//! to the database first, then broadcast to the WebSocket clients subscribed to
+//! the affected rooms. The database is the source of truth; the socket is only
+//! transport, so a client that reconnects resumes exactly where it was.
+//!
+//! # Layout
+//! * [`config`] — settings, their defaults and layering, validation.
+//! * [`error`] — one error type: protocol code, HTTP body, WebSocket frame.
+//! * [`types`] — validated room names and ids; committed events and deliveries.
+//! * [`time`] — the clock and RFC 3339 timestamps.
+//! * [`db`] — diesel schema, the two-backend connection, pool, migrations, SQL.
+//! * [`domain`] — the rules: what each command writes and which events it emits.
+//! * [`actors`] — persistence (single writer), registry, rooms, connections.
+//! * [`protocol`] — wire messages and their rendering.
+//! * [`transport`] — WebSocket frame encoding and the per-socket outbox.
+//! * [`stats`] — live counters.
+//! * [`http`] — the route table and handlers.
+//!
+//! [`run`] starts everything on a listener the caller bound, and stops
+//! gracefully when the caller's `shutdown` future resolves.
+
+pub mod actors;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod protocol;
+pub mod stats;
+pub mod time;
+pub mod transport;
+pub mod types;
+
+use actix::{Actor, Arbiter};
+use actix_web::{web, App, HttpServer};
+use actors::persistence::{self, Persistence};
+use actors::registry::{self, Registry};
+use actors::room::RoomEnv;
+use config::Settings;
+use std::future::Future;
+use std::io;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Opens the database named in `settings` and applies pending migrations.
+/// Returns the names of the migrations applied.
+pub fn migrate(settings: &Settings) -> io::Result<Vec<String>> {
+    let manager = db::DbManager::new(&settings.database.url, settings.database.busy_timeout_ms)
+        .map_err(io::Error::other)?;
+    let mut conn = manager.connect().map_err(io::Error::other)?;
+    db::migrate(&mut conn).map_err(io::Error::other)
+}
+
+/// Serves herald on `listener` until `shutdown` resolves, then stops
+/// accepting, closes every socket with 1001, lets in-flight and queued writes
+/// commit, and returns. Must be called inside an actix system.
+pub async fn run(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let settings = Arc::new(settings);
+    let migrate_settings = settings.clone();
+    let applied = web::block(move || migrate(&migrate_settings))
+        .await
+        .map_err(io::Error::other)??;
+    if !applied.is_empty() {
+        log::info!("applied migrations: {}", applied.join(", "));
+    }
+    let manager = db::DbManager::new(&settings.database.url, settings.database.busy_timeout_ms)
+        .map_err(io::Error::other)?;
+    let pool = db::pool(manager.clone(), settings.database.pool_size);
+    let stats = Arc::new(stats::Stats::default());
+
+    // Rooms and the registry share one thread of their own; the writer's
+    // transactions run on blocking threads.
+    let rooms_thread = Arbiter::new();
+    let env = RoomEnv {
+        pool: pool.clone(),
+        batch_window: Duration::from_millis(settings.ws.batch_window_ms),
+        stats: stats.clone(),
+    };
+    let registry = Registry::start_in_arbiter(&rooms_thread.handle(), move |_| Registry::new(env));
+    let retention = settings.events.retention_per_room;
+    let writer = Persistence::new(manager, registry.clone(), retention).start();
+
+    let state = http::AppState {
+        settings: settings.clone(),
+        pool,
+        writer: writer.clone(),
+        registry: registry.clone(),
+        stats,
+    };
+    let workers = match settings.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .configure(http::routes)
+    })
+    .workers(workers)
+    .disable_signals()
+    .shutdown_timeout(settings.server.shutdown_timeout_ms.div_ceil(1000))
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    let serving = actix_web::rt::spawn(server);
+
+    shutdown.await;
+    log::info!("shutting down");
+    handle.pause().await;
+    let closed = registry.send(registry::ShutdownAll).await.unwrap_or(0);
+    log::info!("closed {closed} sockets with 1001");
+    handle.stop(true).await;
+    let _ = serving.await;
+    let _ = writer.send(persistence::Drain).await;
+    rooms_thread.stop();
+    log::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! The `herald` command line: `serve` (the default), `migrate`, `check-config`.
+//! It only parses arguments; everything else lives in the library.
+
+use herald::config::Settings;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: herald [serve | migrate | check-config] [--config FILE]
+
+  serve         run the server (default); creates and migrates a missing database
+  migrate       apply pending database migrations and exit
+  check-config  load and validate the configuration, print it, and exit
+
+Configuration layers: built-in defaults, config/default.toml (if present),
+--config FILE, then HERALD__SECTION__KEY environment variables.";
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let mut command = None;
+    let mut config: Option<PathBuf> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" | "-c" => match args.next() {
+                Some(path) => config = Some(PathBuf::from(path)),
+                None => return usage_error("--config needs a file"),
+            },
+            "-h" | "--help" | "help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            "serve" | "migrate" | "check-config" if command.is_none() => command = Some(arg),
+            other => return usage_error(&format!("unexpected argument {other:?}")),
+        }
+    }
+    let settings = match Settings::load(config.as_deref(), std::env::vars()) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("herald: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match command.as_deref().unwrap_or("serve") {
+        "check-config" => check_config(&settings),
+        "migrate" => migrate(&settings),
+        _ => serve(settings),
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("herald: {message}\n\n{USAGE}");
+    ExitCode::from(2)
+}
+
+fn check_config(settings: &Settings) -> ExitCode {
+    match toml::to_string(settings) {
+        Ok(text) => {
+            println!("# configuration is valid\n{text}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("herald: cannot print settings: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn migrate(settings: &Settings) -> ExitCode {
+    match herald::migrate(settings) {
+        Ok(applied) => {
+            println!("applied {} migration(s)", applied.len());
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("herald: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: Settings) -> ExitCode {
+    let listener = match TcpListener::bind(&settings.server.bind) {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!(
+                "herald: config key `server.bind`: cannot listen on {}: {err}",
+                settings.server.bind
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    log::info!(
+        "herald listening on http://{} (database {})",
+        settings.server.bind,
+        settings.database.url
+    );
+    let system = actix_web::rt::System::new();
+    match system.block_on(herald::run(settings, listener, shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("herald: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(err) => {
+            log::warn!("cannot listen for SIGTERM: {err}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,218 @@
+//! The wire protocol as data: what clients send (a serde-tagged enum) and the
+//! frames herald sends, rendered once per flush and dialect. The golden tests
+//! at the bottom are the contract with clients herald does not control.
+
+use crate::time::rfc3339;
+use crate::types::{Delivery, RoomName};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Largest number of envelopes in one `batch-update`; longer runs are split.
+pub const MAX_BATCH: usize = 256;
+
+/// A message from a native client.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ClientMessage {
+    /// Join a room, fresh (snapshot) or resuming after `since`.
+    Subscribe {
+        /// Room name, validated by the connection.
+        room: String,
+        /// Last seq the client has; omitted for a fresh join.
+        #[serde(default)]
+        since: Option<i64>,
+    },
+    /// Leave a room.
+    Unsubscribe {
+        /// Room name.
+        room: String,
+    },
+    /// Application-level ping, answered with `pong`.
+    Ping,
+}
+
+/// The native envelope of one delivery.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    r#type: &'static str,
+    room: &'a str,
+    seq: i64,
+    id: i64,
+    event_type: &'a str,
+    resource_type: &'a str,
+    resource_id: &'a str,
+    agent_id: Option<&'a str>,
+    origin_session_id: Option<&'a str>,
+    payload: &'a RawValue,
+    ts: String,
+}
+
+/// Renders `{"type":"event",…}` for one delivery.
+pub fn render_envelope(d: &Delivery) -> String {
+    let e = &d.event;
+    let envelope = Envelope {
+        r#type: "event",
+        room: d.room.as_str(),
+        seq: d.seq,
+        id: e.id,
+        event_type: &e.event_type,
+        resource_type: &e.resource_type,
+        resource_id: &e.resource_id,
+        agent_id: e.agent_id.as_deref(),
+        origin_session_id: e.origin_session_id.as_deref(),
+        payload: &e.payload,
+        ts: rfc3339(e.created_at),
+    };
+    serde_json::to_string(&envelope).unwrap_or_default()
+}
+
+/// Renders a run of deliveries of one room as native frames: a single `event`,
+/// or `batch-update` frames of at most [`MAX_BATCH`] envelopes.
+pub fn render_native(room: &RoomName, run: &[Arc<Delivery>]) -> Vec<String> {
+    if let [single] = run {
+        return vec![single.native().to_string()];
+    }
+    run.chunks(MAX_BATCH)
+        .map(|chunk| {
+            let room_json = serde_json::to_string(room.as_str()).unwrap_or_default();
+            let mut out = String::with_capacity(64 + chunk.len() * 320);
+            out.push_str("{\"type\":\"batch-update\",\"room\":");
+            out.push_str(&room_json);
+            out.push_str(",\"updates\":[");
+            for (i, d) in chunk.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(d.native());
+            }
+            out.push_str("]}");
+            out
+        })
+        .collect()
+}
+
+/// `{"type":"welcome",…}`, the first frame on a native socket.
+pub fn welcome(connection_id: &str, heartbeat_ms: u64) -> String {
+    json!({"type": "welcome", "connection_id": connection_id, "heartbeat_ms": heartbeat_ms})
+        .to_string()
+}
+
+/// `{"type":"subscribed",…}`: the join is done; `snapshot` only on a fresh join.
+pub fn subscribed(room: &RoomName, seq: i64, recovered: bool, snapshot: Option<&Value>) -> String {
+    json!({
+        "type": "subscribed",
+        "room": room,
+        "seq": seq,
+        "recovered": recovered,
+        "snapshot": snapshot,
+    })
+    .to_string()
+}
+
+/// `{"type":"unsubscribed",…}`; `code` is set when herald removed the client.
+pub fn unsubscribed(room: &RoomName, reason: &str, code: Option<u16>) -> String {
+    let mut frame = json!({"type": "unsubscribed", "room": room, "reason": reason});
+    if let Some(code) = code {
+        frame["code"] = json!(code);
+    }
+    frame.to_string()
+}
+
+/// `{"type":"pong","ts":…}`.
+pub fn pong(now_ms: i64) -> String {
+    json!({"type": "pong", "ts": rfc3339(now_ms)}).to_string()
+}
+
+/// `{"type":"heartbeat","connections":N,"ts":…}`.
+pub fn heartbeat(connections: usize, now_ms: i64) -> String {
+    json!({"type": "heartbeat", "connections": connections, "ts": rfc3339(now_ms)}).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Event;
+
+    fn delivery(seq: i64) -> Arc<Delivery> {
+        let event = Arc::new(Event {
+            id: 1042,
+            event_type: "session_updated".into(),
+            resource_type: "session".into(),
+            resource_id: "s1".into(),
+            agent_id: Some("claude-1".into()),
+            origin_session_id: Some("sess-1".into()),
+            payload: RawValue::from_string(r#"{"id":"s1","status":"active"}"#.into()).unwrap(),
+            priority: false,
+            created_at: 1_795_867_200_123,
+        });
+        Delivery::new(RoomName::parse("session:s1").unwrap(), seq, event)
+    }
+
+    #[test]
+    fn golden_event_envelope() {
+        assert_eq!(
+            delivery(27).native(),
+            r#"{"type":"event","room":"session:s1","seq":27,"id":1042,"event_type":"session_updated","resource_type":"session","resource_id":"s1","agent_id":"claude-1","origin_session_id":"sess-1","payload":{"id":"s1","status":"active"},"ts":"2026-11-28T12:00:00.123Z"}"#
+        );
+    }
+
+    #[test]
+    fn golden_batch_update() {
+        let room = RoomName::parse("session:s1").unwrap();
+        let frames = render_native(&room, &[delivery(1), delivery(2)]);
+        assert_eq!(frames.len(), 1);
+        let v: Value = serde_json::from_str(&frames[0]).unwrap();
+        assert_eq!(v["type"], "batch-update");
+        assert_eq!(v["room"], "session:s1");
+        assert_eq!(v["updates"][1]["seq"], 2);
+        assert_eq!(v["updates"][0]["type"], "event");
+        let single = render_native(&room, &[delivery(3)]);
+        assert!(single[0].starts_with(r#"{"type":"event""#));
+        let many: Vec<_> = (1..=300).map(delivery).collect();
+        assert_eq!(render_native(&room, &many).len(), 2);
+    }
+
+    #[test]
+    fn golden_control_frames() {
+        let room = RoomName::parse("project:p").unwrap();
+        assert_eq!(
+            welcome("c1", 30000),
+            r#"{"connection_id":"c1","heartbeat_ms":30000,"type":"welcome"}"#
+        );
+        assert_eq!(
+            subscribed(&room, 4, true, None),
+            r#"{"recovered":true,"room":"project:p","seq":4,"snapshot":null,"type":"subscribed"}"#
+        );
+        assert_eq!(
+            unsubscribed(&room, "revoked", Some(4003)),
+            r#"{"code":4003,"reason":"revoked","room":"project:p","type":"unsubscribed"}"#
+        );
+        assert_eq!(
+            pong(0),
+            r#"{"ts":"1970-01-01T00:00:00.000Z","type":"pong"}"#
+        );
+        assert_eq!(
+            heartbeat(3, 0),
+            r#"{"connections":3,"ts":"1970-01-01T00:00:00.000Z","type":"heartbeat"}"#
+        );
+    }
+
+    #[test]
+    fn client_messages_parse() {
+        let m: ClientMessage =
+            serde_json::from_str(r#"{"type":"subscribe","room":"a","since":17}"#).unwrap();
+        assert_eq!(
+            m,
+            ClientMessage::Subscribe {
+                room: "a".into(),
+                since: Some(17)
+            }
+        );
+        let m: ClientMessage = serde_json::from_str(r#"{"type":"ping"}"#).unwrap();
+        assert_eq!(m, ClientMessage::Ping);
+        assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"dance"}"#).is_err());
+        assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"subscribe"}"#).is_err());
+    }
+}

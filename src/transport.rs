@@ -1,0 +1,223 @@
+//! The outbound side of a WebSocket: RFC 6455 server frames encoded once and
+//! shared, and the per-socket [`Outbox`] that rooms and the connection push into.
+//!
+//! The outbox is the back-pressure point. Its reader is the HTTP response body,
+//! which the server polls only as fast as the client reads, so the bytes queued
+//! here are the bytes a client is behind. Past the budget the queue is dropped
+//! and the socket closed with 4008. Pushing never blocks and never waits for the
+//! connection actor, so one slow socket cannot slow a room.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures::Stream;
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+/// Close code: the client stopped reading (resume with `since`).
+pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
+/// Close code: server shutting down.
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code: frame too big.
+pub const CLOSE_TOO_BIG: u16 = 1009;
+/// Close code: normal closure.
+pub const CLOSE_NORMAL: u16 = 1000;
+/// Close code: protocol error.
+pub const CLOSE_PROTOCOL: u16 = 1002;
+
+/// Encodes an unmasked server text frame.
+pub fn text_frame(payload: &[u8]) -> Bytes {
+    frame(0x1, payload)
+}
+
+/// Encodes a server ping.
+pub fn ping_frame(payload: &[u8]) -> Bytes {
+    frame(0x9, payload)
+}
+
+/// Encodes a server pong.
+pub fn pong_frame(payload: &[u8]) -> Bytes {
+    frame(0xA, payload)
+}
+
+/// Encodes a close frame with a code and a short reason (cut to 123 bytes).
+pub fn close_frame(code: u16, reason: &str) -> Bytes {
+    let mut body = Vec::with_capacity(2 + reason.len());
+    body.extend_from_slice(&code.to_be_bytes());
+    let mut cut = reason.len().min(123);
+    while !reason.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    body.extend_from_slice(&reason.as_bytes()[..cut]);
+    frame(0x8, &body)
+}
+
+fn frame(opcode: u8, payload: &[u8]) -> Bytes {
+    let len = payload.len();
+    let mut buf = BytesMut::with_capacity(len + 10);
+    buf.put_u8(0x80 | opcode);
+    if len < 126 {
+        buf.put_u8(len as u8);
+    } else if len <= u16::MAX as usize {
+        buf.put_u8(126);
+        buf.put_u16(len as u16);
+    } else {
+        buf.put_u8(127);
+        buf.put_u64(len as u64);
+    }
+    buf.extend_from_slice(payload);
+    buf.freeze()
+}
+
+/// Why a push was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushError {
+    /// The budget was exceeded: the queue was dropped and a 4008 close queued.
+    Overflow,
+    /// The socket is already closing.
+    Closed,
+}
+
+#[derive(Default)]
+struct Inner {
+    queue: VecDeque<Bytes>,
+    queued: usize,
+    closing: bool,
+    waker: Option<Waker>,
+}
+
+/// The queue of encoded frames waiting for one socket.
+pub struct Outbox {
+    inner: Mutex<Inner>,
+    budget: usize,
+}
+
+impl Outbox {
+    /// An open outbox that holds at most `budget` bytes.
+    pub fn new(budget: usize) -> Arc<Outbox> {
+        Arc::new(Outbox {
+            inner: Mutex::new(Inner::default()),
+            budget,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues a frame. Over budget, drops everything queued, queues a 4008 close
+    /// and refuses all further frames.
+    pub fn push(&self, frame: Bytes) -> Result<(), PushError> {
+        let mut inner = self.lock();
+        if inner.closing {
+            return Err(PushError::Closed);
+        }
+        if inner.queued + frame.len() > self.budget {
+            inner.queue.clear();
+            inner.queued = 0;
+            Self::close_locked(&mut inner, CLOSE_SLOW_CONSUMER, "slow consumer");
+            return Err(PushError::Overflow);
+        }
+        inner.queued += frame.len();
+        inner.queue.push_back(frame);
+        if let Some(waker) = inner.waker.take() {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues a text frame.
+    pub fn push_text(&self, text: &str) -> Result<(), PushError> {
+        self.push(text_frame(text.as_bytes()))
+    }
+
+    /// Queues a close frame after what is queued; nothing more is accepted.
+    pub fn close(&self, code: u16, reason: &str) {
+        let mut inner = self.lock();
+        if !inner.closing {
+            Self::close_locked(&mut inner, code, reason);
+        }
+    }
+
+    /// Ends the stream after what is queued, without a close frame (the peer is
+    /// gone or already got one).
+    pub fn finish(&self) {
+        let mut inner = self.lock();
+        inner.closing = true;
+        if let Some(waker) = inner.waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// True once a close was queued or the stream finished.
+    pub fn is_closing(&self) -> bool {
+        self.lock().closing
+    }
+
+    /// Bytes waiting to be written.
+    pub fn queued_bytes(&self) -> usize {
+        self.lock().queued
+    }
+
+    fn close_locked(inner: &mut Inner, code: u16, reason: &str) {
+        let frame = close_frame(code, reason);
+        inner.queued += frame.len();
+        inner.queue.push_back(frame);
+        inner.closing = true;
+        if let Some(waker) = inner.waker.take() {
+            waker.wake();
+        }
+    }
+}
+
+/// The response body of a WebSocket: drains an [`Outbox`] as the client reads.
+pub struct OutboxStream(pub Arc<Outbox>);
+
+impl Stream for OutboxStream {
+    type Item = Result<Bytes, actix_web::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut inner = self.0.lock();
+        if let Some(frame) = inner.queue.pop_front() {
+            inner.queued -= frame.len();
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        if inner.closing {
+            return Poll::Ready(None);
+        }
+        inner.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    #[test]
+    fn frame_headers_follow_rfc6455() {
+        assert_eq!(&text_frame(b"hi")[..], &[0x81, 2, b'h', b'i']);
+        let mid = text_frame(&[b'x'; 300]);
+        assert_eq!(&mid[..4], &[0x81, 126, 1, 44]);
+        let big = text_frame(&vec![b'x'; 70_000]);
+        assert_eq!(&big[..2], &[0x81, 127]);
+        assert_eq!(u64::from_be_bytes(big[2..10].try_into().unwrap()), 70_000);
+        assert_eq!(&close_frame(4008, "")[..], &[0x88, 2, 0x0f, 0xa8]);
+    }
+
+    #[test]
+    fn overflow_drops_queue_and_closes() {
+        let outbox = Outbox::new(100);
+        outbox.push_text(&"a".repeat(50)).unwrap();
+        assert_eq!(outbox.push_text(&"b".repeat(60)), Err(PushError::Overflow));
+        assert_eq!(outbox.push_text("c"), Err(PushError::Closed));
+        let frames: Vec<Bytes> = futures::executor::block_on(
+            OutboxStream(outbox).map(|f| f.unwrap()).collect::<Vec<_>>(),
+        );
+        assert_eq!(frames.len(), 1);
+        assert_eq!(&frames[0][..4], &[0x88, 15, 0x0f, 0xa8]);
+    }
+}

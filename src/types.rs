@@ -1,0 +1,187 @@
+//! Types that carry meaning across layers: validated room names and ids, and the
+//! committed events the actors pass around. Validation happens once, here.
+
+use crate::error::AppError;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// Longest room name (`^[A-Za-z0-9_.:-]{1,128}$`).
+pub const MAX_ROOM_NAME: usize = 128;
+/// Longest client-chosen id of a project or session.
+pub const MAX_ID_LEN: usize = 100;
+
+/// A room name checked against `^[A-Za-z0-9_.:-]{1,128}$`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct RoomName(String);
+
+impl RoomName {
+    /// Validates a room name from the outside world.
+    pub fn parse(name: &str) -> Result<RoomName, AppError> {
+        let ok = !name.is_empty()
+            && name.len() <= MAX_ROOM_NAME
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
+        if ok {
+            Ok(RoomName(name.to_string()))
+        } else {
+            Err(AppError::Validation(format!(
+                "invalid room name {name:?}: expected 1-128 characters of A-Z a-z 0-9 _ . : -"
+            )))
+        }
+    }
+
+    /// The room of one session.
+    pub fn session(id: &str) -> RoomName {
+        RoomName(format!("session:{id}"))
+    }
+
+    /// The room of one project.
+    pub fn project(id: &str) -> RoomName {
+        RoomName(format!("project:{id}"))
+    }
+
+    /// The name as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What the room is about, which decides its snapshot.
+    pub fn kind(&self) -> RoomKind<'_> {
+        if let Some(id) = self.0.strip_prefix("session:") {
+            RoomKind::Session(id)
+        } else if let Some(id) = self.0.strip_prefix("project:") {
+            RoomKind::Project(id)
+        } else if self.0 == "broadcasts" {
+            RoomKind::Broadcasts
+        } else {
+            RoomKind::Free
+        }
+    }
+}
+
+impl fmt::Display for RoomName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The families of rooms (DESIGN §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomKind<'a> {
+    /// `session:<id>`
+    Session(&'a str),
+    /// `project:<id>`
+    Project(&'a str),
+    /// `broadcasts`, the work-item stream.
+    Broadcasts,
+    /// Any other valid name, for generic publish.
+    Free,
+}
+
+/// Checks a client-chosen id of a project or session: 1-100 of `A-Z a-z 0-9 _ . -`.
+pub fn validate_id(field: &str, id: &str) -> Result<(), AppError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::Validation(format!(
+            "{field} must be 1-{MAX_ID_LEN} characters of A-Z a-z 0-9 _ . -"
+        )))
+    }
+}
+
+/// A fresh random id for a new resource.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// An event as stored in the log. Immutable once committed; shared by `Arc`.
+#[derive(Debug)]
+pub struct Event {
+    /// Global event id.
+    pub id: i64,
+    /// What happened (`session_updated`, …).
+    pub event_type: String,
+    /// The kind of resource it is about (`session`, `project`, `room`).
+    pub resource_type: String,
+    /// The resource's id.
+    pub resource_id: String,
+    /// `X-Agent-ID` of the writer, if any.
+    pub agent_id: Option<String>,
+    /// `X-Session-ID` of the writer, if any.
+    pub origin_session_id: Option<String>,
+    /// The payload, a JSON object, kept as text so it is never re-parsed.
+    pub payload: Box<RawValue>,
+    /// Flushed at once, never held by the batching window.
+    pub priority: bool,
+    /// Commit time, unix milliseconds.
+    pub created_at: i64,
+}
+
+/// One delivery of an event to a room, with that room's seq.
+#[derive(Debug)]
+pub struct Delivery {
+    /// The room.
+    pub room: RoomName,
+    /// The room's seq for this delivery (1, 2, 3, …).
+    pub seq: i64,
+    /// The event delivered.
+    pub event: Arc<Event>,
+    /// The native envelope, rendered once on first use and shared.
+    pub native: OnceLock<Box<str>>,
+}
+
+impl Delivery {
+    /// A delivery whose envelope is not rendered yet.
+    pub fn new(room: RoomName, seq: i64, event: Arc<Event>) -> Arc<Delivery> {
+        Arc::new(Delivery {
+            room,
+            seq,
+            event,
+            native: OnceLock::new(),
+        })
+    }
+
+    /// The native `event` envelope of this delivery.
+    pub fn native(&self) -> &str {
+        self.native
+            .get_or_init(|| crate::protocol::render_envelope(self).into_boxed_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_names_are_checked() {
+        assert!(RoomName::parse("session:abc-1").is_ok());
+        assert!(RoomName::parse("a.b_c:d-e").is_ok());
+        assert!(RoomName::parse("").is_err());
+        assert!(RoomName::parse("has space").is_err());
+        assert!(RoomName::parse("slash/no").is_err());
+        assert!(RoomName::parse(&"x".repeat(128)).is_ok());
+        assert!(RoomName::parse(&"x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn room_kinds() {
+        let r = RoomName::parse("session:s1").unwrap();
+        assert_eq!(r.kind(), RoomKind::Session("s1"));
+        let r = RoomName::parse("project:p").unwrap();
+        assert_eq!(r.kind(), RoomKind::Project("p"));
+        assert_eq!(
+            RoomName::parse("broadcasts").unwrap().kind(),
+            RoomKind::Broadcasts
+        );
+        assert_eq!(RoomName::parse("x").unwrap().kind(), RoomKind::Free);
+    }
+}
