@@ -1,0 +1,146 @@
+//! Resume: a client that drops gets exactly what it missed, in order, once —
+//! also while writes keep committing during its re-join.
+
+mod support;
+
+use serde_json::json;
+use support::*;
+
+fn seqs(events: &[serde_json::Value]) -> Vec<i64> {
+    events.iter().map(|e| e["seq"].as_i64().unwrap()).collect()
+}
+
+#[actix_web::test]
+async fn resubscribe_with_since_gets_exactly_the_missed_events() {
+    let srv = TestServer::start();
+    let mut ws = Ws::open(&srv).await;
+    ws.subscribe("r", None).await;
+    for n in 0..5 {
+        publish(&srv, "r", json!({"n": n})).await;
+    }
+    let seen = ws.events(5).await;
+    let last = seen.last().unwrap()["seq"].as_i64().unwrap();
+    drop(ws);
+
+    for n in 5..12 {
+        publish(&srv, "r", json!({"n": n})).await;
+    }
+    let mut ws = Ws::open(&srv).await;
+    let sub = ws.subscribe("r", Some(last)).await;
+    assert_eq!(sub["recovered"], true);
+    assert_eq!(sub["snapshot"], serde_json::Value::Null);
+    assert_eq!(sub["seq"], 12);
+    let missed = ws.events(7).await;
+    assert_eq!(seqs(&missed), (6..=12).collect::<Vec<_>>());
+    assert_eq!(missed[0]["payload"]["n"], 5);
+    // Nothing more: the next frame is the next live event.
+    publish(&srv, "r", json!({"n": 12})).await;
+    assert_eq!(seqs(&ws.events(1).await), vec![13]);
+}
+
+#[actix_web::test]
+async fn resume_from_a_cold_room_reads_the_log() {
+    let srv = TestServer::start();
+    for n in 0..30 {
+        publish(&srv, "cold", json!({"n": n})).await;
+    }
+    // No one was ever subscribed: the room actor starts on this join.
+    let mut ws = Ws::open(&srv).await;
+    let sub = ws.subscribe("cold", Some(10)).await;
+    assert_eq!(
+        (sub["recovered"].clone(), sub["seq"].clone()),
+        (json!(true), json!(30))
+    );
+    assert_eq!(seqs(&ws.events(20).await), (11..=30).collect::<Vec<_>>());
+}
+
+#[actix_web::test]
+async fn resume_while_writes_keep_arriving_loses_and_doubles_nothing() {
+    let srv = TestServer::start();
+    for n in 0..10 {
+        publish(&srv, "race", json!({"n": n})).await;
+    }
+    let total = 300;
+    let url = srv.url("/api/rooms/race/events");
+    let writer = actix_web::rt::spawn(async move {
+        for n in 10..total {
+            let (st, _) = post(&url, json!({"event_type": "note", "payload": {"n": n}})).await;
+            assert_eq!(st, 201);
+        }
+    });
+    // Several clients re-join at different moments while the writer runs.
+    let mut clients = Vec::new();
+    for since in [3, 7, 10] {
+        let mut ws = Ws::open(&srv).await;
+        let sub = ws.subscribe("race", Some(since)).await;
+        assert_eq!(sub["recovered"], true, "{sub}");
+        clients.push((since, ws));
+    }
+    writer.await.unwrap();
+    for (since, mut ws) in clients {
+        let got = ws.events((total - since) as usize).await;
+        assert_eq!(seqs(&got), (since + 1..=total).collect::<Vec<_>>());
+        assert!(ws.recv_within(std::time::Duration::from_millis(300)).await.is_none_or(
+            |f| !matches!(f, Incoming::Json(ref v) if v["type"] == "event" || v["type"] == "batch-update")
+        ));
+    }
+}
+
+#[actix_web::test]
+async fn fresh_join_snapshot_and_live_events_do_not_overlap() {
+    let srv = TestServer::start();
+    let (pid, _sid) = project_and_session(&srv).await;
+    let room = format!("project:{pid}");
+    let url = srv.url(&format!("/api/projects/{pid}/sessions"));
+    let writer = actix_web::rt::spawn(async move {
+        for n in 0..60 {
+            let (st, _) = post(&url, json!({"title": format!("s{n}")})).await;
+            assert_eq!(st, 201);
+        }
+    });
+    let mut ws = Ws::open(&srv).await;
+    let sub = ws.subscribe(&room, None).await;
+    assert_eq!(sub["recovered"], false);
+    let at = sub["seq"].as_i64().unwrap();
+    let in_snapshot = sub["snapshot"]["sessions"].as_array().unwrap().len() as i64;
+    // project_created is seq 1; each session_created after it is one more seq.
+    assert_eq!(
+        in_snapshot,
+        at - 1,
+        "snapshot does not match its seq: {sub}"
+    );
+    writer.await.unwrap();
+    let last = 1 + 1 + 60;
+    let got = ws.events((last - at) as usize).await;
+    assert_eq!(seqs(&got), (at + 1..=last).collect::<Vec<_>>());
+}
+
+#[actix_web::test]
+async fn a_since_beyond_retention_gets_a_snapshot() {
+    let srv = TestServer::start_with(|s| s.events.retention_per_room = 5);
+    for n in 0..20 {
+        publish(&srv, "kept", json!({"n": n})).await;
+    }
+    let mut ws = Ws::open(&srv).await;
+    let sub = ws.subscribe("kept", Some(2)).await;
+    assert_eq!(sub["recovered"], false, "{sub}");
+    assert_eq!(sub["seq"], 20);
+    // Within retention, the replay works.
+    let mut ws = Ws::open(&srv).await;
+    let sub = ws.subscribe("kept", Some(17)).await;
+    assert_eq!(sub["recovered"], true);
+    assert_eq!(seqs(&ws.events(3).await), vec![18, 19, 20]);
+}
+
+#[actix_web::test]
+async fn repeated_subscribe_never_duplicates() {
+    let srv = TestServer::start();
+    let mut ws = Ws::open(&srv).await;
+    ws.subscribe("dup", None).await;
+    publish(&srv, "dup", json!({"n": 1})).await;
+    assert_eq!(seqs(&ws.events(1).await), vec![1]);
+    let again = ws.subscribe("dup", Some(0)).await;
+    assert_eq!(again["seq"], 1);
+    publish(&srv, "dup", json!({"n": 2})).await;
+    assert_eq!(seqs(&ws.events(1).await), vec![2]);
+}
