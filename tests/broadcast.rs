@@ -1,5 +1,7 @@
 //! Fan-out: who receives what, and what a write's answer promises.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a failing test should panic")]
+
 mod support;
 
 use serde_json::json;

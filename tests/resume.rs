@@ -1,6 +1,8 @@
 //! Resume: a client that drops gets exactly what it missed, in order, once —
 //! also while writes keep committing during its re-join.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a failing test should panic")]
+
 mod support;
 
 use serde_json::json;

@@ -1,6 +1,8 @@
 //! The native socket: batching, priority, bad input, limits, heartbeats,
 //! timeouts and slow consumers.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a failing test should panic")]
+
 mod support;
 
 use awc::ws::Message;

@@ -157,8 +157,8 @@ mod tests {
         let (_d, mut c) = testing::sqlite();
         let a = RoomName::parse("a").unwrap();
         let b = RoomName::parse("b").unwrap();
-        let first = append(&mut c, &new_event(1), &[a.clone(), b.clone()], 0).unwrap();
-        let second = append(&mut c, &new_event(2), &[a.clone()], 0).unwrap();
+        let first = append(&mut c, &new_event(1), &[a.clone(), b], 0).unwrap();
+        let second = append(&mut c, &new_event(2), std::slice::from_ref(&a), 0).unwrap();
         let seqs: Vec<i64> = first.deliveries.iter().map(|d| d.seq).collect();
         assert_eq!(seqs, vec![1, 1]);
         assert_eq!(second.deliveries[0].seq, 2);
@@ -175,7 +175,7 @@ mod tests {
         let (_d, mut c) = testing::sqlite();
         let a = RoomName::parse("a").unwrap();
         for n in 1..=5 {
-            append(&mut c, &new_event(n), &[a.clone()], 2).unwrap();
+            append(&mut c, &new_event(n), std::slice::from_ref(&a), 2).unwrap();
         }
         let seqs: Vec<i64> = replay(&mut c, &a, 0, 100)
             .unwrap()
