@@ -1,6 +1,10 @@
 //! Fan-out: who receives what, and what a write's answer promises.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a failing test should panic")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failing test should panic"
+)]
 
 mod support;
 

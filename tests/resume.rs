@@ -1,7 +1,11 @@
 //! Resume: a client that drops gets exactly what it missed, in order, once —
 //! also while writes keep committing during its re-join.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a failing test should panic")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failing test should panic"
+)]
 
 mod support;
 

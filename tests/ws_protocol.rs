@@ -1,7 +1,11 @@
 //! The native socket: batching, priority, bad input, limits, heartbeats,
 //! timeouts and slow consumers.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a failing test should panic")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failing test should panic"
+)]
 
 mod support;
 

@@ -90,11 +90,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ws", web::get().to(ws::native))
         .service(
             web::resource("/api/projects")
+                .default_service(web::to(not_found))
                 .get(projects::list)
                 .post(projects::create),
         )
         .service(
             web::resource("/api/projects/{id}")
+                .default_service(web::to(not_found))
                 .get(projects::get)
                 .patch(projects::update)
                 .delete(projects::delete),
@@ -106,12 +108,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/sessions", web::get().to(sessions::list))
         .service(
             web::resource("/api/sessions/{id}")
+                .default_service(web::to(not_found))
                 .get(sessions::get)
                 .patch(sessions::update)
                 .delete(sessions::delete),
         )
         .service(
             web::resource("/api/rooms/{room}/events")
+                .default_service(web::to(not_found))
                 .get(rooms::list)
                 .post(rooms::publish),
         )

@@ -1,0 +1,431 @@
+//! The `herald` binary as an operator runs it: `check-config`, `migrate` and
+//! `serve`, each in a temporary working directory (so the repository's
+//! `config/default.toml` is only read when a test asks for it), every run
+//! bounded by a deadline after which the process is killed.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on the first surprise"
+)]
+
+mod support;
+
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+/// Longest any one run of the binary may take before it is killed.
+const RUN_LIMIT: Duration = Duration::from_secs(30);
+/// How often a running process or a starting server is polled.
+const POLL: Duration = Duration::from_millis(20);
+
+/// A running `herald` process; killed on drop if still running.
+struct Herald {
+    child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+    /// Holds the output files, apart from the working directory.
+    _logs: tempfile::TempDir,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+struct Finished {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Finished {
+    #[track_caller]
+    fn assert_ok(&self) {
+        assert!(
+            self.status.success(),
+            "exit {:?}: {}",
+            self.status,
+            self.stderr
+        );
+    }
+
+    /// Asserts a non-zero exit whose message names `key`.
+    #[track_caller]
+    fn assert_refused_naming(&self, key: &str) {
+        assert!(
+            !self.status.success(),
+            "expected a refusal naming {key}, got success: {}",
+            self.stdout
+        );
+        assert!(
+            self.status.code().is_some(),
+            "killed, not exited: {:?}",
+            self.status
+        );
+        assert!(
+            self.stderr.contains(key),
+            "stderr does not name {key}: {}",
+            self.stderr
+        );
+    }
+}
+
+impl Herald {
+    /// Starts `herald ARGS` in `dir` with only the given `HERALD__…` variables.
+    fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Herald {
+        let logs = tempfile::tempdir().unwrap();
+        let stdout = logs.path().join("stdout");
+        let stderr = logs.path().join("stderr");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+        cmd.current_dir(dir).args(args).stdin(Stdio::null());
+        for (name, _) in std::env::vars() {
+            if name.starts_with("HERALD__") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.env("RUST_LOG", "info").envs(env.iter().copied());
+        cmd.stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(std::fs::File::create(&stderr).unwrap());
+        Herald {
+            child: cmd.spawn().unwrap(),
+            stdout,
+            stderr,
+            _logs: logs,
+        }
+    }
+
+    fn exited(&mut self) -> Option<Finished> {
+        self.child.try_wait().unwrap().map(|status| Finished {
+            status,
+            stdout: std::fs::read_to_string(&self.stdout).unwrap_or_default(),
+            stderr: std::fs::read_to_string(&self.stderr).unwrap_or_default(),
+        })
+    }
+
+    /// Waits for the process to exit, at most [`RUN_LIMIT`].
+    fn wait(&mut self) -> Finished {
+        let deadline = Instant::now() + RUN_LIMIT;
+        loop {
+            if let Some(done) = self.exited() {
+                return done;
+            }
+            self.give_up_after(deadline);
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// [`Herald::wait`] without blocking the test's runtime.
+    async fn wait_async(&mut self) -> Finished {
+        let deadline = Instant::now() + RUN_LIMIT;
+        loop {
+            if let Some(done) = self.exited() {
+                return done;
+            }
+            self.give_up_after(deadline);
+            actix_web::rt::time::sleep(POLL).await;
+        }
+    }
+
+    fn give_up_after(&mut self, deadline: Instant) {
+        if Instant::now() > deadline {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+            panic!("herald did not exit within {RUN_LIMIT:?}: {stderr}");
+        }
+    }
+
+    /// Sends SIGTERM, as a service manager does.
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Polls `/healthz` on `base` until it answers 200; fails if the process exits first.
+    async fn wait_healthy(&mut self, base: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(done) = self.exited() {
+                panic!("herald exited before serving: {done:?}");
+            }
+            let answered = client().get(format!("{base}/healthz")).send().await;
+            if answered.is_ok_and(|r| r.status().as_u16() == 200) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "herald never became healthy");
+            actix_web::rt::time::sleep(POLL).await;
+        }
+    }
+}
+
+impl Drop for Herald {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs `herald ARGS` in `dir` to completion.
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Finished {
+    Herald::spawn(dir, args, env).wait()
+}
+
+/// Writes `text` to `name` in `dir` and returns the path as a string.
+fn write_config(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// The settings `check-config` printed.
+fn printed(done: &Finished) -> toml::Table {
+    done.stdout
+        .parse()
+        .unwrap_or_else(|e| panic!("check-config printed no TOML ({e}): {}", done.stdout))
+}
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+// ---------------------------------------------------------------- check-config
+
+#[test]
+fn check_config_without_any_file_uses_the_builtin_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let done = run(dir.path(), &["check-config"], &[]);
+    done.assert_ok();
+    let settings = printed(&done);
+    assert_eq!(settings["server"]["bind"].as_str(), Some("127.0.0.1:8080"));
+    assert_eq!(
+        settings["database"]["url"].as_str(),
+        Some("sqlite://data/herald.db")
+    );
+    assert_eq!(settings["ws"]["batch_window_ms"].as_integer(), Some(200));
+    assert!(
+        !dir.path().join("data").exists(),
+        "check-config created files"
+    );
+}
+
+#[test]
+fn config_layers_apply_in_order_default_file_then_config_then_env() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        "config/default.toml",
+        "[ws]\nbatch_window_ms = 7\nmax_rooms_per_connection = 3\n",
+    );
+    let extra = write_config(dir.path(), "extra.toml", "[ws]\nbatch_window_ms = 9\n");
+
+    let done = run(dir.path(), &["check-config"], &[]);
+    done.assert_ok();
+    assert_eq!(
+        printed(&done)["ws"]["batch_window_ms"].as_integer(),
+        Some(7)
+    );
+
+    let done = run(dir.path(), &["check-config", "--config", &extra], &[]);
+    done.assert_ok();
+    let settings = printed(&done);
+    assert_eq!(settings["ws"]["batch_window_ms"].as_integer(), Some(9));
+    assert_eq!(
+        settings["ws"]["max_rooms_per_connection"].as_integer(),
+        Some(3)
+    );
+
+    let done = run(
+        dir.path(),
+        &["check-config", "--config", &extra],
+        &[("HERALD__WS__BATCH_WINDOW_MS", "11")],
+    );
+    done.assert_ok();
+    assert_eq!(
+        printed(&done)["ws"]["batch_window_ms"].as_integer(),
+        Some(11)
+    );
+}
+
+#[test]
+fn an_unknown_key_in_a_config_file_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_config(dir.path(), "bad.toml", "[ws]\nbogus = 1\n");
+    run(dir.path(), &["check-config", "--config", &file], &[]).assert_refused_naming("ws.bogus");
+    // `serve` refuses the same file before listening.
+    run(dir.path(), &["serve", "--config", &file], &[]).assert_refused_naming("ws.bogus");
+}
+
+#[test]
+fn an_invalid_value_in_a_config_file_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_config(dir.path(), "bad.toml", "[ws]\nbatch_window_ms = \"soon\"\n");
+    run(dir.path(), &["check-config", "--config", &file], &[])
+        .assert_refused_naming("ws.batch_window_ms");
+}
+
+#[test]
+fn bad_environment_overrides_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        dir.path(),
+        &["check-config"],
+        &[("HERALD__DATABASE__POOL_SIZE", "0")],
+    )
+    .assert_refused_naming("database.pool_size");
+    run(dir.path(), &["check-config"], &[("HERALD__WS__NOPE", "1")])
+        .assert_refused_naming("ws.nope");
+    run(
+        dir.path(),
+        &["check-config"],
+        &[("HERALD__WS__BATCH_WINDOW_MS", "soon")],
+    )
+    .assert_refused_naming("ws.batch_window_ms");
+}
+
+#[test]
+fn open_access_on_a_public_address_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = write_config(dir.path(), "open.toml", "[server]\nbind = \"0.0.0.0:0\"\n");
+    run(dir.path(), &["check-config", "--config", &open], &[])
+        .assert_refused_naming("auth.required");
+    run(dir.path(), &["serve", "--config", &open], &[]).assert_refused_naming("auth.required");
+    run(
+        dir.path(),
+        &["serve"],
+        &[
+            ("HERALD__SERVER__BIND", "0.0.0.0:0"),
+            ("HERALD__AUTH__REQUIRED", "false"),
+        ],
+    )
+    .assert_refused_naming("auth.required");
+
+    // With authentication required the same address is fine.
+    let closed = write_config(
+        dir.path(),
+        "closed.toml",
+        "[server]\nbind = \"0.0.0.0:0\"\n[auth]\nrequired = true\n",
+    );
+    run(dir.path(), &["check-config", "--config", &closed], &[]).assert_ok();
+}
+
+#[test]
+fn the_repository_default_config_passes_check_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+    let done = run(
+        dir.path(),
+        &["check-config", "--config", file.to_str().unwrap()],
+        &[],
+    );
+    done.assert_ok();
+    assert_eq!(
+        printed(&done)["server"]["bind"].as_str(),
+        Some("127.0.0.1:8080")
+    );
+    // And as the working directory's own default file.
+    run(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["check-config"],
+        &[],
+    )
+    .assert_ok();
+}
+
+// ---------------------------------------------------------------- migrate
+
+#[test]
+fn migrate_creates_the_database_and_its_folders_and_is_repeatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("HERALD__DATABASE__URL", "sqlite://sub/dir/h.db")];
+    run(dir.path(), &["migrate"], &env).assert_ok();
+    let file = dir.path().join("sub/dir/h.db");
+    assert!(file.is_file(), "no database at {}", file.display());
+    run(dir.path(), &["migrate"], &env).assert_ok();
+
+    // sqlite:///absolute/path is absolute, whatever the working directory.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let abs = elsewhere.path().join("abs/h.db");
+    let url = format!("sqlite://{}", abs.display());
+    assert!(url.starts_with("sqlite:///"));
+    run(dir.path(), &["migrate"], &[("HERALD__DATABASE__URL", &url)]).assert_ok();
+    assert!(abs.is_file(), "no database at {}", abs.display());
+}
+
+// ---------------------------------------------------------------- serve
+
+#[actix_web::test]
+async fn serve_stops_cleanly_on_sigterm_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |port: u16| {
+        let bind = format!("127.0.0.1:{port}");
+        Herald::spawn(
+            dir.path(),
+            &["serve"],
+            &[
+                ("HERALD__SERVER__BIND", bind.as_str()),
+                ("HERALD__DATABASE__URL", "sqlite://data/herald.db"),
+                ("HERALD__SERVER__WORKERS", "2"),
+            ],
+        )
+    };
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut first = start(port);
+    first.wait_healthy(&base).await;
+    let (st, p) = post(&format!("{base}/api/projects"), json!({"name": "kept"})).await;
+    assert_eq!(st, 201, "{p}");
+    let pid = p["id"].as_str().unwrap().to_string();
+    first.terminate();
+    let done = first.wait_async().await;
+    assert_eq!(done.status.code(), Some(0), "{}", done.stderr);
+    assert!(dir.path().join("data/herald.db").is_file());
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut second = start(port);
+    second.wait_healthy(&base).await;
+    let (st, list) = get(&format!("{base}/api/projects")).await;
+    assert_eq!(st, 200);
+    let names: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["name"])
+        .collect();
+    assert_eq!(names, [&json!("kept")], "{list}");
+    assert_eq!(list[0]["id"], pid.as_str());
+    let (_, log) = get(&format!("{base}/api/rooms/project:{pid}/events")).await;
+    assert_eq!(log[0]["event_type"], "project_created", "{log}");
+    second.terminate();
+    let done = second.wait_async().await;
+    assert_eq!(done.status.code(), Some(0), "{}", done.stderr);
+}
+
+#[test]
+fn serve_on_a_taken_port_fails_naming_server_bind() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let bind = taken.local_addr().unwrap().to_string();
+    run(
+        dir.path(),
+        &["serve"],
+        &[("HERALD__SERVER__BIND", bind.as_str())],
+    )
+    .assert_refused_naming("server.bind");
+    drop(taken);
+}
