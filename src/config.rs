@@ -293,15 +293,9 @@ fn from_table(table: toml::Table) -> Result<Settings, ConfigError> {
     serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
-        // Unknown fields are reported at their parent; name the key itself.
+        // The path already ends with an unknown field's own name.
         let key = match inner.split('`').nth(1) {
-            Some(field) if inner.starts_with("unknown field") => {
-                if path == "." {
-                    field.to_string()
-                } else {
-                    format!("{path}.{field}")
-                }
-            }
+            Some(field) if path == "." => field.to_string(),
             _ => path,
         };
         let message = if inner.starts_with("unknown field") {

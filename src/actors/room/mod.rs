@@ -7,24 +7,27 @@
 //! `cursor` (the last seq it was sent) and only ever gets `(cursor, head]`.
 //! Events come from the commit notifications (kept in `recent`) or, when a
 //! subscriber is further behind, from the event log.
+//!
+//! This file holds the actor, its ordering of incoming deliveries, its
+//! messages and handlers; `join` holds how subscribers join and catch up,
+//! `fanout` how frames reach them.
+
+mod fanout;
+mod join;
 
 use crate::actors::connection::RoomEvicted;
 use crate::actors::registry::{self, Registry};
 use crate::db::{events, Pool};
-use crate::domain::snapshot;
 use crate::error::AppError;
 use crate::protocol;
 use crate::stats::Stats;
-use crate::transport::{text_frame, Outbox, PushError};
+use crate::transport::Outbox;
 use crate::types::{Delivery, RoomName};
 use actix::prelude::*;
-use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Recent deliveries kept in memory so joins and flushes rarely read the log.
-const RECENT_CAPACITY: usize = 4096;
 /// A resume further behind than this gets a snapshot instead of a replay.
 pub const MAX_REPLAY: i64 = 10_000;
 /// How long an empty room lives before it is stopped.
@@ -172,227 +175,6 @@ impl Room {
             }
         }));
     }
-
-    /// Frames for `(from, head]` from memory, or `None` if not all are there.
-    fn frames_since(&self, from: i64) -> Option<Vec<Bytes>> {
-        if from >= self.head {
-            return Some(Vec::new());
-        }
-        let first = self.recent.front()?.seq;
-        if from + 1 < first {
-            return None;
-        }
-        let skip = (from + 1 - first) as usize;
-        let run: Vec<Arc<Delivery>> = self.recent.iter().skip(skip).cloned().collect();
-        Some(render(&self.name, &run))
-    }
-
-    /// Sends every live subscriber what it has not had yet.
-    fn flush(&mut self, ctx: &mut Context<Self>) {
-        if let Some(timer) = self.timer.take() {
-            ctx.cancel_future(timer);
-        }
-        let mut by_cursor: HashMap<i64, Vec<u64>> = HashMap::new();
-        for (id, sub) in &self.subs {
-            if sub.live && sub.cursor < self.head {
-                by_cursor.entry(sub.cursor).or_default().push(*id);
-            }
-        }
-        for (cursor, ids) in by_cursor {
-            match self.frames_since(cursor) {
-                Some(frames) => {
-                    for id in ids {
-                        self.send(id, &frames);
-                    }
-                }
-                None => {
-                    for id in ids {
-                        self.catch_up(id, cursor, false, ctx);
-                    }
-                }
-            }
-        }
-        while self.recent.len() > RECENT_CAPACITY {
-            self.recent.pop_front();
-        }
-    }
-
-    /// Pushes frames to one subscriber and moves its cursor to `head`.
-    fn send(&mut self, id: u64, frames: &[Bytes]) {
-        let head = self.head;
-        let Some(sub) = self.subs.get_mut(&id) else {
-            return;
-        };
-        for frame in frames {
-            match sub.outbox.push(frame.clone()) {
-                Ok(()) => {}
-                Err(PushError::Overflow) => return self.evict(id, true),
-                Err(PushError::Closed) => return self.evict(id, false),
-            }
-        }
-        sub.cursor = head;
-    }
-
-    fn push_text(&mut self, id: u64, text: &str) {
-        let Some(sub) = self.subs.get(&id) else {
-            return;
-        };
-        match sub.outbox.push(text_frame(text.as_bytes())) {
-            Ok(()) => {}
-            Err(PushError::Overflow) => self.evict(id, true),
-            Err(PushError::Closed) => self.evict(id, false),
-        }
-    }
-
-    /// Drops a subscriber and tells its connection.
-    fn evict(&mut self, id: u64, slow: bool) {
-        if let Some(sub) = self.subs.remove(&id) {
-            sub.conn.do_send(RoomEvicted {
-                room: self.name.clone(),
-                slow,
-            });
-            self.subscribers_changed();
-        }
-    }
-
-    fn subscribers_changed(&mut self) {
-        self.env.stats.set_room(self.name.as_str(), self.subs.len());
-    }
-
-    fn join(&mut self, msg: Join, ctx: &mut Context<Self>) {
-        let id = msg.sub.conn_id;
-        if let Some(sub) = self.subs.get(&id) {
-            let frame = protocol::subscribed(&self.name, sub.cursor, true, None);
-            return self.push_text(id, &frame);
-        }
-        self.tokens += 1;
-        self.subs.insert(
-            id,
-            Sub {
-                outbox: msg.sub.outbox,
-                conn: msg.sub.conn,
-                cursor: 0,
-                live: false,
-                token: self.tokens,
-            },
-        );
-        self.subscribers_changed();
-        match msg.since {
-            Some(since) if since <= self.head && self.head - since <= MAX_REPLAY => {
-                match self.frames_since(since) {
-                    Some(frames) => {
-                        let frame = protocol::subscribed(&self.name, self.head, true, None);
-                        self.push_text(id, &frame);
-                        if let Some(sub) = self.subs.get_mut(&id) {
-                            sub.live = true;
-                        }
-                        self.send(id, &frames);
-                    }
-                    None => self.catch_up(id, since, true, ctx),
-                }
-            }
-            _ => self.snapshot(id, ctx),
-        }
-    }
-
-    /// Reads `(from, head]` from the log for one subscriber. A `resume` sends
-    /// `subscribed` first; if the log no longer has it all, a snapshot is sent.
-    fn catch_up(&mut self, id: u64, from: i64, resume: bool, ctx: &mut Context<Self>) {
-        let Some(sub) = self.subs.get_mut(&id) else {
-            return;
-        };
-        sub.live = false;
-        let token = sub.token;
-        let (pool, room, upto) = (self.env.pool.clone(), self.name.clone(), self.head);
-        let read =
-            blocking(move || Ok(events::replay(&mut *pool.get()?, &room, from, upto - from)?));
-        ctx.spawn(read.into_actor(self).map(move |result, act, ctx| {
-            if act.subs.get(&id).is_none_or(|s| s.token != token) {
-                return;
-            }
-            match result {
-                Ok(found)
-                    if found.len() as i64 == upto - from
-                        && found.first().is_none_or(|d| d.seq == from + 1) =>
-                {
-                    if resume {
-                        let frame = protocol::subscribed(&act.name, upto, true, None);
-                        act.push_text(id, &frame);
-                    }
-                    act.send_run(id, &found, upto);
-                    act.go_live(id, ctx);
-                }
-                Ok(_) => act.snapshot(id, ctx),
-                Err(err) => act.fail(id, &err),
-            }
-        }));
-    }
-
-    /// Sends a run read from the log and sets the cursor to its end.
-    fn send_run(&mut self, id: u64, run: &[Arc<Delivery>], upto: i64) {
-        let frames = render(&self.name, run);
-        let head = std::mem::replace(&mut self.head, upto);
-        self.send(id, &frames);
-        self.head = head;
-    }
-
-    /// Marks a subscriber live and sends what arrived meanwhile.
-    fn go_live(&mut self, id: u64, ctx: &mut Context<Self>) {
-        let Some(sub) = self.subs.get_mut(&id) else {
-            return;
-        };
-        sub.live = true;
-        let cursor = sub.cursor;
-        if cursor < self.head {
-            match self.frames_since(cursor) {
-                Some(frames) => self.send(id, &frames),
-                None => self.catch_up(id, cursor, false, ctx),
-            }
-        }
-    }
-
-    fn snapshot(&mut self, id: u64, ctx: &mut Context<Self>) {
-        let Some(sub) = self.subs.get_mut(&id) else {
-            return;
-        };
-        sub.live = false;
-        let token = sub.token;
-        let (pool, room) = (self.env.pool.clone(), self.name.clone());
-        let read = blocking(move || Ok(snapshot::read(&mut *pool.get()?, &room)?));
-        ctx.spawn(read.into_actor(self).map(move |result, act, ctx| {
-            if act.subs.get(&id).is_none_or(|s| s.token != token) {
-                return;
-            }
-            match result {
-                Ok((snap, seq)) => {
-                    let frame = protocol::subscribed(&act.name, seq, false, snap.as_ref());
-                    act.push_text(id, &frame);
-                    if let Some(sub) = act.subs.get_mut(&id) {
-                        sub.cursor = seq;
-                    }
-                    act.go_live(id, ctx);
-                }
-                Err(err) => act.fail(id, &err),
-            }
-        }));
-    }
-
-    /// A read for this subscriber failed: tell it and drop it from the room.
-    fn fail(&mut self, id: u64, err: &AppError) {
-        let frame = err.ws_frame().to_string();
-        self.push_text(id, &frame);
-        let frame = protocol::unsubscribed(&self.name, "unavailable", None);
-        self.push_text(id, &frame);
-        self.evict(id, false);
-    }
-}
-
-/// Renders a run of deliveries as native text frames.
-fn render(room: &RoomName, run: &[Arc<Delivery>]) -> Vec<Bytes> {
-    protocol::render_native(room, run)
-        .iter()
-        .map(|text| text_frame(text.as_bytes()))
-        .collect()
 }
 
 /// Runs a database read on a blocking thread.

@@ -1,0 +1,112 @@
+//! Fan-out: rendering runs of deliveries once and pushing the same bytes to
+//! every subscriber at the same position; evicting subscribers whose outbox
+//! overflowed or closed.
+
+use super::Room;
+use crate::actors::connection::RoomEvicted;
+use crate::protocol;
+use crate::transport::{text_frame, PushError};
+use crate::types::{Delivery, RoomName};
+use actix::prelude::*;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Recent deliveries kept in memory so joins and flushes rarely read the log.
+const RECENT_CAPACITY: usize = 4096;
+
+impl Room {
+    /// Frames for `(from, head]` from memory, or `None` if not all are there.
+    pub(super) fn frames_since(&self, from: i64) -> Option<Vec<Bytes>> {
+        if from >= self.head {
+            return Some(Vec::new());
+        }
+        let first = self.recent.front()?.seq;
+        if from + 1 < first {
+            return None;
+        }
+        let skip = (from + 1 - first) as usize;
+        let run: Vec<Arc<Delivery>> = self.recent.iter().skip(skip).cloned().collect();
+        Some(render(&self.name, &run))
+    }
+
+    /// Sends every live subscriber what it has not had yet.
+    pub(super) fn flush(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.timer.take() {
+            ctx.cancel_future(timer);
+        }
+        let mut by_cursor: HashMap<i64, Vec<u64>> = HashMap::new();
+        for (id, sub) in &self.subs {
+            if sub.live && sub.cursor < self.head {
+                by_cursor.entry(sub.cursor).or_default().push(*id);
+            }
+        }
+        for (cursor, ids) in by_cursor {
+            match self.frames_since(cursor) {
+                Some(frames) => {
+                    for id in ids {
+                        self.send(id, &frames, self.head);
+                    }
+                }
+                None => {
+                    for id in ids {
+                        self.catch_up(id, cursor, false, ctx);
+                    }
+                }
+            }
+        }
+        while self.recent.len() > RECENT_CAPACITY {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Pushes frames to one subscriber and moves its cursor to `to`, the
+    /// last seq the frames carry.
+    pub(super) fn send(&mut self, id: u64, frames: &[Bytes], to: i64) {
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return;
+        };
+        for frame in frames {
+            match sub.outbox.push(frame.clone()) {
+                Ok(()) => {}
+                Err(PushError::Overflow) => return self.evict(id, true),
+                Err(PushError::Closed) => return self.evict(id, false),
+            }
+        }
+        sub.cursor = to;
+    }
+
+    pub(super) fn push_text(&mut self, id: u64, text: &str) {
+        let Some(sub) = self.subs.get(&id) else {
+            return;
+        };
+        match sub.outbox.push(text_frame(text.as_bytes())) {
+            Ok(()) => {}
+            Err(PushError::Overflow) => self.evict(id, true),
+            Err(PushError::Closed) => self.evict(id, false),
+        }
+    }
+
+    /// Drops a subscriber and tells its connection.
+    pub(super) fn evict(&mut self, id: u64, slow: bool) {
+        if let Some(sub) = self.subs.remove(&id) {
+            sub.conn.do_send(RoomEvicted {
+                room: self.name.clone(),
+                slow,
+            });
+            self.subscribers_changed();
+        }
+    }
+
+    pub(super) fn subscribers_changed(&mut self) {
+        self.env.stats.set_room(self.name.as_str(), self.subs.len());
+    }
+}
+
+/// Renders a run of deliveries as native text frames.
+pub(super) fn render(room: &RoomName, run: &[Arc<Delivery>]) -> Vec<Bytes> {
+    protocol::render_native(room, run)
+        .iter()
+        .map(|text| text_frame(text.as_bytes()))
+        .collect()
+}

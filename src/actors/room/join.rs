@@ -1,0 +1,133 @@
+//! Joining: a fresh join gets the snapshot read with its seq; a resume gets
+//! the gap from memory or from the log; a subscriber is live only once it has
+//! everything up to the room's head.
+
+use super::fanout::render;
+use super::{blocking, Join, Room, Sub, MAX_REPLAY};
+use crate::db::events;
+use crate::domain::snapshot;
+use crate::error::AppError;
+use crate::protocol;
+use actix::prelude::*;
+
+impl Room {
+    pub(super) fn join(&mut self, msg: Join, ctx: &mut Context<Self>) {
+        let id = msg.sub.conn_id;
+        if let Some(sub) = self.subs.get(&id) {
+            let frame = protocol::subscribed(&self.name, sub.cursor, true, None);
+            return self.push_text(id, &frame);
+        }
+        self.tokens += 1;
+        self.subs.insert(
+            id,
+            Sub {
+                outbox: msg.sub.outbox,
+                conn: msg.sub.conn,
+                cursor: 0,
+                live: false,
+                token: self.tokens,
+            },
+        );
+        self.subscribers_changed();
+        match msg.since {
+            Some(since) if since <= self.head && self.head - since <= MAX_REPLAY => {
+                match self.frames_since(since) {
+                    Some(frames) => {
+                        let frame = protocol::subscribed(&self.name, self.head, true, None);
+                        self.push_text(id, &frame);
+                        if let Some(sub) = self.subs.get_mut(&id) {
+                            sub.live = true;
+                        }
+                        self.send(id, &frames, self.head);
+                    }
+                    None => self.catch_up(id, since, true, ctx),
+                }
+            }
+            _ => self.snapshot(id, ctx),
+        }
+    }
+
+    /// Reads `(from, head]` from the log for one subscriber. A `resume` sends
+    /// `subscribed` first; if the log no longer has it all, a snapshot is sent.
+    pub(super) fn catch_up(&mut self, id: u64, from: i64, resume: bool, ctx: &mut Context<Self>) {
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return;
+        };
+        sub.live = false;
+        let token = sub.token;
+        let (pool, room, upto) = (self.env.pool.clone(), self.name.clone(), self.head);
+        let read =
+            blocking(move || Ok(events::replay(&mut *pool.get()?, &room, from, upto - from)?));
+        ctx.spawn(read.into_actor(self).map(move |result, act, ctx| {
+            if act.subs.get(&id).is_none_or(|s| s.token != token) {
+                return;
+            }
+            match result {
+                Ok(found)
+                    if found.len() as i64 == upto - from
+                        && found.first().is_none_or(|d| d.seq == from + 1) =>
+                {
+                    if resume {
+                        let frame = protocol::subscribed(&act.name, upto, true, None);
+                        act.push_text(id, &frame);
+                    }
+                    let frames = render(&act.name, &found);
+                    act.send(id, &frames, upto);
+                    act.go_live(id, ctx);
+                }
+                Ok(_) => act.snapshot(id, ctx),
+                Err(err) => act.fail(id, &err),
+            }
+        }));
+    }
+
+    /// Marks a subscriber live and sends what arrived meanwhile.
+    pub(super) fn go_live(&mut self, id: u64, ctx: &mut Context<Self>) {
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return;
+        };
+        sub.live = true;
+        let cursor = sub.cursor;
+        if cursor < self.head {
+            match self.frames_since(cursor) {
+                Some(frames) => self.send(id, &frames, self.head),
+                None => self.catch_up(id, cursor, false, ctx),
+            }
+        }
+    }
+
+    pub(super) fn snapshot(&mut self, id: u64, ctx: &mut Context<Self>) {
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return;
+        };
+        sub.live = false;
+        let token = sub.token;
+        let (pool, room) = (self.env.pool.clone(), self.name.clone());
+        let read = blocking(move || Ok(snapshot::read(&mut *pool.get()?, &room)?));
+        ctx.spawn(read.into_actor(self).map(move |result, act, ctx| {
+            if act.subs.get(&id).is_none_or(|s| s.token != token) {
+                return;
+            }
+            match result {
+                Ok((snap, seq)) => {
+                    let frame = protocol::subscribed(&act.name, seq, false, snap.as_ref());
+                    act.push_text(id, &frame);
+                    if let Some(sub) = act.subs.get_mut(&id) {
+                        sub.cursor = seq;
+                    }
+                    act.go_live(id, ctx);
+                }
+                Err(err) => act.fail(id, &err),
+            }
+        }));
+    }
+
+    /// A read for this subscriber failed: tell it and drop it from the room.
+    fn fail(&mut self, id: u64, err: &AppError) {
+        let frame = err.ws_frame().to_string();
+        self.push_text(id, &frame);
+        let frame = protocol::unsubscribed(&self.name, "unavailable", None);
+        self.push_text(id, &frame);
+        self.evict(id, false);
+    }
+}
