@@ -51,4 +51,3 @@ CREATE TABLE deliveries (
     event_id BIGINT NOT NULL REFERENCES events(id),
     PRIMARY KEY (room, seq)
 );
-CREATE INDEX idx_deliveries_event ON deliveries(event_id);

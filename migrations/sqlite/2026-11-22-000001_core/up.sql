@@ -25,9 +25,10 @@ CREATE TABLE sessions (
 );
 CREATE INDEX idx_sessions_project ON sessions(project_id, created_at);
 
--- The event log: the audit trail and the source of every replay.
+-- The event log: the audit trail and the source of every replay. Events are
+-- never deleted, so plain rowids only grow (AUTOINCREMENT would cost a write).
 CREATE TABLE events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    id INTEGER PRIMARY KEY NOT NULL,
     event_type TEXT NOT NULL,
     resource_type TEXT NOT NULL,
     resource_id TEXT NOT NULL,
@@ -51,4 +52,3 @@ CREATE TABLE deliveries (
     event_id BIGINT NOT NULL REFERENCES events(id),
     PRIMARY KEY (room, seq)
 );
-CREATE INDEX idx_deliveries_event ON deliveries(event_id);
