@@ -98,13 +98,25 @@ impl Tx<'_> {
         rooms: &[RoomName],
         priority: bool,
     ) -> AppResult<()> {
+        self.emit_text(event_type, resource, payload.to_string(), rooms, priority)
+    }
+
+    /// [`Tx::emit`] with a payload that is already JSON text (an object).
+    pub fn emit_text(
+        &mut self,
+        event_type: &str,
+        resource: (&str, &str),
+        payload: String,
+        rooms: &[RoomName],
+        priority: bool,
+    ) -> AppResult<()> {
         let new = NewEvent {
             event_type: event_type.to_string(),
             resource_type: resource.0.to_string(),
             resource_id: resource.1.to_string(),
             agent_id: self.ctx.agent_id.clone(),
             origin_session_id: self.ctx.origin_session_id.clone(),
-            payload: payload.to_string(),
+            payload,
             priority: priority || PRIORITY_EVENTS.contains(&event_type),
             created_at: self.ctx.now,
         };

@@ -3,6 +3,7 @@
 use super::{Tx, MAX_PAYLOAD_BYTES};
 use crate::error::{AppError, AppResult};
 use crate::types::RoomName;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 /// Longest event type name.
@@ -15,8 +16,8 @@ pub struct Publish {
     pub room: RoomName,
     /// Event type: 1-64 of `A-Z a-z 0-9 _ . : -`.
     pub event_type: String,
-    /// Must be a JSON object.
-    pub payload: Value,
+    /// Must be a JSON object; kept as the client's text, never re-encoded.
+    pub payload: Box<RawValue>,
     /// Flush at once.
     pub priority: bool,
 }
@@ -33,18 +34,19 @@ pub fn publish(tx: &mut Tx<'_>, p: &Publish) -> AppResult<Value> {
             "event_type must be 1-{MAX_EVENT_TYPE} characters of A-Z a-z 0-9 _ . : -"
         )));
     }
-    if !p.payload.is_object() {
+    // A RawValue is valid JSON with no surrounding white space.
+    if !p.payload.get().starts_with('{') {
         return Err(AppError::Validation("payload must be a JSON object".into()));
     }
-    if p.payload.to_string().len() > MAX_PAYLOAD_BYTES {
+    if p.payload.get().len() > MAX_PAYLOAD_BYTES {
         return Err(AppError::Validation(format!(
             "payload must be at most {MAX_PAYLOAD_BYTES} bytes"
         )));
     }
-    tx.emit(
+    tx.emit_text(
         &p.event_type,
         ("room", p.room.as_str()),
-        &p.payload,
+        p.payload.get().to_string(),
         std::slice::from_ref(&p.room),
         p.priority,
     )?;

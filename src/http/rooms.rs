@@ -8,7 +8,6 @@ use crate::error::{AppError, AppResult};
 use crate::types::RoomName;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::Value;
 
 /// Default and largest page of `GET /api/rooms/{room}/events`.
 const DEFAULT_LIMIT: i64 = 100;
@@ -18,7 +17,7 @@ const MAX_LIMIT: i64 = 1000;
 #[derive(Deserialize)]
 pub struct PublishBody {
     event_type: String,
-    payload: Value,
+    payload: Box<serde_json::value::RawValue>,
     #[serde(default)]
     priority: bool,
 }
