@@ -4,6 +4,10 @@
 //! savepoint, so one failing command does not undo the others. Callers get
 //! their answer only after commit, and the registry is told after commit, in
 //! commit order.
+//!
+//! The actor owns one writer thread and is the only way to reach it. The
+//! thread takes everything queued the moment the previous commit is done, so
+//! under load it never waits for a round trip through the async runtime.
 
 use crate::actors::registry::{self, Registry};
 use crate::db::{DbConn, DbManager};
@@ -13,7 +17,7 @@ use crate::time::now_ms;
 use actix::prelude::*;
 use diesel::Connection;
 use futures::channel::oneshot;
-use std::mem;
+use std::sync::mpsc;
 
 /// Most commands in one transaction; more wait for the next one.
 const MAX_GROUP: usize = 512;
@@ -21,13 +25,15 @@ const MAX_GROUP: usize = 512;
 /// The single writer.
 pub struct Persistence {
     manager: DbManager,
-    /// The writer's own connection; `None` after a failure, reopened on demand.
-    conn: Option<DbConn>,
-    queue: Vec<Pending>,
-    busy: bool,
     registry: Addr<Registry>,
     retention: u64,
-    drained: Vec<oneshot::Sender<()>>,
+    /// The writer thread's queue; `None` before start and after stop.
+    jobs: Option<mpsc::Sender<Job>>,
+}
+
+enum Job {
+    Run(Pending),
+    Drain(oneshot::Sender<()>),
 }
 
 struct Pending {
@@ -41,75 +47,81 @@ impl Persistence {
     pub fn new(manager: DbManager, registry: Addr<Registry>, retention: u64) -> Self {
         Persistence {
             manager,
-            conn: None,
-            queue: Vec::new(),
-            busy: false,
             registry,
             retention,
-            drained: Vec::new(),
+            jobs: None,
         }
     }
 
-    /// Starts the next group if none is running.
-    fn kick(&mut self, ctx: &mut Context<Self>) {
-        if self.busy {
-            return;
-        }
-        if self.queue.is_empty() {
-            for waiter in self.drained.drain(..) {
-                let _ = waiter.send(());
-            }
-            return;
-        }
-        self.busy = true;
-        let take = self.queue.len().min(MAX_GROUP);
-        let group: Vec<Pending> = self.queue.drain(..take).collect();
-        let conn = self.conn.take();
-        let manager = self.manager.clone();
-        let retention = self.retention;
-        let work = actix_web::rt::task::spawn_blocking(move || {
-            let (commands, replies): (Vec<_>, Vec<_>) = group
-                .into_iter()
-                .map(|p| ((p.command, p.ctx), p.reply))
-                .unzip();
-            let (conn, results) = run_group(conn, &manager, commands, retention);
-            (conn, results, replies)
-        });
-        ctx.spawn(work.into_actor(self).map(|joined, act, ctx| {
-            act.busy = false;
-            match joined {
-                Ok((conn, results, replies)) => {
-                    act.conn = conn;
-                    act.deliver(results, replies);
-                }
-                Err(err) => log::error!("writer task failed: {err}"),
-            }
-            act.kick(ctx);
-        }));
-    }
-
-    /// Tells the registry what committed, then answers the callers.
-    fn deliver(
-        &self,
-        results: Vec<AppResult<Outcome>>,
-        replies: Vec<oneshot::Sender<AppResult<Outcome>>>,
-    ) {
-        let committed: Vec<_> = results
-            .iter()
-            .filter_map(|r| r.as_ref().ok())
-            .flat_map(|o| o.committed.iter().cloned())
-            .collect();
-        if !committed.is_empty() {
-            self.registry
-                .do_send(registry::Committed { events: committed });
-        }
-        for (result, reply) in results.into_iter().zip(replies) {
-            let _ = reply.send(result);
+    fn submit(&self, job: Job) {
+        let refused = match &self.jobs {
+            Some(jobs) => jobs.send(job).err().map(|e| e.0),
+            None => Some(job),
+        };
+        if let Some(Job::Run(pending)) = refused {
+            let _ = pending
+                .reply
+                .send(Err(AppError::Unavailable("writer stopped".into())));
         }
     }
 }
 
-/// Runs one group in one transaction on a blocking thread. Returns the
+/// The writer thread: group, commit, notify, answer; until the actor stops.
+fn writer_loop(
+    jobs: mpsc::Receiver<Job>,
+    manager: DbManager,
+    registry: Addr<Registry>,
+    retention: u64,
+) {
+    let mut conn = None;
+    while let Ok(first) = jobs.recv() {
+        let mut group = Vec::new();
+        let mut drained = Vec::new();
+        let mut job = Some(first);
+        while let Some(next) = job.take() {
+            match next {
+                Job::Run(pending) => group.push(pending),
+                Job::Drain(done) => drained.push(done),
+            }
+            if group.len() < MAX_GROUP {
+                job = jobs.try_recv().ok();
+            }
+        }
+        if !group.is_empty() {
+            let (commands, replies): (Vec<_>, Vec<_>) = group
+                .into_iter()
+                .map(|p| ((p.command, p.ctx), p.reply))
+                .unzip();
+            let (kept, results) = run_group(conn.take(), &manager, commands, retention);
+            conn = kept;
+            deliver(&registry, results, replies);
+        }
+        for done in drained {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// Tells the registry what committed, then answers the callers.
+fn deliver(
+    registry: &Addr<Registry>,
+    results: Vec<AppResult<Outcome>>,
+    replies: Vec<oneshot::Sender<AppResult<Outcome>>>,
+) {
+    let committed: Vec<_> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .flat_map(|o| o.committed.iter().cloned())
+        .collect();
+    if !committed.is_empty() {
+        registry.do_send(registry::Committed { events: committed });
+    }
+    for (result, reply) in results.into_iter().zip(replies) {
+        let _ = reply.send(result);
+    }
+}
+
+/// Runs one group in one transaction. Returns the
 /// connection (if still usable) and one result per command.
 fn run_group(
     conn: Option<DbConn>,
@@ -150,6 +162,27 @@ fn run_group(
 
 impl Actor for Persistence {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let (tx, rx) = mpsc::channel();
+        let (manager, registry) = (self.manager.clone(), self.registry.clone());
+        let retention = self.retention;
+        let spawned = std::thread::Builder::new()
+            .name("herald-writer".into())
+            .spawn(move || writer_loop(rx, manager, registry, retention));
+        match spawned {
+            Ok(_) => self.jobs = Some(tx),
+            Err(err) => {
+                log::error!("cannot start the writer thread: {err}");
+                ctx.stop();
+            }
+        }
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        // Dropping the queue ends the thread once it has committed what it holds.
+        self.jobs = None;
+    }
 }
 
 /// Run a command; answers after commit.
@@ -162,7 +195,7 @@ pub struct Execute {
     pub ctx: CommandCtx,
 }
 
-/// Resolves once every queued command has committed (for shutdown).
+/// Resolves once every command sent before it has committed (for shutdown).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Drain;
@@ -170,14 +203,13 @@ pub struct Drain;
 impl Handler<Execute> for Persistence {
     type Result = ResponseFuture<AppResult<Outcome>>;
 
-    fn handle(&mut self, msg: Execute, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Execute, _: &mut Context<Self>) -> Self::Result {
         let (tx, rx) = oneshot::channel();
-        self.queue.push(Pending {
+        self.submit(Job::Run(Pending {
             command: msg.command,
             ctx: msg.ctx,
             reply: tx,
-        });
-        self.kick(ctx);
+        }));
         Box::pin(async move {
             rx.await
                 .unwrap_or_else(|_| Err(AppError::Internal("writer dropped the command".into())))
@@ -188,23 +220,11 @@ impl Handler<Execute> for Persistence {
 impl Handler<Drain> for Persistence {
     type Result = ResponseFuture<()>;
 
-    fn handle(&mut self, _: Drain, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, _: Drain, _: &mut Context<Self>) -> Self::Result {
         let (tx, rx) = oneshot::channel();
-        self.drained.push(tx);
-        self.kick(ctx);
+        self.submit(Job::Drain(tx));
         Box::pin(async move {
             let _ = rx.await;
         })
-    }
-}
-
-/// Clears the queue on stop so no caller waits forever.
-impl Drop for Persistence {
-    fn drop(&mut self) {
-        for pending in mem::take(&mut self.queue) {
-            let _ = pending
-                .reply
-                .send(Err(AppError::Unavailable("server shutting down".into())));
-        }
     }
 }
