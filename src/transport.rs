@@ -122,7 +122,10 @@ impl Outbox {
         }
         inner.queued += frame.len();
         inner.queue.push_back(frame);
-        if let Some(waker) = inner.waker.take() {
+        let waker = inner.waker.take();
+        drop(inner);
+        // Woken outside the lock, so the reader never waits on the pusher.
+        if let Some(waker) = waker {
             waker.wake();
         }
         Ok(())
