@@ -33,7 +33,6 @@ pub mod types;
 
 use actix::{Actor, Arbiter};
 use actix_web::{web, App, HttpServer};
-use actors::checkpointer::{self, Checkpointer};
 use actors::persistence::{self, Persistence};
 use actors::registry::{self, Registry};
 use actors::room::RoomEnv;
@@ -84,9 +83,7 @@ pub async fn run(
     };
     let registry = Registry::start_in_arbiter(&rooms_thread.handle(), move |_| Registry::new(env));
     let retention = settings.events.retention_per_room;
-    let sqlite = matches!(manager.backend(), db::Backend::Sqlite(_));
     let writer = Persistence::new(manager, registry.clone(), retention).start();
-    let checkpointer = sqlite.then(|| Checkpointer::new(pool.clone()).start());
 
     let state = http::AppState {
         settings: settings.clone(),
@@ -120,9 +117,6 @@ pub async fn run(
     handle.stop(true).await;
     let _ = serving.await;
     let _ = writer.send(persistence::Drain).await;
-    if let Some(checkpointer) = checkpointer {
-        let _ = checkpointer.send(checkpointer::Finish).await;
-    }
     rooms_thread.stop();
     log::info!("stopped");
     Ok(())

@@ -4,9 +4,7 @@
 //! * [`registry`] — rooms by name, connections by id.
 //! * [`room`] — one per live room: snapshot/replay on join, batching, fan-out.
 //! * [`connection`] — one per native WebSocket.
-//! * [`checkpointer`] — SQLite log checkpoints off the writer's path.
 
-pub mod checkpointer;
 pub mod connection;
 pub mod persistence;
 pub mod registry;

@@ -113,12 +113,14 @@ impl DbManager {
                 let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(|e| DbError(format!("sqlite {}: {e}", path.display())))?;
                 // busy_timeout first: switching to WAL itself may meet a lock.
-                // Checkpoints are not run inside commits (their fsync would
-                // stall the writer); the checkpointer actor runs them instead.
+                // A checkpoint (with its fsync) runs inside the commit that
+                // crosses the threshold: every 10,000 pages (40 MB of log)
+                // rather than SQLite's 1,000, so the writer stalls ten times
+                // less often (docs/BENCHMARKS.md).
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = 0;",
+                     PRAGMA wal_autocheckpoint = 10000;",
                     self.busy_timeout_ms
                 ))
                 .map_err(|e| DbError(format!("sqlite {}: {e}", path.display())))?;
@@ -173,20 +175,6 @@ pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     }
     .map_err(|e| DbError(format!("migration failed: {e}")))?;
     Ok(applied.iter().map(|v| v.to_string()).collect())
-}
-
-/// Copies the SQLite write-ahead log into the database file without blocking
-/// the writer (`PASSIVE`); `truncate` also empties the log (at shutdown).
-/// PostgreSQL has nothing to do.
-pub fn checkpoint(conn: &mut DbConn, truncate: bool) -> QueryResult<()> {
-    match conn {
-        DbConn::Sqlite(c) => c.batch_execute(if truncate {
-            "PRAGMA wal_checkpoint(TRUNCATE)"
-        } else {
-            "PRAGMA wal_checkpoint(RESTART)"
-        }),
-        DbConn::Pg(_) => Ok(()),
-    }
 }
 
 /// Runs `f` in a read transaction that sees one consistent snapshot: SQLite's
