@@ -2,6 +2,8 @@
 //! file, real HTTP and WebSocket clients, and bounded waits (no sleeps).
 #![allow(dead_code)]
 
+pub mod process;
+
 use actix_codec::Framed;
 use actix_http::ws::{CloseCode, Frame};
 use awc::ws::{Codec, Message};
