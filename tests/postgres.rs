@@ -14,7 +14,7 @@
 mod support;
 
 use diesel::connection::SimpleConnection;
-use diesel::Connection;
+use diesel::{Connection, RunQueryDsl};
 use serde_json::json;
 use support::*;
 
@@ -43,7 +43,8 @@ impl PgSchema {
         Some(PgSchema { admin_url, name })
     }
 
-    /// The URL that makes every connection use this schema.
+    /// The URL that makes every connection use this schema (and names them
+    /// after it, so a test can find and cut its own connections).
     fn url(&self) -> String {
         let sep = if self.admin_url.contains('?') {
             '&'
@@ -51,9 +52,19 @@ impl PgSchema {
             '?'
         };
         format!(
-            "{}{sep}options=-csearch_path%3D{}",
-            self.admin_url, self.name
+            "{}{sep}options=-csearch_path%3D{}&application_name={}",
+            self.admin_url, self.name, self.name
         )
+    }
+
+    /// Terminates every server connection of this schema's herald.
+    fn cut_connections(&self) -> usize {
+        let mut conn = diesel::PgConnection::establish(&self.admin_url).unwrap();
+        let sql = format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{}'",
+            self.name
+        );
+        diesel::sql_query(sql).execute(&mut conn).unwrap()
     }
 }
 
@@ -127,4 +138,49 @@ async fn postgres_backend_serves_writes_snapshots_and_resume() {
     let evs = ws.events(2).await;
     assert_eq!(evs[1]["event_type"], "status_changed");
     assert_eq!(evs[1]["seq"], 4);
+}
+
+#[actix_web::test]
+async fn connections_cut_by_the_database_answer_503_then_recover() {
+    let Some(schema) = PgSchema::create() else {
+        return;
+    };
+    let url = schema.url();
+    let srv = TestServer::start_with(|s| s.database.url = url);
+    publish(&srv, "cut", json!({"n": 0})).await;
+    assert_eq!(get(&srv.url("/api/rooms/cut/events")).await.0, 200);
+    assert!(schema.cut_connections() >= 1, "no herald connection to cut");
+
+    // Writes fail with 503 (never 500) until the writer has reconnected.
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut n = 1;
+    loop {
+        let (st, body) = post(
+            &srv.url("/api/rooms/cut/events"),
+            json!({"event_type": "note", "payload": {"n": n}}),
+        )
+        .await;
+        if st == 201 {
+            break;
+        }
+        assert_eq!(st, 503, "{body}");
+        assert_eq!(body["error"]["code"], "unavailable");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "writes never recovered"
+        );
+        n += 1;
+    }
+    assert!(n > 1, "the cut connection was never noticed");
+    // Reads recover too (pool connections are checked on checkout).
+    let (st, log) = get(&srv.url("/api/rooms/cut/events")).await;
+    assert_eq!(st, 200, "{log}");
+    let seqs: Vec<i64> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![1, 2], "a failed write left a trace");
+    assert_eq!(get(&srv.url("/readyz")).await.0, 200);
 }

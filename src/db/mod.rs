@@ -157,13 +157,15 @@ impl r2d2::ManageConnection for DbManager {
 }
 
 /// Builds the read pool. Connections are made lazily, so a database that is
-/// down at start-up is reported by [`migrate`] rather than hidden here.
+/// down at start-up is reported by [`migrate`] rather than hidden here. Each
+/// checkout is tested (`SELECT 1`), so a connection the server dropped is
+/// replaced instead of failing a request.
 pub fn pool(manager: DbManager, size: u32) -> Pool {
     r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(CHECKOUT_TIMEOUT)
-        .test_on_check_out(false)
+        .test_on_check_out(true)
         .build_unchecked(manager)
 }
 
