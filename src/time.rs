@@ -12,6 +12,10 @@ pub fn now_ms() -> i64 {
 }
 
 /// Formats unix milliseconds as RFC 3339 UTC with milliseconds.
+///
+/// ```
+/// assert_eq!(herald::time::rfc3339(1_795_867_200_123), "2026-11-28T12:00:00.123Z");
+/// ```
 pub fn rfc3339(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let millis = ms.rem_euclid(1000);

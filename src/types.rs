@@ -19,6 +19,13 @@ pub struct RoomName(String);
 
 impl RoomName {
     /// Validates a room name from the outside world.
+    ///
+    /// ```
+    /// use herald::types::{RoomKind, RoomName};
+    /// let room = RoomName::parse("session:s1").unwrap();
+    /// assert_eq!(room.kind(), RoomKind::Session("s1"));
+    /// assert!(RoomName::parse("no spaces").is_err());
+    /// ```
     pub fn parse(name: &str) -> Result<RoomName, AppError> {
         let ok = !name.is_empty()
             && name.len() <= MAX_ROOM_NAME

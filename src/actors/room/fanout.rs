@@ -76,6 +76,7 @@ impl Room {
         sub.cursor = to;
     }
 
+    /// Pushes one control frame (`subscribed`, `unsubscribed`, `error`).
     pub(super) fn push_text(&mut self, id: u64, text: &str) {
         let Some(sub) = self.subs.get(&id) else {
             return;
@@ -98,6 +99,7 @@ impl Room {
         }
     }
 
+    /// Publishes the subscriber count to the live counters.
     pub(super) fn subscribers_changed(&mut self) {
         self.env.stats.set_room(self.name.as_str(), self.subs.len());
     }

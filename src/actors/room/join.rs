@@ -11,6 +11,8 @@ use crate::protocol;
 use actix::prelude::*;
 
 impl Room {
+    /// Adds a subscriber: again to a room it is in (answered, nothing resent),
+    /// resuming from memory, resuming from the log, or fresh with a snapshot.
     pub(super) fn join(&mut self, msg: Join, ctx: &mut Context<Self>) {
         let id = msg.sub.conn_id;
         if let Some(sub) = self.subs.get(&id) {
@@ -96,6 +98,8 @@ impl Room {
         }
     }
 
+    /// Reads the room's snapshot and seq for one subscriber, then sends
+    /// `subscribed` (`recovered:false`) and makes it live from that seq.
     pub(super) fn snapshot(&mut self, id: u64, ctx: &mut Context<Self>) {
         let Some(sub) = self.subs.get_mut(&id) else {
             return;

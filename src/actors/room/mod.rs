@@ -32,7 +32,7 @@ use std::time::Duration;
 pub const MAX_REPLAY: i64 = 10_000;
 /// How long an empty room lives before it is stopped.
 const IDLE_AFTER: Duration = Duration::from_secs(10);
-/// Wait before retrying the first read of the room's head.
+/// Wait before retrying a failed read of the room's head or of a gap.
 const RETRY_LOAD: Duration = Duration::from_secs(1);
 
 /// What every room needs, shared.
@@ -171,7 +171,10 @@ impl Room {
                     act.absorb(ctx);
                     act.flush(ctx);
                 }
-                Err(err) => log::warn!("room {}: cannot read gap: {err}", act.name),
+                Err(err) => {
+                    log::warn!("room {}: cannot read gap: {err}", act.name);
+                    ctx.run_later(RETRY_LOAD, |act, ctx| act.absorb(ctx));
+                }
             }
         }));
     }
