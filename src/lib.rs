@@ -73,8 +73,8 @@ pub async fn run(
     let pool = db::pool(manager.clone(), settings.database.pool_size);
     let stats = Arc::new(stats::Stats::default());
 
-    // Rooms and the registry share one thread of their own; the writer's
-    // transactions run on blocking threads.
+    // Rooms and the registry share one thread of their own; the writer has
+    // another, where its transactions run.
     let rooms_thread = Arbiter::new();
     let env = RoomEnv {
         pool: pool.clone(),
@@ -83,7 +83,11 @@ pub async fn run(
     };
     let registry = Registry::start_in_arbiter(&rooms_thread.handle(), move |_| Registry::new(env));
     let retention = settings.events.retention_per_room;
-    let writer = Persistence::new(manager, registry.clone(), retention).start();
+    let writer_thread = Arbiter::new();
+    let writer_registry = registry.clone();
+    let writer = Persistence::start_in_arbiter(&writer_thread.handle(), move |_| {
+        Persistence::new(manager, writer_registry, retention)
+    });
 
     let state = http::AppState {
         settings: settings.clone(),
@@ -117,6 +121,7 @@ pub async fn run(
     handle.stop(true).await;
     let _ = serving.await;
     let _ = writer.send(persistence::Drain).await;
+    writer_thread.stop();
     rooms_thread.stop();
     log::info!("stopped");
     Ok(())

@@ -5,9 +5,12 @@
 //! their answer only after commit, and the registry is told after commit, in
 //! commit order.
 //!
-//! The actor owns one writer thread and is the only way to reach it. The
-//! thread takes everything queued the moment the previous commit is done, so
-//! under load it never waits for a round trip through the async runtime.
+//! The actor runs alone on an arbiter (thread) of its own and does its
+//! transactions there, synchronously: it is the one place where blocking is
+//! the point. Its mailbox is the queue. An `Execute` only queues the command
+//! and, if none is pending, schedules a `RunGroup` to itself; actix handles
+//! every message waiting in the mailbox before such a self-notification, so
+//! each group holds everything that arrived while the previous one committed.
 
 use crate::actors::registry::{self, Registry};
 use crate::db::{DbConn, DbManager};
@@ -17,18 +20,20 @@ use crate::time::now_ms;
 use actix::prelude::*;
 use diesel::Connection;
 use futures::channel::oneshot;
-use std::sync::mpsc;
 
 /// Most commands in one transaction; more wait for the next one.
 const MAX_GROUP: usize = 512;
 
-/// The single writer.
+/// The single writer. Start it with `start_in_arbiter` on an arbiter of its own.
 pub struct Persistence {
     manager: DbManager,
+    /// The writer's own connection; `None` after a failure, reopened on demand.
+    conn: Option<DbConn>,
     registry: Addr<Registry>,
     retention: u64,
-    /// The writer thread's queue; `None` before start and after stop.
-    jobs: Option<mpsc::Sender<Job>>,
+    queue: Vec<Job>,
+    /// A `RunGroup` is on its way.
+    scheduled: bool,
 }
 
 enum Job {
@@ -47,57 +52,53 @@ impl Persistence {
     pub fn new(manager: DbManager, registry: Addr<Registry>, retention: u64) -> Self {
         Persistence {
             manager,
+            conn: None,
             registry,
             retention,
-            jobs: None,
+            queue: Vec::new(),
+            scheduled: false,
         }
     }
 
-    fn submit(&self, job: Job) {
-        let refused = match &self.jobs {
-            Some(jobs) => jobs.send(job).err().map(|e| e.0),
-            None => Some(job),
-        };
-        if let Some(Job::Run(pending)) = refused {
-            let _ = pending
-                .reply
-                .send(Err(AppError::Unavailable("writer stopped".into())));
+    fn enqueue(&mut self, job: Job, ctx: &mut Context<Self>) {
+        self.queue.push(job);
+        if !self.scheduled {
+            self.scheduled = true;
+            ctx.notify(RunGroup);
         }
     }
-}
 
-/// The writer thread: group, commit, notify, answer; until the actor stops.
-fn writer_loop(
-    jobs: mpsc::Receiver<Job>,
-    manager: DbManager,
-    registry: Addr<Registry>,
-    retention: u64,
-) {
-    let mut conn = None;
-    while let Ok(first) = jobs.recv() {
-        let mut group = Vec::new();
+    /// Commits the next group and answers it.
+    fn run_next(&mut self, ctx: &mut Context<Self>) {
+        let mut runs = Vec::new();
         let mut drained = Vec::new();
-        let mut job = Some(first);
-        while let Some(next) = job.take() {
-            match next {
-                Job::Run(pending) => group.push(pending),
+        let mut rest = std::mem::take(&mut self.queue).into_iter();
+        for job in rest.by_ref() {
+            match job {
+                Job::Run(pending) => runs.push(pending),
                 Job::Drain(done) => drained.push(done),
             }
-            if group.len() < MAX_GROUP {
-                job = jobs.try_recv().ok();
+            if runs.len() == MAX_GROUP {
+                break;
             }
         }
-        if !group.is_empty() {
-            let (commands, replies): (Vec<_>, Vec<_>) = group
+        self.queue = rest.collect();
+        if !runs.is_empty() {
+            let (commands, replies): (Vec<_>, Vec<_>) = runs
                 .into_iter()
                 .map(|p| ((p.command, p.ctx), p.reply))
                 .unzip();
-            let (kept, results) = run_group(conn.take(), &manager, commands, retention);
-            conn = kept;
-            deliver(&registry, results, replies);
+            let (kept, results) =
+                run_group(self.conn.take(), &self.manager, commands, self.retention);
+            self.conn = kept;
+            deliver(&self.registry, results, replies);
         }
         for done in drained {
             let _ = done.send(());
+        }
+        if !self.queue.is_empty() {
+            self.scheduled = true;
+            ctx.notify(RunGroup);
         }
     }
 }
@@ -162,27 +163,6 @@ fn run_group(
 
 impl Actor for Persistence {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        let (tx, rx) = mpsc::channel();
-        let (manager, registry) = (self.manager.clone(), self.registry.clone());
-        let retention = self.retention;
-        let spawned = std::thread::Builder::new()
-            .name("herald-writer".into())
-            .spawn(move || writer_loop(rx, manager, registry, retention));
-        match spawned {
-            Ok(_) => self.jobs = Some(tx),
-            Err(err) => {
-                log::error!("cannot start the writer thread: {err}");
-                ctx.stop();
-            }
-        }
-    }
-
-    fn stopped(&mut self, _: &mut Context<Self>) {
-        // Dropping the queue ends the thread once it has committed what it holds.
-        self.jobs = None;
-    }
 }
 
 /// Run a command; answers after commit.
@@ -200,16 +180,22 @@ pub struct Execute {
 #[rtype(result = "()")]
 pub struct Drain;
 
+/// Commit what is queued (sent by the actor to itself).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct RunGroup;
+
 impl Handler<Execute> for Persistence {
     type Result = ResponseFuture<AppResult<Outcome>>;
 
-    fn handle(&mut self, msg: Execute, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Execute, ctx: &mut Context<Self>) -> Self::Result {
         let (tx, rx) = oneshot::channel();
-        self.submit(Job::Run(Pending {
+        let pending = Pending {
             command: msg.command,
             ctx: msg.ctx,
             reply: tx,
-        }));
+        };
+        self.enqueue(Job::Run(pending), ctx);
         Box::pin(async move {
             rx.await
                 .unwrap_or_else(|_| Err(AppError::Internal("writer dropped the command".into())))
@@ -220,11 +206,20 @@ impl Handler<Execute> for Persistence {
 impl Handler<Drain> for Persistence {
     type Result = ResponseFuture<()>;
 
-    fn handle(&mut self, _: Drain, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, _: Drain, ctx: &mut Context<Self>) -> Self::Result {
         let (tx, rx) = oneshot::channel();
-        self.submit(Job::Drain(tx));
+        self.enqueue(Job::Drain(tx), ctx);
         Box::pin(async move {
             let _ = rx.await;
         })
+    }
+}
+
+impl Handler<RunGroup> for Persistence {
+    type Result = ();
+
+    fn handle(&mut self, _: RunGroup, ctx: &mut Context<Self>) {
+        self.scheduled = false;
+        self.run_next(ctx);
     }
 }
