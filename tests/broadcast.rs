@@ -102,37 +102,13 @@ async fn seqs_are_contiguous_per_room_under_concurrent_writers() {
     let srv = TestServer::start();
     let mut ws = Ws::open(&srv).await;
     ws.subscribe("busy", None).await;
-    let writers: Vec<_> = (0..8)
-        .map(|w| {
-            let url = srv.url("/api/rooms/busy/events");
-            actix_web::rt::spawn(async move {
-                for n in 0..25 {
-                    let (st, _) = post(
-                        &url,
-                        json!({"event_type": "w", "payload": {"w": w, "n": n}}),
-                    )
-                    .await;
-                    assert_eq!(st, 201);
-                }
-            })
-        })
-        .collect();
-    for w in writers {
-        w.await.unwrap();
-    }
-    let (_, list) = get(&srv.url("/api/rooms/busy/events?limit=1000")).await;
-    let seqs: Vec<i64> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["seq"].as_i64().unwrap())
-        .collect();
-    assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
-    let live: Vec<i64> = ws
-        .events(200)
-        .await
-        .iter()
-        .map(|e| e["seq"].as_i64().unwrap())
-        .collect();
-    assert_eq!(live, (1..=200).collect::<Vec<_>>());
+    concurrent_writes(&srv, "busy", 8, 25).await;
+    assert_eq!(
+        stored_seqs(&srv, "busy").await,
+        (1..=200).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        seqs_of(&ws.events(200).await),
+        (1..=200).collect::<Vec<_>>()
+    );
 }

@@ -92,28 +92,11 @@ async fn postgres_backend_serves_writes_snapshots_and_resume() {
     assert_eq!(sub["seq"], 2);
 
     // Concurrent writers: seqs stay contiguous.
-    let writers: Vec<_> = (0..4)
-        .map(|w| {
-            let url = srv.url("/api/rooms/pg-room/events");
-            actix_web::rt::spawn(async move {
-                for n in 0..20 {
-                    let body = json!({"event_type": "w", "payload": {"w": w, "n": n}});
-                    assert_eq!(post(&url, body).await.0, 201);
-                }
-            })
-        })
-        .collect();
-    for w in writers {
-        w.await.unwrap();
-    }
-    let (_, list) = get(&srv.url("/api/rooms/pg-room/events?limit=1000")).await;
-    let seqs: Vec<i64> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["seq"].as_i64().unwrap())
-        .collect();
-    assert_eq!(seqs, (1..=80).collect::<Vec<_>>());
+    concurrent_writes(&srv, "pg-room", 4, 20).await;
+    assert_eq!(
+        stored_seqs(&srv, "pg-room").await,
+        (1..=80).collect::<Vec<_>>()
+    );
 
     // Resume from the log.
     let mut late = Ws::open(&srv).await;

@@ -12,10 +12,6 @@ mod support;
 use serde_json::json;
 use support::*;
 
-fn seqs(events: &[serde_json::Value]) -> Vec<i64> {
-    events.iter().map(|e| e["seq"].as_i64().unwrap()).collect()
-}
-
 #[actix_web::test]
 async fn resubscribe_with_since_gets_exactly_the_missed_events() {
     let srv = TestServer::start();
@@ -37,11 +33,11 @@ async fn resubscribe_with_since_gets_exactly_the_missed_events() {
     assert_eq!(sub["snapshot"], serde_json::Value::Null);
     assert_eq!(sub["seq"], 12);
     let missed = ws.events(7).await;
-    assert_eq!(seqs(&missed), (6..=12).collect::<Vec<_>>());
+    assert_eq!(seqs_of(&missed), (6..=12).collect::<Vec<_>>());
     assert_eq!(missed[0]["payload"]["n"], 5);
     // Nothing more: the next frame is the next live event.
     publish(&srv, "r", json!({"n": 12})).await;
-    assert_eq!(seqs(&ws.events(1).await), vec![13]);
+    assert_eq!(seqs_of(&ws.events(1).await), vec![13]);
 }
 
 #[actix_web::test]
@@ -57,7 +53,7 @@ async fn resume_from_a_cold_room_reads_the_log() {
         (sub["recovered"].clone(), sub["seq"].clone()),
         (json!(true), json!(30))
     );
-    assert_eq!(seqs(&ws.events(20).await), (11..=30).collect::<Vec<_>>());
+    assert_eq!(seqs_of(&ws.events(20).await), (11..=30).collect::<Vec<_>>());
 }
 
 #[actix_web::test]
@@ -85,7 +81,7 @@ async fn resume_while_writes_keep_arriving_loses_and_doubles_nothing() {
     writer.await.unwrap();
     for (since, mut ws) in clients {
         let got = ws.events((total - since) as usize).await;
-        assert_eq!(seqs(&got), (since + 1..=total).collect::<Vec<_>>());
+        assert_eq!(seqs_of(&got), (since + 1..=total).collect::<Vec<_>>());
         assert!(ws.recv_within(std::time::Duration::from_millis(300)).await.is_none_or(
             |f| !matches!(f, Incoming::Json(ref v) if v["type"] == "event" || v["type"] == "batch-update")
         ));
@@ -118,7 +114,7 @@ async fn fresh_join_snapshot_and_live_events_do_not_overlap() {
     writer.await.unwrap();
     let last = 1 + 1 + 60;
     let got = ws.events((last - at) as usize).await;
-    assert_eq!(seqs(&got), (at + 1..=last).collect::<Vec<_>>());
+    assert_eq!(seqs_of(&got), (at + 1..=last).collect::<Vec<_>>());
 }
 
 #[actix_web::test]
@@ -135,7 +131,7 @@ async fn a_since_beyond_retention_gets_a_snapshot() {
     let mut ws = Ws::open(&srv).await;
     let sub = ws.subscribe("kept", Some(17)).await;
     assert_eq!(sub["recovered"], true);
-    assert_eq!(seqs(&ws.events(3).await), vec![18, 19, 20]);
+    assert_eq!(seqs_of(&ws.events(3).await), vec![18, 19, 20]);
 }
 
 #[actix_web::test]
@@ -144,9 +140,9 @@ async fn repeated_subscribe_never_duplicates() {
     let mut ws = Ws::open(&srv).await;
     ws.subscribe("dup", None).await;
     publish(&srv, "dup", json!({"n": 1})).await;
-    assert_eq!(seqs(&ws.events(1).await), vec![1]);
+    assert_eq!(seqs_of(&ws.events(1).await), vec![1]);
     let again = ws.subscribe("dup", Some(0)).await;
     assert_eq!(again["seq"], 1);
     publish(&srv, "dup", json!({"n": 2})).await;
-    assert_eq!(seqs(&ws.events(1).await), vec![2]);
+    assert_eq!(seqs_of(&ws.events(1).await), vec![2]);
 }

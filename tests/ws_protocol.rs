@@ -19,20 +19,7 @@ async fn quick_events_arrive_in_a_few_batch_updates() {
     let srv = TestServer::start_with(|s| s.ws.batch_window_ms = 200);
     let mut ws = Ws::open(&srv).await;
     ws.subscribe("batched", None).await;
-    let writers: Vec<_> = (0..5)
-        .map(|w| {
-            let url = srv.url("/api/rooms/batched/events");
-            actix_web::rt::spawn(async move {
-                for n in 0..10 {
-                    let body = json!({"event_type": "tick", "payload": {"w": w, "n": n}});
-                    assert_eq!(post(&url, body).await.0, 201);
-                }
-            })
-        })
-        .collect();
-    for w in writers {
-        w.await.unwrap();
-    }
+    concurrent_writes(&srv, "batched", 5, 10).await;
     let mut frames = 0;
     let mut seqs = Vec::new();
     while seqs.len() < 50 {

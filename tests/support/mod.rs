@@ -418,3 +418,40 @@ pub async fn create_session(srv: &TestServer, pid: &str, body: Value) -> Value {
     assert_eq!(st, 201, "{s}");
     s
 }
+
+// ---- concurrent writers and sequences
+
+/// `writers` tasks each publish `each` events to `room` at the same time;
+/// returns once every write was answered 201.
+pub async fn concurrent_writes(srv: &TestServer, room: &str, writers: usize, each: usize) {
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let url = srv.url(&format!("/api/rooms/{room}/events"));
+            actix_web::rt::spawn(async move {
+                for n in 0..each {
+                    let body = serde_json::json!({"event_type": "w", "payload": {"w": w, "n": n}});
+                    let (st, answer) = post(&url, body).await;
+                    assert_eq!(st, 201, "{answer}");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+/// The `seq` of each envelope, in order.
+pub fn seqs_of(envelopes: &[Value]) -> Vec<i64> {
+    envelopes
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect()
+}
+
+/// The seqs `GET /api/rooms/{room}/events` lists (first 1000).
+pub async fn stored_seqs(srv: &TestServer, room: &str) -> Vec<i64> {
+    let (st, list) = get(&srv.url(&format!("/api/rooms/{room}/events?limit=1000"))).await;
+    assert_eq!(st, 200, "{list}");
+    seqs_of(list.as_array().unwrap())
+}
