@@ -50,24 +50,7 @@ async fn room_publish_answers_201_with_the_event() {
 async fn room_events_page_oldest_first_with_exclusive_since_and_clamped_limit() {
     let srv = TestServer::start();
     let url = srv.url("/api/rooms/paged/events");
-    let writers: Vec<_> = (0..10)
-        .map(|w| {
-            let url = url.clone();
-            actix_web::rt::spawn(async move {
-                for n in 0..15 {
-                    let (st, b) = post(
-                        &url,
-                        json!({"event_type": "n", "payload": {"w": w, "n": n}}),
-                    )
-                    .await;
-                    assert_eq!(st, 201, "{b}");
-                }
-            })
-        })
-        .collect();
-    for w in writers {
-        w.await.unwrap();
-    }
+    concurrent_writes(&srv, "paged", 10, 15).await;
     let seqs = |v: &Value| -> Vec<i64> {
         v.as_array()
             .unwrap_or_else(|| panic!("not a list: {v}"))
@@ -99,24 +82,7 @@ async fn room_events_page_oldest_first_with_exclusive_since_and_clamped_limit() 
 async fn room_events_limit_is_clamped_to_1000() {
     let srv = TestServer::start();
     let url = srv.url("/api/rooms/big/events");
-    let writers: Vec<_> = (0..16)
-        .map(|w| {
-            let url = url.clone();
-            actix_web::rt::spawn(async move {
-                for n in 0..63 {
-                    let (st, b) = post(
-                        &url,
-                        json!({"event_type": "n", "payload": {"w": w, "n": n}}),
-                    )
-                    .await;
-                    assert_eq!(st, 201, "{b}");
-                }
-            })
-        })
-        .collect();
-    for w in writers {
-        w.await.unwrap();
-    }
+    concurrent_writes(&srv, "big", 16, 63).await;
     // 16 × 63 = 1008 events in the room.
     let (st, page) = get(&format!("{url}?limit=5000")).await;
     assert_eq!(st, 200);
