@@ -223,3 +223,30 @@ async fn a_subscriber_that_stops_reading_is_closed_with_4008_and_others_get_ever
     assert_eq!(stuck.closed().await, Some(4008));
     wait_stats(&srv, |s| s["connections"] == 1).await;
 }
+
+#[actix_web::test]
+async fn after_unsubscribe_no_event_of_that_room_arrives() {
+    let srv = TestServer::start_with(|s| s.ws.batch_window_ms = 0);
+    let mut ws = Ws::open(&srv).await;
+    ws.subscribe("left", None).await;
+    ws.subscribe("kept", None).await;
+    ws.send_json(json!({"type": "unsubscribe", "room": "left"}))
+        .await;
+    let un = ws.next_json().await;
+    assert_eq!(
+        (un["type"].clone(), un["room"].clone()),
+        (json!("unsubscribed"), json!("left"))
+    );
+    publish(&srv, "left", json!({"n": 1})).await;
+    publish(&srv, "kept", json!({"n": 2})).await;
+    // The first event to arrive is the kept room's; the left room's never comes.
+    let ev = ws.events(1).await;
+    assert_eq!(ev[0]["room"], "kept");
+    ws.send_json(json!({"type": "ping"})).await;
+    assert_eq!(ws.next_json().await["type"], "pong");
+    let stats = wait_stats(&srv, |s| {
+        s["rooms"].as_array().is_some_and(|r| r.len() == 1)
+    })
+    .await;
+    assert_eq!(stats["rooms"], json!([{"room": "kept", "connections": 1}]));
+}
