@@ -72,28 +72,13 @@ pub async fn run(
         .map_err(io::Error::other)?;
     let pool = db::pool(manager.clone(), settings.database.pool_size);
     let stats = Arc::new(stats::Stats::default());
-
-    // Rooms and the registry share one thread of their own; the writer has
-    // another, where its transactions run.
-    let rooms_thread = Arbiter::new();
-    let env = RoomEnv {
-        pool: pool.clone(),
-        batch_window: Duration::from_millis(settings.ws.batch_window_ms),
-        stats: stats.clone(),
-    };
-    let registry = Registry::start_in_arbiter(&rooms_thread.handle(), move |_| Registry::new(env));
-    let retention = settings.events.retention_per_room;
-    let writer_thread = Arbiter::new();
-    let writer_registry = registry.clone();
-    let writer = Persistence::start_in_arbiter(&writer_thread.handle(), move |_| {
-        Persistence::new(manager, writer_registry, retention)
-    });
+    let core = Core::start(&settings, manager, pool.clone(), stats.clone());
 
     let state = http::AppState {
         settings: settings.clone(),
         pool,
-        writer: writer.clone(),
-        registry: registry.clone(),
+        writer: core.writer.clone(),
+        registry: core.registry.clone(),
         stats,
     };
     let workers = match settings.server.workers {
@@ -116,13 +101,58 @@ pub async fn run(
     shutdown.await;
     log::info!("shutting down");
     handle.pause().await;
-    let closed = registry.send(registry::ShutdownAll).await.unwrap_or(0);
+    let closed = core.registry.send(registry::ShutdownAll).await.unwrap_or(0);
     log::info!("closed {closed} sockets with 1001");
     handle.stop(true).await;
     let _ = serving.await;
-    let _ = writer.send(persistence::Drain).await;
-    writer_thread.stop();
-    rooms_thread.stop();
+    core.stop().await;
     log::info!("stopped");
     Ok(())
+}
+
+/// The actors behind the HTTP server, each group on a thread of its own.
+struct Core {
+    registry: actix::Addr<Registry>,
+    writer: actix::Addr<Persistence>,
+    /// The registry and every room.
+    rooms_thread: Arbiter,
+    /// The persistence actor alone: its transactions block this thread.
+    writer_thread: Arbiter,
+}
+
+impl Core {
+    fn start(
+        settings: &Settings,
+        manager: db::DbManager,
+        pool: db::Pool,
+        stats: Arc<stats::Stats>,
+    ) -> Core {
+        let rooms_thread = Arbiter::new();
+        let env = RoomEnv {
+            pool,
+            batch_window: Duration::from_millis(settings.ws.batch_window_ms),
+            stats,
+        };
+        let registry =
+            Registry::start_in_arbiter(&rooms_thread.handle(), move |_| Registry::new(env));
+        let retention = settings.events.retention_per_room;
+        let writer_thread = Arbiter::new();
+        let writer_registry = registry.clone();
+        let writer = Persistence::start_in_arbiter(&writer_thread.handle(), move |_| {
+            Persistence::new(manager, writer_registry, retention)
+        });
+        Core {
+            registry,
+            writer,
+            rooms_thread,
+            writer_thread,
+        }
+    }
+
+    /// Commits every queued write, then stops the threads.
+    async fn stop(self) {
+        let _ = self.writer.send(persistence::Drain).await;
+        self.writer_thread.stop();
+        self.rooms_thread.stop();
+    }
 }
