@@ -182,6 +182,21 @@ impl Settings {
             .parse()
             .map_err(|e| ConfigError::new("server.bind", format!("not an address: {e}")))?;
         positive("server.max_body_bytes", self.server.max_body_bytes as u64)?;
+        self.validate_database()?;
+        self.validate_ws()?;
+        if !self.auth.required && !bind.ip().is_loopback() {
+            return Err(ConfigError::new(
+                "auth.required",
+                "must be true when server.bind is not a loopback address",
+            ));
+        }
+        if self.auth.required && self.auth.admin_token.as_deref().is_some_and(str::is_empty) {
+            return Err(ConfigError::new("auth.admin_token", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    fn validate_database(&self) -> Result<(), ConfigError> {
         let url = &self.database.url;
         if !(url.starts_with("sqlite://")
             || url.starts_with("postgres://")
@@ -195,7 +210,10 @@ impl Settings {
         if url == "sqlite://" {
             return Err(ConfigError::new("database.url", "names no file"));
         }
-        positive("database.pool_size", self.database.pool_size.into())?;
+        positive("database.pool_size", self.database.pool_size.into())
+    }
+
+    fn validate_ws(&self) -> Result<(), ConfigError> {
         positive("ws.heartbeat_interval_ms", self.ws.heartbeat_interval_ms)?;
         if self.ws.client_timeout_ms <= self.ws.heartbeat_interval_ms {
             return Err(ConfigError::new(
@@ -218,15 +236,6 @@ impl Settings {
                 "ws.outbound_buffer_bytes",
                 "must be at least 1024",
             ));
-        }
-        if !self.auth.required && !bind.ip().is_loopback() {
-            return Err(ConfigError::new(
-                "auth.required",
-                "must be true when server.bind is not a loopback address",
-            ));
-        }
-        if self.auth.required && self.auth.admin_token.as_deref().is_some_and(str::is_empty) {
-            return Err(ConfigError::new("auth.admin_token", "must not be empty"));
         }
         Ok(())
     }
