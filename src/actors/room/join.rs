@@ -16,8 +16,12 @@ impl Room {
     pub(super) fn join(&mut self, msg: Join, ctx: &mut Context<Self>) {
         let id = msg.sub.conn_id;
         if let Some(sub) = self.subs.get(&id) {
-            let frame = protocol::subscribed(&self.name, sub.cursor, true, None);
-            return self.push_text(id, &frame);
+            // Still loading: the first join's `subscribed` is on its way.
+            if sub.live {
+                let frame = protocol::subscribed(&self.name, sub.cursor, true, None);
+                self.push_text(id, &frame);
+            }
+            return;
         }
         self.tokens += 1;
         self.subs.insert(
