@@ -11,6 +11,9 @@ use std::sync::Arc;
 
 /// Largest number of envelopes in one `batch-update`; longer runs are split.
 pub const MAX_BATCH: usize = 256;
+/// A `batch-update` stops growing past this many bytes (one envelope larger
+/// than that still goes out, alone), so no frame is much bigger than its news.
+pub const MAX_BATCH_BYTES: usize = 64 * 1024;
 
 /// A message from a native client.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -68,29 +71,48 @@ pub fn render_envelope(d: &Delivery) -> String {
     serde_json::to_string(&envelope).unwrap_or_default()
 }
 
-/// Renders a run of deliveries of one room as native frames: a single `event`,
-/// or `batch-update` frames of at most [`MAX_BATCH`] envelopes.
+/// Renders a run of deliveries of one room as native frames: `batch-update`
+/// frames of at most [`MAX_BATCH`] envelopes and about [`MAX_BATCH_BYTES`],
+/// and a lone envelope as a plain `event`.
 pub fn render_native(room: &RoomName, run: &[Arc<Delivery>]) -> Vec<String> {
-    if let [single] = run {
-        return vec![single.native().to_string()];
-    }
-    run.chunks(MAX_BATCH)
-        .map(|chunk| {
-            let room_json = serde_json::to_string(room.as_str()).unwrap_or_default();
-            let mut out = String::with_capacity(64 + chunk.len() * 320);
-            out.push_str("{\"type\":\"batch-update\",\"room\":");
-            out.push_str(&room_json);
-            out.push_str(",\"updates\":[");
-            for (i, d) in chunk.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(d.native());
+    let mut frames = Vec::new();
+    let mut rest = run;
+    while !rest.is_empty() {
+        // Take envelopes until the count or the byte limit is reached (at least one).
+        let mut take = 0;
+        let mut bytes = 0;
+        for d in rest.iter().take(MAX_BATCH) {
+            if take > 0 && bytes + d.native().len() > MAX_BATCH_BYTES {
+                break;
             }
-            out.push_str("]}");
-            out
-        })
-        .collect()
+            bytes += d.native().len() + 1;
+            take += 1;
+        }
+        let (chunk, tail) = rest.split_at(take);
+        frames.push(if let [single] = chunk {
+            single.native().to_string()
+        } else {
+            batch_update(room, chunk, bytes)
+        });
+        rest = tail;
+    }
+    frames
+}
+
+fn batch_update(room: &RoomName, chunk: &[Arc<Delivery>], bytes: usize) -> String {
+    let room_json = serde_json::to_string(room.as_str()).unwrap_or_default();
+    let mut out = String::with_capacity(64 + room_json.len() + bytes);
+    out.push_str("{\"type\":\"batch-update\",\"room\":");
+    out.push_str(&room_json);
+    out.push_str(",\"updates\":[");
+    for (i, d) in chunk.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(d.native());
+    }
+    out.push_str("]}");
+    out
 }
 
 /// `{"type":"welcome",…}`, the first frame on a native socket.
@@ -172,6 +194,20 @@ mod tests {
         assert!(single[0].starts_with(r#"{"type":"event""#));
         let many: Vec<_> = (1..=300).map(delivery).collect();
         assert_eq!(render_native(&room, &many).len(), 2);
+        // About 250 bytes each: 64 KiB holds some 260, so 1,000 take 4 frames
+        // by bytes as well as by count, every seq exactly once, in order.
+        let lots: Vec<_> = (1..=1000).map(delivery).collect();
+        let frames = render_native(&room, &lots);
+        assert!(frames.iter().all(|f| f.len() <= MAX_BATCH_BYTES + 1024));
+        let seqs: Vec<i64> = frames
+            .iter()
+            .flat_map(|f| {
+                let v: Value = serde_json::from_str(f).unwrap();
+                v["updates"].as_array().unwrap().clone()
+            })
+            .map(|u| u["seq"].as_i64().unwrap())
+            .collect();
+        assert_eq!(seqs, (1..=1000).collect::<Vec<_>>());
     }
 
     #[test]

@@ -108,13 +108,15 @@ impl Outbox {
     }
 
     /// Queues a frame. Over budget, drops everything queued, queues a 4008 close
-    /// and refuses all further frames.
+    /// and refuses all further frames. A frame larger than the whole budget is
+    /// still taken when nothing is queued: the client is not behind, the
+    /// frame is just big.
     pub fn push(&self, frame: Bytes) -> Result<(), PushError> {
         let mut inner = self.lock();
         if inner.closing {
             return Err(PushError::Closed);
         }
-        if inner.queued + frame.len() > self.budget {
+        if inner.queued > 0 && inner.queued + frame.len() > self.budget {
             inner.queue.clear();
             inner.queued = 0;
             Self::close_locked(&mut inner, CLOSE_SLOW_CONSUMER, "slow consumer");
@@ -164,6 +166,11 @@ impl Outbox {
         self.lock().queued
     }
 
+    /// Bytes that may still be queued before the budget is reached.
+    pub fn room_left(&self) -> usize {
+        self.budget.saturating_sub(self.lock().queued)
+    }
+
     fn close_locked(inner: &mut Inner, code: u16, reason: &str) {
         let frame = close_frame(code, reason);
         inner.queued += frame.len();
@@ -209,6 +216,14 @@ mod tests {
         assert_eq!(&big[..2], &[0x81, 127]);
         assert_eq!(u64::from_be_bytes(big[2..10].try_into().unwrap()), 70_000);
         assert_eq!(&close_frame(4008, "")[..], &[0x88, 2, 0x0f, 0xa8]);
+    }
+
+    #[test]
+    fn a_big_frame_passes_an_empty_queue_only() {
+        let outbox = Outbox::new(100);
+        outbox.push_text(&"a".repeat(500)).unwrap();
+        assert_eq!(outbox.room_left(), 0);
+        assert_eq!(outbox.push_text("b"), Err(PushError::Overflow));
     }
 
     #[test]
