@@ -131,6 +131,7 @@ impl Core {
         let env = RoomEnv {
             pool,
             batch_window: Duration::from_millis(settings.ws.batch_window_ms),
+            retention: settings.events.retention_per_room,
             stats,
         };
         let registry =

@@ -146,3 +146,59 @@ async fn repeated_subscribe_never_duplicates() {
     publish(&srv, "dup", json!({"n": 2})).await;
     assert_eq!(seqs_of(&ws.events(1).await), vec![2]);
 }
+
+#[actix_web::test]
+async fn a_resume_larger_than_the_outbound_budget_is_paced_not_closed() {
+    // 300 events of about 2 KiB: some 600 KiB to replay through a 64 KiB budget.
+    let srv = TestServer::start_with(|s| s.ws.outbound_buffer_bytes = 64 * 1024);
+    let blob = "y".repeat(2000);
+    for n in 0..300 {
+        publish(&srv, "big", json!({"n": n, "blob": blob})).await;
+    }
+    // From the log (the room is cold) …
+    let mut cold = Ws::open(&srv).await;
+    assert_eq!(cold.subscribe("big", Some(0)).await["recovered"], true);
+    assert_eq!(
+        seqs_of(&cold.events(300).await),
+        (1..=300).collect::<Vec<_>>()
+    );
+    // … and from the room's memory (it is live now).
+    let mut warm = Ws::open(&srv).await;
+    assert_eq!(warm.subscribe("big", Some(0)).await["recovered"], true);
+    assert_eq!(
+        seqs_of(&warm.events(300).await),
+        (1..=300).collect::<Vec<_>>()
+    );
+    // Both still live.
+    publish(&srv, "big", json!({"n": 300})).await;
+    assert_eq!(seqs_of(&cold.events(1).await), vec![301]);
+    assert_eq!(seqs_of(&warm.events(1).await), vec![301]);
+}
+
+#[actix_web::test]
+async fn an_event_larger_than_the_budget_still_reaches_a_reader() {
+    let srv = TestServer::start_with(|s| s.ws.outbound_buffer_bytes = 4096);
+    let mut ws = Ws::open(&srv).await;
+    ws.subscribe("huge", None).await;
+    publish(&srv, "huge", json!({"blob": "z".repeat(20_000)})).await;
+    let ev = ws.events(1).await;
+    assert_eq!(ev[0]["payload"]["blob"].as_str().unwrap().len(), 20_000);
+}
+
+#[actix_web::test]
+async fn retention_applies_to_resumes_served_from_memory_too() {
+    let srv = TestServer::start_with(|s| s.events.retention_per_room = 5);
+    // A live subscriber keeps the room (and its recent events) in memory.
+    let mut live = Ws::open(&srv).await;
+    live.subscribe("kept", None).await;
+    for n in 0..20 {
+        publish(&srv, "kept", json!({"n": n})).await;
+    }
+    live.events(20).await;
+    let mut late = Ws::open(&srv).await;
+    let sub = late.subscribe("kept", Some(2)).await;
+    assert_eq!(sub["recovered"], false, "{sub}");
+    let mut recent = Ws::open(&srv).await;
+    assert_eq!(recent.subscribe("kept", Some(16)).await["recovered"], true);
+    assert_eq!(seqs_of(&recent.events(4).await), vec![17, 18, 19, 20]);
+}

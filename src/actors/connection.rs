@@ -13,7 +13,7 @@ use crate::transport::{self, Outbox};
 use crate::types::RoomName;
 use actix::prelude::*;
 use actix_web_actors::ws;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,7 +39,10 @@ pub struct Connection {
     registry: Addr<Registry>,
     stats: Arc<Stats>,
     limits: Limits,
-    rooms: HashSet<RoomName>,
+    /// Rooms joined, each with the number of the join that added it.
+    rooms: HashMap<RoomName, u64>,
+    /// Numbers joins, so a late eviction of an earlier join is ignored.
+    joins: u64,
     last_seen: Instant,
     /// Rooms joined on connect (`?projectId=`, `?sessionId=`).
     auto: Vec<RoomName>,
@@ -61,7 +64,8 @@ impl Connection {
             registry,
             stats,
             limits,
-            rooms: HashSet::new(),
+            rooms: HashMap::new(),
+            joins: 0,
             last_seen: Instant::now(),
             auto,
         }
@@ -86,20 +90,26 @@ impl Connection {
             let err = AppError::BadRequest("since must be 0 or more".into());
             return self.send(&err.ws_frame().to_string());
         }
-        if !self.rooms.contains(&room) && self.rooms.len() >= self.limits.max_rooms {
+        if !self.rooms.contains_key(&room) && self.rooms.len() >= self.limits.max_rooms {
             let err = AppError::TooManyRooms(format!(
                 "at most {} rooms per connection",
                 self.limits.max_rooms
             ));
             return self.send(&err.ws_frame().to_string());
         }
-        self.rooms.insert(room.clone());
+        // A repeated subscribe keeps the join number of the join it repeats.
+        let joins = &mut self.joins;
+        let generation = *self.rooms.entry(room.clone()).or_insert_with(|| {
+            *joins += 1;
+            *joins
+        });
         self.registry.do_send(registry::Join {
             room,
             sub: Subscriber {
                 conn_id: self.id,
                 outbox: self.outbox.clone(),
                 conn: ctx.address().recipient(),
+                generation,
             },
             since,
         });
@@ -110,11 +120,11 @@ impl Connection {
             Ok(room) => room,
             Err(err) => return self.send(&err.ws_frame().to_string()),
         };
-        if self.rooms.remove(&room) {
+        if self.rooms.remove(&room).is_some() {
             self.registry.do_send(registry::Leave {
                 room,
                 conn_id: self.id,
-                notify: true,
+                reply: Some(self.outbox.clone()),
             });
         } else {
             self.send(&protocol::unsubscribed(&room, "client", None));
@@ -161,11 +171,11 @@ impl Actor for Connection {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        for room in self.rooms.drain() {
+        for (room, _) in self.rooms.drain() {
             self.registry.do_send(registry::Leave {
                 room,
                 conn_id: self.id,
-                notify: false,
+                reply: None,
             });
         }
         self.registry.do_send(registry::Disconnect { id: self.id });
@@ -187,6 +197,8 @@ pub struct RoomEvicted {
     pub room: RoomName,
     /// The outbox overflowed: a 4008 close is queued, stop now.
     pub slow: bool,
+    /// The join it ends; a later join of the same room is not affected.
+    pub generation: u64,
 }
 
 impl Handler<Shutdown> for Connection {
@@ -201,7 +213,9 @@ impl Handler<RoomEvicted> for Connection {
     type Result = ();
 
     fn handle(&mut self, msg: RoomEvicted, ctx: &mut Self::Context) {
-        self.rooms.remove(&msg.room);
+        if self.rooms.get(&msg.room) == Some(&msg.generation) {
+            self.rooms.remove(&msg.room);
+        }
         if msg.slow {
             ctx.stop();
         }

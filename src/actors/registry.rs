@@ -61,8 +61,8 @@ pub struct Leave {
     pub room: RoomName,
     /// Who leaves.
     pub conn_id: u64,
-    /// Send `unsubscribed` (a client request) rather than leave silently.
-    pub notify: bool,
+    /// Where to answer `unsubscribed` (a client request); `None` leaves silently.
+    pub reply: Option<std::sync::Arc<crate::transport::Outbox>>,
 }
 
 /// Events that just committed, in commit order.
@@ -131,8 +131,10 @@ impl Handler<Leave> for Registry {
         if let Some(entry) = self.rooms.get(&msg.room) {
             entry.addr.do_send(room::Leave {
                 conn_id: msg.conn_id,
-                notify: msg.notify,
+                reply: msg.reply,
             });
+        } else if let Some(outbox) = msg.reply {
+            let _ = outbox.push_text(&crate::protocol::unsubscribed(&msg.room, "client", None));
         }
     }
 }

@@ -2,7 +2,7 @@
 //! every subscriber at the same position; evicting subscribers whose outbox
 //! overflowed or closed.
 
-use super::Room;
+use super::{CheckIdle, Room};
 use crate::actors::connection::RoomEvicted;
 use crate::protocol;
 use crate::transport::{text_frame, PushError};
@@ -16,8 +16,8 @@ use std::sync::Arc;
 const RECENT_CAPACITY: usize = 4096;
 
 impl Room {
-    /// Frames for `(from, head]` from memory, or `None` if not all are there.
-    pub(super) fn frames_since(&self, from: i64) -> Option<Vec<Bytes>> {
+    /// Deliveries `(from, head]` from memory, or `None` if not all are there.
+    pub(super) fn run_since(&self, from: i64) -> Option<Vec<Arc<Delivery>>> {
         if from >= self.head {
             return Some(Vec::new());
         }
@@ -26,8 +26,7 @@ impl Room {
             return None;
         }
         let skip = (from + 1 - first) as usize;
-        let run: Vec<Arc<Delivery>> = self.recent.iter().skip(skip).cloned().collect();
-        Some(render(&self.name, &run))
+        Some(self.recent.iter().skip(skip).cloned().collect())
     }
 
     /// Sends every live subscriber what it has not had yet.
@@ -42,8 +41,9 @@ impl Room {
             }
         }
         for (cursor, ids) in by_cursor {
-            match self.frames_since(cursor) {
-                Some(frames) => {
+            match self.run_since(cursor) {
+                Some(run) => {
+                    let frames = render(&self.name, &run);
                     for id in ids {
                         self.send(id, &frames, self.head);
                     }
@@ -94,8 +94,14 @@ impl Room {
             sub.conn.do_send(RoomEvicted {
                 room: self.name.clone(),
                 slow,
+                generation: sub.generation,
             });
             self.subscribers_changed();
+            if self.subs.is_empty() {
+                if let Some(me) = &self.me {
+                    me.do_send(CheckIdle);
+                }
+            }
         }
     }
 

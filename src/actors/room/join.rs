@@ -2,13 +2,13 @@
 //! the gap from memory or from the log; a subscriber is live only once it has
 //! everything up to the room's head.
 
-use super::fanout::render;
 use super::{blocking, Join, Room, Sub, MAX_REPLAY};
 use crate::db::events;
 use crate::domain::snapshot;
 use crate::error::AppError;
 use crate::protocol;
 use actix::prelude::*;
+use std::collections::VecDeque;
 
 impl Room {
     /// Adds a subscriber: again to a room it is in (answered, nothing resent),
@@ -28,29 +28,39 @@ impl Room {
             id,
             Sub {
                 outbox: msg.sub.outbox,
+                generation: msg.sub.generation,
                 conn: msg.sub.conn,
                 cursor: 0,
                 live: false,
                 token: self.tokens,
+                owed: VecDeque::new(),
+                stalled_since: None,
             },
         );
         self.subscribers_changed();
         match msg.since {
-            Some(since) if since <= self.head && self.head - since <= MAX_REPLAY => {
-                match self.frames_since(since) {
-                    Some(frames) => {
-                        let frame = protocol::subscribed(&self.name, self.head, true, None);
-                        self.push_text(id, &frame);
-                        if let Some(sub) = self.subs.get_mut(&id) {
-                            sub.live = true;
-                        }
-                        self.send(id, &frames, self.head);
+            Some(since) if self.can_replay(since) => match self.run_since(since) {
+                Some(run) => {
+                    let frame = protocol::subscribed(&self.name, self.head, true, None);
+                    self.push_text(id, &frame);
+                    if let Some(sub) = self.subs.get_mut(&id) {
+                        sub.cursor = since;
                     }
-                    None => self.catch_up(id, since, true, ctx),
+                    self.feed(id, run, ctx);
                 }
-            }
+                None => self.catch_up(id, since, true, ctx),
+            },
             _ => self.snapshot(id, ctx),
         }
+    }
+
+    /// Whether a resume after `since` can be served as a replay: not ahead of
+    /// the room, not further behind than [`MAX_REPLAY`], and within what
+    /// `events.retention_per_room` keeps.
+    fn can_replay(&self, since: i64) -> bool {
+        let behind = self.head - since;
+        let retention = self.env.retention;
+        (0..=MAX_REPLAY).contains(&behind) && (retention == 0 || behind <= retention as i64)
     }
 
     /// Reads `(from, head]` from the log for one subscriber. A `resume` sends
@@ -77,9 +87,10 @@ impl Room {
                         let frame = protocol::subscribed(&act.name, upto, true, None);
                         act.push_text(id, &frame);
                     }
-                    let frames = render(&act.name, &found);
-                    act.send(id, &frames, upto);
-                    act.go_live(id, ctx);
+                    if let Some(sub) = act.subs.get_mut(&id) {
+                        sub.cursor = from;
+                    }
+                    act.feed(id, found, ctx);
                 }
                 Ok(_) => act.snapshot(id, ctx),
                 Err(err) => act.fail(id, &err),
@@ -95,8 +106,8 @@ impl Room {
         sub.live = true;
         let cursor = sub.cursor;
         if cursor < self.head {
-            match self.frames_since(cursor) {
-                Some(frames) => self.send(id, &frames, self.head),
+            match self.run_since(cursor) {
+                Some(run) => self.feed(id, run, ctx),
                 None => self.catch_up(id, cursor, false, ctx),
             }
         }

@@ -10,10 +10,12 @@
 //!
 //! This file holds the actor, its ordering of incoming deliveries, its
 //! messages and handlers; `join` holds how subscribers join and catch up,
-//! `fanout` how frames reach them.
+//! `pace` how a catch-up is paid out as the socket drains, `fanout` how
+//! live frames reach subscribers.
 
 mod fanout;
 mod join;
+mod pace;
 
 use crate::actors::connection::RoomEvicted;
 use crate::actors::registry::{self, Registry};
@@ -42,6 +44,8 @@ pub struct RoomEnv {
     pub pool: Pool,
     /// `ws.batch_window_ms`; zero sends every event at once.
     pub batch_window: Duration,
+    /// `events.retention_per_room`: a resume older than this gets a snapshot.
+    pub retention: u64,
     /// Live counters.
     pub stats: Arc<Stats>,
 }
@@ -54,17 +58,24 @@ pub struct Subscriber {
     pub outbox: Arc<Outbox>,
     /// Told when the room drops it.
     pub conn: Recipient<RoomEvicted>,
+    /// The connection's join number for this room, echoed in [`RoomEvicted`].
+    pub generation: u64,
 }
 
 struct Sub {
     outbox: Arc<Outbox>,
     conn: Recipient<RoomEvicted>,
+    generation: u64,
     /// Last seq sent to this subscriber.
     cursor: i64,
     /// False while its snapshot or replay is being read.
     live: bool,
     /// Tells a stale read result from the current join.
     token: u64,
+    /// Events owed before it goes live, sent as its outbox drains.
+    owed: VecDeque<Arc<Delivery>>,
+    /// Since when its outbox has taken nothing while events were owed.
+    stalled_since: Option<std::time::Instant>,
 }
 
 /// One room.
@@ -84,6 +95,10 @@ pub struct Room {
     tokens: u64,
     joins: u64,
     timer: Option<SpawnHandle>,
+    /// Offers owed events again once outboxes have drained.
+    pay_timer: Option<SpawnHandle>,
+    /// Its own address, to notice (from `evict`) that it went empty.
+    me: Option<Addr<Room>>,
 }
 
 impl Room {
@@ -103,6 +118,8 @@ impl Room {
             tokens: 0,
             joins: 0,
             timer: None,
+            pay_timer: None,
+            me: None,
         }
     }
 
@@ -180,6 +197,23 @@ impl Room {
     }
 }
 
+impl Room {
+    /// When the room is empty, asks the registry to stop it after
+    /// [`IDLE_AFTER`] without a join.
+    fn idle_check(&mut self, ctx: &mut Context<Self>) {
+        if self.subs.is_empty() && self.waiting.is_empty() {
+            ctx.run_later(IDLE_AFTER, |act, _| {
+                if act.subs.is_empty() && act.waiting.is_empty() {
+                    act.registry.do_send(registry::RoomIdle {
+                        room: act.name.clone(),
+                        joins: act.joins,
+                    });
+                }
+            });
+        }
+    }
+}
+
 /// Runs a database read on a blocking thread.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
@@ -193,6 +227,7 @@ impl Actor for Room {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        self.me = Some(ctx.address());
         self.load(ctx);
     }
 
@@ -217,9 +252,14 @@ pub struct Join {
 pub struct Leave {
     /// Connection id.
     pub conn_id: u64,
-    /// Answer with `unsubscribed` (reason `client`).
-    pub notify: bool,
+    /// Where to answer `unsubscribed` (reason `client`); `None` to leave silently.
+    pub reply: Option<Arc<Outbox>>,
 }
+
+/// The last subscriber was evicted: check whether the room went idle.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct CheckIdle;
 
 /// Deliveries to this room that just committed, in seq order.
 #[derive(Message)]
@@ -252,23 +292,24 @@ impl Handler<Leave> for Room {
 
     fn handle(&mut self, msg: Leave, ctx: &mut Context<Self>) {
         self.waiting.retain(|j| j.sub.conn_id != msg.conn_id);
-        if msg.notify {
-            let frame = protocol::unsubscribed(&self.name, "client", None);
-            self.push_text(msg.conn_id, &frame);
-        }
         if self.subs.remove(&msg.conn_id).is_some() {
             self.subscribers_changed();
         }
-        if self.subs.is_empty() && self.waiting.is_empty() {
-            ctx.run_later(IDLE_AFTER, |act, _| {
-                if act.subs.is_empty() && act.waiting.is_empty() {
-                    act.registry.do_send(registry::RoomIdle {
-                        room: act.name.clone(),
-                        joins: act.joins,
-                    });
-                }
-            });
+        // Answered even if the join was still loading or had been evicted;
+        // after everything this room sent to the socket before.
+        if let Some(outbox) = msg.reply {
+            let frame = protocol::unsubscribed(&self.name, "client", None);
+            let _ = outbox.push_text(&frame);
         }
+        self.idle_check(ctx);
+    }
+}
+
+impl Handler<CheckIdle> for Room {
+    type Result = ();
+
+    fn handle(&mut self, _: CheckIdle, ctx: &mut Context<Self>) {
+        self.idle_check(ctx);
     }
 }
 

@@ -1,0 +1,89 @@
+//! Paced catch-up: what a subscriber is owed before it goes live (a replay
+//! from the log or from memory) is handed to its outbox only as fast as the
+//! socket drains, so a large resume never trips the slow-consumer budget.
+//! A subscriber whose outbox does not drain at all for [`STALL_LIMIT`] is
+//! closed with 4008 like any slow consumer.
+
+use super::Room;
+use crate::transport::{PushError, CLOSE_SLOW_CONSUMER};
+use crate::types::Delivery;
+use actix::prelude::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often owed events are offered to outboxes that were full.
+const PUMP_EVERY: Duration = Duration::from_millis(10);
+/// A catching-up subscriber whose outbox takes nothing for this long is closed.
+const STALL_LIMIT: Duration = Duration::from_secs(10);
+
+impl Room {
+    /// Owes `run` (contiguous, after the subscriber's cursor) to a subscriber
+    /// and sends what its outbox can take now; it goes live once paid.
+    pub(super) fn feed(&mut self, id: u64, run: Vec<Arc<Delivery>>, ctx: &mut Context<Self>) {
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return;
+        };
+        sub.live = false;
+        sub.owed.extend(run);
+        self.pay(id, ctx);
+    }
+
+    /// Sends owed events while the outbox has room; goes live when done.
+    fn pay(&mut self, id: u64, ctx: &mut Context<Self>) {
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return;
+        };
+        // Half of what is left, so frame overhead can never tip it over; at
+        // least one envelope when the outbox is empty, however large.
+        let allowance = sub.outbox.room_left() / 2;
+        let empty = sub.outbox.queued_bytes() == 0;
+        let mut slice = Vec::new();
+        let mut bytes = 0;
+        while let Some(size) = sub.owed.front().map(|d| d.native().len()) {
+            if bytes + size > allowance && !(slice.is_empty() && empty) {
+                break;
+            }
+            bytes += size;
+            slice.extend(sub.owed.pop_front());
+        }
+        if slice.is_empty() {
+            let stalled = *sub.stalled_since.get_or_insert_with(Instant::now);
+            if stalled.elapsed() > STALL_LIMIT {
+                sub.outbox.close(CLOSE_SLOW_CONSUMER, "slow consumer");
+                return self.evict(id, true);
+            }
+            return self.schedule_pay(ctx);
+        }
+        sub.stalled_since = None;
+        let to = slice.last().map_or(sub.cursor, |d| d.seq);
+        for frame in super::fanout::render(&self.name, &slice) {
+            if let Err(err) = sub.outbox.push(frame) {
+                return self.evict(id, err == PushError::Overflow);
+            }
+        }
+        sub.cursor = to;
+        if sub.owed.is_empty() {
+            self.go_live(id, ctx);
+        } else {
+            self.schedule_pay(ctx);
+        }
+    }
+
+    fn schedule_pay(&mut self, ctx: &mut Context<Self>) {
+        if self.pay_timer.is_some() {
+            return;
+        }
+        self.pay_timer = Some(ctx.run_later(PUMP_EVERY, |act, ctx| {
+            act.pay_timer = None;
+            let owing: Vec<u64> = act
+                .subs
+                .iter()
+                .filter(|(_, s)| !s.owed.is_empty())
+                .map(|(id, _)| *id)
+                .collect();
+            for id in owing {
+                act.pay(id, ctx);
+            }
+        }));
+    }
+}
