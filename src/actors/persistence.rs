@@ -37,7 +37,7 @@ pub struct Persistence {
 }
 
 enum Job {
-    Run(Pending),
+    Run(Box<Pending>),
     Drain(oneshot::Sender<()>),
 }
 
@@ -75,7 +75,7 @@ impl Persistence {
         let mut rest = std::mem::take(&mut self.queue).into_iter();
         for job in rest.by_ref() {
             match job {
-                Job::Run(pending) => runs.push(pending),
+                Job::Run(pending) => runs.push(*pending),
                 Job::Drain(done) => drained.push(done),
             }
             if runs.len() == MAX_GROUP {
@@ -195,7 +195,7 @@ impl Handler<Execute> for Persistence {
             ctx: msg.ctx,
             reply: tx,
         };
-        self.enqueue(Job::Run(pending), ctx);
+        self.enqueue(Job::Run(Box::new(pending)), ctx);
         Box::pin(async move {
             rx.await
                 .unwrap_or_else(|_| Err(AppError::Internal("writer dropped the command".into())))

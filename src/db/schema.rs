@@ -62,3 +62,51 @@ diesel::table! {
 diesel::joinable!(sessions -> projects (project_id));
 diesel::joinable!(deliveries -> events (event_id));
 diesel::allow_tables_to_appear_in_same_query!(projects, sessions, events, rooms, deliveries);
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        session_id -> Text,
+        role -> Text,
+        content -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    token_usage (id) {
+        id -> BigInt,
+        session_id -> Text,
+        input_tokens -> BigInt,
+        output_tokens -> BigInt,
+        cache_read_input_tokens -> BigInt,
+        cache_creation_input_tokens -> BigInt,
+        model -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    todos (session_id, position) {
+        session_id -> Text,
+        position -> Integer,
+        content -> Text,
+        status -> Text,
+        active_form -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    tool_calls (session_id, tool_call_id) {
+        session_id -> Text,
+        tool_call_id -> Text,
+        tool_name -> Text,
+        state -> Text,
+        input -> Text,
+        output -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(sessions, messages, token_usage, todos, tool_calls);

@@ -2,6 +2,7 @@
 //! runs inside the persistence actor's transaction; the domain never decides
 //! when or to whom events go out (that is the actors' job).
 
+pub mod activity;
 pub mod projects;
 pub mod rooms;
 pub mod sessions;
@@ -53,6 +54,19 @@ pub enum Command {
     },
     /// `POST /api/rooms/{room}/events`
     Publish(rooms::Publish),
+    /// `POST /api/sessions/{id}/messages`
+    AddMessage(activity::AddMessage),
+    /// `POST /api/sessions/{id}/token-usage`
+    AddUsage(activity::AddUsage),
+    /// `PUT /api/sessions/{id}/todos`
+    ReplaceTodos {
+        /// Session id.
+        session_id: String,
+        /// The whole new list.
+        todos: Vec<activity::TodoInput>,
+    },
+    /// `POST /api/sessions/{id}/tool-calls`
+    SaveToolCall(activity::SaveToolCall),
 }
 
 /// Who writes and when; recorded on the events.
@@ -142,6 +156,12 @@ pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResul
         Command::UpdateSession(u) => (false, sessions::update(&mut tx, u)?),
         Command::DeleteSession { id } => (false, sessions::delete(&mut tx, id)?),
         Command::Publish(p) => (true, rooms::publish(&mut tx, p)?),
+        Command::AddMessage(a) => (true, activity::add_message(&mut tx, a)?),
+        Command::AddUsage(a) => (true, activity::add_usage(&mut tx, a)?),
+        Command::ReplaceTodos { session_id, todos } => {
+            (false, activity::replace_todos(&mut tx, session_id, todos)?)
+        }
+        Command::SaveToolCall(a) => activity::save_tool_call(&mut tx, a)?,
     };
     Ok(Outcome {
         created,

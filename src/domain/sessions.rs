@@ -145,6 +145,7 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
 /// Deletes a session and emits `session_deleted {id, project_id}`.
 pub fn delete(tx: &mut Tx<'_>, id: &str) -> AppResult<Value> {
     let row = q::find(tx.conn, id)?.ok_or_else(|| AppError::not_found("session", id))?;
+    crate::db::activity::delete_for_session(tx.conn, id)?;
     q::delete(tx.conn, id)?;
     let body = json!({"id": row.id, "project_id": row.project_id});
     tx.emit(

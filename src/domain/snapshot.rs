@@ -1,7 +1,7 @@
 //! Snapshots handed to a fresh subscriber, read together with the room's last
 //! seq in one consistent read transaction, so "snapshot at seq N" is exact.
 
-use crate::db::{events, projects, read_tx, sessions, DbConn};
+use crate::db::{activity, events, projects, read_tx, sessions, DbConn};
 use crate::types::{RoomKind, RoomName};
 use diesel::QueryResult;
 use serde_json::{json, Value};
@@ -15,20 +15,41 @@ pub fn read(conn: &mut DbConn, room: &RoomName) -> QueryResult<(Option<Value>, i
     })
 }
 
+/// Tool calls and messages a session snapshot carries (the newest).
+const SNAPSHOT_TOOL_CALLS: i64 = 100;
+const SNAPSHOT_MESSAGES: i64 = 50;
+
+/// `{session, collaborators, todos, tool_calls, messages}`. Collaborators
+/// arrive with access control; until then the list is empty.
+fn session(conn: &mut DbConn, s: &crate::db::models::Session) -> QueryResult<Value> {
+    let todos: Vec<Value> = activity::todos(conn, &s.id)?
+        .iter()
+        .map(|t| t.to_json())
+        .collect();
+    let calls: Vec<Value> = activity::latest_tool_calls(conn, &s.id, SNAPSHOT_TOOL_CALLS)?
+        .iter()
+        .map(|c| c.to_json())
+        .collect();
+    let messages: Vec<Value> = activity::latest_messages(conn, &s.id, SNAPSHOT_MESSAGES)?
+        .iter()
+        .map(|m| m.to_json())
+        .collect();
+    Ok(json!({
+        "session": s.to_json(),
+        "collaborators": [],
+        "todos": todos,
+        "tool_calls": calls,
+        "messages": messages,
+    }))
+}
+
 /// The snapshot alone (used by `GET /api/sessions/{id}` too).
 pub fn of(conn: &mut DbConn, room: &RoomName) -> QueryResult<Option<Value>> {
     Ok(match room.kind() {
-        RoomKind::Session(id) => sessions::find(conn, id)?.map(|s| {
-            // Agent activity (todos, tool calls, messages) and collaborators
-            // are added to this shape by their own modules as they exist.
-            json!({
-                "session": s.to_json(),
-                "collaborators": [],
-                "todos": [],
-                "tool_calls": [],
-                "messages": [],
-            })
-        }),
+        RoomKind::Session(id) => match sessions::find(conn, id)? {
+            Some(s) => Some(session(conn, &s)?),
+            None => None,
+        },
         RoomKind::Project(id) => match projects::find(conn, id)? {
             Some(p) => {
                 let list: Vec<Value> = sessions::list(conn, Some(id), None)?

@@ -2,6 +2,7 @@
 //! outcome into the JSON answer. Handlers only translate HTTP; the domain
 //! decides what happens and the persistence actor writes it.
 
+mod activity;
 pub mod extract;
 mod ops;
 mod projects;
@@ -114,6 +115,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .delete(sessions::delete),
         )
         .service(
+            web::resource("/api/sessions/{id}/messages")
+                .default_service(web::to(not_found))
+                .get(activity::messages)
+                .post(activity::add_message),
+        )
+        .route(
+            "/api/sessions/{id}/token-usage",
+            web::post().to(activity::add_usage),
+        )
+        .route(
+            "/api/sessions/{id}/todos",
+            web::put().to(activity::replace_todos),
+        )
+        .route(
+            "/api/sessions/{id}/tool-calls",
+            web::post().to(activity::save_tool_call),
+        )
+        .service(
             web::resource("/api/rooms/{room}/events")
                 .default_service(web::to(not_found))
                 .get(rooms::list)
@@ -124,6 +143,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/projects/{id}/sessions",
             web::post().to(sessions::create_alias),
+        )
+        .route(
+            "/sessions/{id}/messages",
+            web::post().to(activity::add_message),
         )
         .default_service(web::to(not_found));
 }

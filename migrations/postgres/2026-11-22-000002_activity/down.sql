@@ -1,0 +1,4 @@
+DROP TABLE tool_calls;
+DROP TABLE todos;
+DROP TABLE token_usage;
+DROP TABLE messages;

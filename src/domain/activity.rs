@@ -1,0 +1,237 @@
+//! A session's agent activity: messages, token usage, todos and tool calls.
+//! Each write goes to the session's room and its project's room.
+
+use super::{sessions, Tx};
+use crate::db::activity::{self as q, Todo, ToolCall, Usage};
+use crate::db::models::Session;
+use crate::db::sessions as sq;
+use crate::error::{AppError, AppResult};
+use serde_json::{json, Value};
+
+/// Roles of a message.
+pub const ROLES: &[&str] = &["user", "assistant", "system"];
+/// Statuses of a todo.
+pub const TODO_STATUSES: &[&str] = &["pending", "in_progress", "completed"];
+/// States of a tool call.
+pub const TOOL_STATES: &[&str] = &["input-available", "output-available"];
+/// Longest message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 100_000;
+/// Most todos in one list.
+pub const MAX_TODOS: usize = 500;
+/// Longest todo text, in characters.
+pub const MAX_TODO_CHARS: usize = 2_000;
+/// Longest tool name or tool call id.
+pub const MAX_TOOL_ID: usize = 200;
+
+/// `POST /api/sessions/{id}/messages`
+#[derive(Debug, Clone)]
+pub struct AddMessage {
+    /// The session.
+    pub session_id: String,
+    /// `user` | `assistant` | `system`.
+    pub role: String,
+    /// The text.
+    pub content: String,
+}
+
+/// `POST /api/sessions/{id}/token-usage`
+#[derive(Debug, Clone, Default)]
+pub struct AddUsage {
+    /// The session.
+    pub session_id: String,
+    /// Input tokens.
+    pub input_tokens: i64,
+    /// Output tokens.
+    pub output_tokens: i64,
+    /// Cache-read input tokens.
+    pub cache_read_input_tokens: i64,
+    /// Cache-creation input tokens.
+    pub cache_creation_input_tokens: i64,
+    /// The model.
+    pub model: Option<String>,
+}
+
+/// One entry of `PUT /api/sessions/{id}/todos`.
+#[derive(Debug, Clone)]
+pub struct TodoInput {
+    /// What to do.
+    pub content: String,
+    /// `pending` | `in_progress` | `completed`.
+    pub status: String,
+    /// Present-tense form.
+    pub active_form: Option<String>,
+}
+
+/// `POST /api/sessions/{id}/tool-calls`
+#[derive(Debug, Clone)]
+pub struct SaveToolCall {
+    /// The session.
+    pub session_id: String,
+    /// The agent's id for the call.
+    pub tool_call_id: String,
+    /// The tool.
+    pub tool_name: String,
+    /// `input-available` | `output-available`.
+    pub state: String,
+    /// The tool's input.
+    pub input: Value,
+    /// The tool's output, once available.
+    pub output: Option<Value>,
+}
+
+fn session(tx: &mut Tx<'_>, id: &str) -> AppResult<Session> {
+    sq::find(tx.conn, id)?.ok_or_else(|| AppError::not_found("session", id))
+}
+
+fn one_of(field: &str, value: &str, allowed: &[&str]) -> AppResult<()> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(AppError::Validation(format!(
+        "{field} must be one of {}",
+        allowed.join(", ")
+    )))
+}
+
+fn text(field: &str, value: &str, max: usize) -> AppResult<()> {
+    if value.is_empty() || value.chars().count() > max {
+        return Err(AppError::Validation(format!(
+            "{field} must be 1-{max} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Appends a message and emits `message_created`.
+pub fn add_message(tx: &mut Tx<'_>, a: &AddMessage) -> AppResult<Value> {
+    one_of("role", &a.role, ROLES)?;
+    text("content", &a.content, MAX_MESSAGE_CHARS)?;
+    let owner = session(tx, &a.session_id)?;
+    let row = q::insert_message(tx.conn, &a.session_id, &a.role, &a.content, tx.ctx.now)?;
+    let body = row.to_json();
+    let resource = ("session", a.session_id.as_str());
+    tx.emit(
+        "message_created",
+        resource,
+        &body,
+        &sessions::rooms(&owner),
+        false,
+    )?;
+    Ok(body)
+}
+
+/// Records token usage; emits `token_usage` and `session_updated` with the totals.
+pub fn add_usage(tx: &mut Tx<'_>, a: &AddUsage) -> AppResult<Value> {
+    let counts = [
+        a.input_tokens,
+        a.output_tokens,
+        a.cache_read_input_tokens,
+        a.cache_creation_input_tokens,
+    ];
+    if counts.iter().any(|n| *n < 0) {
+        return Err(AppError::Validation(
+            "token counts must be 0 or more".into(),
+        ));
+    }
+    if let Some(model) = &a.model {
+        text("model", model, MAX_TOOL_ID)?;
+    }
+    session(tx, &a.session_id)?;
+    let usage = Usage {
+        id: 0,
+        session_id: a.session_id.clone(),
+        input_tokens: a.input_tokens,
+        output_tokens: a.output_tokens,
+        cache_read_input_tokens: a.cache_read_input_tokens,
+        cache_creation_input_tokens: a.cache_creation_input_tokens,
+        model: a.model.clone(),
+        created_at: tx.ctx.now,
+    };
+    let (row, after) = q::add_usage(tx.conn, &usage)?;
+    let rooms = sessions::rooms(&after);
+    let resource = ("session", a.session_id.as_str());
+    let body = row.to_json();
+    tx.emit("token_usage", resource, &body, &rooms, false)?;
+    tx.emit("session_updated", resource, &after.to_json(), &rooms, false)?;
+    Ok(body)
+}
+
+/// Replaces the todo list; emits `todos_updated {session_id, todos}` (priority).
+pub fn replace_todos(tx: &mut Tx<'_>, session_id: &str, list: &[TodoInput]) -> AppResult<Value> {
+    if list.len() > MAX_TODOS {
+        return Err(AppError::Validation(format!("at most {MAX_TODOS} todos")));
+    }
+    for todo in list {
+        text("content", &todo.content, MAX_TODO_CHARS)?;
+        one_of("status", &todo.status, TODO_STATUSES)?;
+        if let Some(form) = &todo.active_form {
+            text("active_form", form, MAX_TODO_CHARS)?;
+        }
+    }
+    let owner = session(tx, session_id)?;
+    let rows: Vec<Todo> = list
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Todo {
+            session_id: session_id.to_string(),
+            position: i as i32,
+            content: t.content.clone(),
+            status: t.status.clone(),
+            active_form: t.active_form.clone(),
+        })
+        .collect();
+    q::replace_todos(tx.conn, session_id, &rows)?;
+    let todos: Vec<Value> = rows.iter().map(Todo::to_json).collect();
+    let body = json!({"session_id": session_id, "todos": todos});
+    let resource = ("session", session_id);
+    tx.emit(
+        "todos_updated",
+        resource,
+        &body,
+        &sessions::rooms(&owner),
+        false,
+    )?;
+    Ok(body)
+}
+
+/// Records a tool call: a new id emits `tool_call_created` (and is created),
+/// a change emits `tool_call_updated`, an exact repeat emits nothing.
+/// Returns whether it was created, and the stored call.
+pub fn save_tool_call(tx: &mut Tx<'_>, a: &SaveToolCall) -> AppResult<(bool, Value)> {
+    text("tool_call_id", &a.tool_call_id, MAX_TOOL_ID)?;
+    text("tool_name", &a.tool_name, MAX_TOOL_ID)?;
+    one_of("state", &a.state, TOOL_STATES)?;
+    let owner = session(tx, &a.session_id)?;
+    let before = q::tool_call(tx.conn, &a.session_id, &a.tool_call_id)?;
+    let input = a.input.to_string();
+    let output = a.output.as_ref().map(Value::to_string);
+    if let Some(stored) = &before {
+        let same = stored.tool_name == a.tool_name
+            && stored.state == a.state
+            && stored.input == input
+            && stored.output == output;
+        if same {
+            return Ok((false, stored.to_json()));
+        }
+    }
+    let call = ToolCall {
+        session_id: a.session_id.clone(),
+        tool_call_id: a.tool_call_id.clone(),
+        tool_name: a.tool_name.clone(),
+        state: a.state.clone(),
+        input,
+        output,
+        created_at: before.as_ref().map_or(tx.ctx.now, |b| b.created_at),
+        updated_at: tx.ctx.now,
+    };
+    q::save_tool_call(tx.conn, &call, before.is_some())?;
+    let body = call.to_json();
+    let event = if before.is_some() {
+        "tool_call_updated"
+    } else {
+        "tool_call_created"
+    };
+    let resource = ("session", a.session_id.as_str());
+    tx.emit(event, resource, &body, &sessions::rooms(&owner), false)?;
+    Ok((before.is_none(), body))
+}

@@ -1,0 +1,255 @@
+//! A session's agent activity: messages, token usage, todos and tool calls,
+//! written over HTTP and seen live in the session and project rooms.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failing test should panic"
+)]
+
+mod support;
+
+use serde_json::json;
+use std::time::{Duration, Instant};
+use support::*;
+
+#[actix_web::test]
+async fn a_message_reaches_session_and_project_rooms_and_is_listed() {
+    let srv = TestServer::start_with(|s| s.ws.batch_window_ms = 0);
+    let (pid, sid) = project_and_session(&srv).await;
+    let mut session_room = Ws::open(&srv).await;
+    session_room
+        .subscribe(&format!("session:{sid}"), None)
+        .await;
+    let mut project_room = Ws::open(&srv).await;
+    project_room
+        .subscribe(&format!("project:{pid}"), None)
+        .await;
+
+    let (st, body) = post(
+        &srv.url(&format!("/api/sessions/{sid}/messages")),
+        json!({"prompt": "Add a feature"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{body}");
+    assert_eq!(
+        (body["role"].clone(), body["content"].clone()),
+        (json!("user"), json!("Add a feature"))
+    );
+    // The seed-004 alias, with {role, content}.
+    let (st, _) = post(
+        &srv.url(&format!("/sessions/{sid}/messages")),
+        json!({"role": "assistant", "content": "Done"}),
+    )
+    .await;
+    assert_eq!(st, 201);
+    for ws in [&mut session_room, &mut project_room] {
+        let evs = ws.events(2).await;
+        assert_eq!(evs[0]["event_type"], "message_created");
+        assert_eq!(evs[0]["payload"]["content"], "Add a feature");
+        assert_eq!(evs[0]["payload"]["session_id"], sid.as_str());
+        assert_eq!(evs[1]["payload"]["role"], "assistant");
+    }
+    let (st, list) = get(&srv.url(&format!("/api/sessions/{sid}/messages"))).await;
+    assert_eq!(st, 200);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
+    assert_eq!(snap["messages"][1]["content"], "Done");
+}
+
+#[actix_web::test]
+async fn bad_activity_input_is_refused_and_writes_nothing() {
+    let srv = TestServer::start();
+    let (_pid, sid) = project_and_session(&srv).await;
+    let before = get(&srv.url("/api/stats")).await.1["events_total"].clone();
+    let cases = [
+        (
+            "POST",
+            format!("/api/sessions/{sid}/messages"),
+            json!({}),
+            400,
+        ),
+        (
+            "POST",
+            format!("/api/sessions/{sid}/messages"),
+            json!({"role": "robot", "content": "x"}),
+            422,
+        ),
+        (
+            "POST",
+            format!("/api/sessions/{sid}/messages"),
+            json!({"prompt": ""}),
+            422,
+        ),
+        (
+            "POST",
+            "/api/sessions/nope/messages".to_string(),
+            json!({"prompt": "x"}),
+            404,
+        ),
+        (
+            "POST",
+            format!("/api/sessions/{sid}/token-usage"),
+            json!({"input_tokens": 5}),
+            400,
+        ),
+        (
+            "POST",
+            format!("/api/sessions/{sid}/token-usage"),
+            json!({"input_tokens": -1, "output_tokens": 1}),
+            422,
+        ),
+        (
+            "POST",
+            format!("/api/sessions/{sid}/token-usage"),
+            json!({"input_tokens": "5", "output_tokens": 1}),
+            400,
+        ),
+        (
+            "PUT",
+            format!("/api/sessions/{sid}/todos"),
+            json!({"todos": []}),
+            400,
+        ),
+        (
+            "PUT",
+            format!("/api/sessions/{sid}/todos"),
+            json!([{"content": "x", "status": "someday"}]),
+            422,
+        ),
+        (
+            "POST",
+            format!("/api/sessions/{sid}/tool-calls"),
+            json!({"tool_call_id": "t", "tool_name": "Bash", "state": "running", "input": {}}),
+            422,
+        ),
+        (
+            "POST",
+            format!("/api/sessions/{sid}/tool-calls"),
+            json!({"tool_call_id": "t", "state": "input-available", "input": {}}),
+            400,
+        ),
+    ];
+    for (method, path, body, want) in cases {
+        let (st, answer) = call(method, &srv.url(&path), Some(body.clone())).await;
+        assert_eq!(st, want, "{method} {path} {body} → {answer}");
+        assert!(answer["error"]["code"].is_string(), "{answer}");
+    }
+    assert_eq!(get(&srv.url("/api/stats")).await.1["events_total"], before);
+}
+
+#[actix_web::test]
+async fn token_usage_totals_add_up_across_concurrent_posts() {
+    let srv = TestServer::start();
+    let (_pid, sid) = project_and_session(&srv).await;
+    let url = srv.url(&format!("/api/sessions/{sid}/token-usage"));
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let url = url.clone();
+            actix_web::rt::spawn(async move {
+                for _ in 0..10 {
+                    let body = json!({"input_tokens": 3, "output_tokens": 7,
+                                      "cache_read_input_tokens": 1, "model": "m"});
+                    assert_eq!(post(&url, body).await.0, 201);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
+    let s = &snap["session"];
+    assert_eq!(
+        (s["tokens_input"].clone(), s["tokens_output"].clone()),
+        (json!(300), json!(700))
+    );
+    assert_eq!(
+        (s["tokens_total"].clone(), s["tokens_cache_read"].clone()),
+        (json!(1000), json!(100))
+    );
+
+    // Live: token_usage then session_updated with the new totals.
+    let mut ws = Ws::open(&srv).await;
+    ws.subscribe(&format!("session:{sid}"), None).await;
+    post(&url, json!({"input_tokens": 1, "output_tokens": 1})).await;
+    let evs = ws.events(2).await;
+    assert_eq!(evs[0]["event_type"], "token_usage");
+    assert_eq!(evs[1]["event_type"], "session_updated");
+    assert_eq!(evs[1]["payload"]["tokens_total"], 1002);
+}
+
+#[actix_web::test]
+async fn todos_arrive_at_once_even_with_a_long_batching_window() {
+    let srv = TestServer::start_with(|s| s.ws.batch_window_ms = 1_000);
+    let (_pid, sid) = project_and_session(&srv).await;
+    let mut ws = Ws::open(&srv).await;
+    ws.subscribe(&format!("session:{sid}"), None).await;
+    let started = Instant::now();
+    let list = json!([
+        {"content": "Write tests", "status": "completed"},
+        {"content": "Ship", "status": "in_progress", "activeForm": "Shipping"}
+    ]);
+    let (st, body) = call(
+        "PUT",
+        &srv.url(&format!("/api/sessions/{sid}/todos")),
+        Some(list),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let ev = ws.events(1).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "todos were held"
+    );
+    assert_eq!(ev[0]["event_type"], "todos_updated");
+    assert_eq!(ev[0]["payload"]["todos"][1]["active_form"], "Shipping");
+    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
+    assert_eq!(snap["todos"].as_array().unwrap().len(), 2);
+    // Replaced whole.
+    call(
+        "PUT",
+        &srv.url(&format!("/api/sessions/{sid}/todos")),
+        Some(json!([])),
+    )
+    .await;
+    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
+    assert_eq!(snap["todos"], json!([]));
+}
+
+#[actix_web::test]
+async fn the_same_tool_call_posted_twice_reaches_clients_once() {
+    let srv = TestServer::start_with(|s| s.ws.batch_window_ms = 0);
+    let (_pid, sid) = project_and_session(&srv).await;
+    let mut ws = Ws::open(&srv).await;
+    ws.subscribe(&format!("session:{sid}"), None).await;
+    let url = srv.url(&format!("/api/sessions/{sid}/tool-calls"));
+    let call_in = json!({"tool_call_id": "tc-1", "name": "Bash", "state": "input-available",
+                         "input": {"command": "ls"}});
+    assert_eq!(post(&url, call_in.clone()).await.0, 201);
+    let (st, repeat) = post(&url, call_in).await;
+    assert_eq!(st, 200);
+    assert_eq!(repeat["events"], json!([]));
+    let done = json!({"tool_call_id": "tc-1", "tool_name": "Bash", "state": "output-available",
+                      "input": {"command": "ls"}, "output": {"stdout": "a b"}});
+    assert_eq!(post(&url, done.clone()).await.0, 200);
+    assert_eq!(post(&url, done).await.1["events"], json!([]));
+    let evs = ws.events(2).await;
+    assert_eq!(evs[0]["event_type"], "tool_call_created");
+    assert_eq!(evs[0]["payload"]["input"]["command"], "ls");
+    assert_eq!(evs[1]["event_type"], "tool_call_updated");
+    assert_eq!(evs[1]["payload"]["output"]["stdout"], "a b");
+    // Nothing else: the next frame answers a ping.
+    ws.send_json(json!({"type": "ping"})).await;
+    assert_eq!(ws.next_json().await["type"], "pong");
+    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
+    assert_eq!(snap["tool_calls"].as_array().unwrap().len(), 1);
+    assert_eq!(snap["tool_calls"][0]["state"], "output-available");
+    // A session with activity can be deleted.
+    assert_eq!(
+        call("DELETE", &srv.url(&format!("/api/sessions/{sid}")), None)
+            .await
+            .0,
+        200
+    );
+}
