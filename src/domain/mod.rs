@@ -3,6 +3,7 @@
 //! when or to whom events go out (that is the actors' job).
 
 pub mod activity;
+pub mod hooks;
 pub mod projects;
 pub mod rooms;
 pub mod sessions;
@@ -67,6 +68,8 @@ pub enum Command {
     },
     /// `POST /api/sessions/{id}/tool-calls`
     SaveToolCall(activity::SaveToolCall),
+    /// `POST /api/hooks`
+    Hook(Box<hooks::Hook>),
 }
 
 /// Who writes and when; recorded on the events.
@@ -162,6 +165,7 @@ pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResul
             (false, activity::replace_todos(&mut tx, session_id, todos)?)
         }
         Command::SaveToolCall(a) => activity::save_tool_call(&mut tx, a)?,
+        Command::Hook(h) => (false, hooks::apply(&mut tx, h)?),
     };
     Ok(Outcome {
         created,

@@ -4,6 +4,7 @@
 
 mod activity;
 pub mod extract;
+mod hooks;
 mod ops;
 mod projects;
 mod rooms;
@@ -124,6 +125,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/sessions/{id}/token-usage",
             web::post().to(activity::add_usage),
         )
+        .route("/api/hooks", web::post().to(hooks::receive))
         .route(
             "/api/sessions/{id}/todos",
             web::put().to(activity::replace_todos),

@@ -1,0 +1,166 @@
+//! Agent hooks (Claude Code's hook payloads, seed 000): one request describes
+//! something the agent did; herald maps it onto the session (created on the
+//! spot if unknown), its status, messages, tool calls and token totals.
+
+use super::activity::{self, AddMessage, AddUsage, SaveToolCall};
+use super::{projects, sessions, Tx};
+use crate::db::models::{Project, Session};
+use crate::db::{projects as pq, sessions as sq};
+use crate::error::{AppError, AppResult};
+use crate::types::{new_id, validate_id};
+use serde_json::Value;
+
+/// The hook events herald understands.
+pub const EVENTS: &[&str] = &[
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "Notification",
+    "Stop",
+    "SessionEnd",
+];
+/// The project of sessions whose hook names neither a project nor a folder.
+pub const DEFAULT_PROJECT: &str = "default";
+
+/// `POST /api/hooks`, shape-checked.
+#[derive(Debug, Clone, Default)]
+pub struct Hook {
+    /// One of [`EVENTS`].
+    pub event: String,
+    /// The agent's session id.
+    pub session_id: String,
+    /// Project id to create the session in, if new.
+    pub project_id: Option<String>,
+    /// Working directory: its last part names the project otherwise.
+    pub cwd: Option<String>,
+    /// `UserPromptSubmit`: the prompt.
+    pub prompt: Option<String>,
+    /// `Pre/PostToolUse`: the tool.
+    pub tool_name: Option<String>,
+    /// `Pre/PostToolUse`: the call id.
+    pub tool_use_id: Option<String>,
+    /// `Pre/PostToolUse`: the input.
+    pub tool_input: Option<Value>,
+    /// `PostToolUse`: the output.
+    pub tool_response: Option<Value>,
+    /// Token usage reported with the hook.
+    pub usage: Option<AddUsage>,
+}
+
+/// Applies a hook; answers the session as it is afterwards.
+pub fn apply(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Value> {
+    if !EVENTS.contains(&h.event.as_str()) {
+        return Err(AppError::Validation(format!(
+            "hook_event_name must be one of {}",
+            EVENTS.join(", ")
+        )));
+    }
+    validate_id("session_id", &h.session_id)?;
+    let session = ensure_session(tx, h)?;
+    match h.event.as_str() {
+        "SessionStart" => set(tx, &session, Some("active"), None)?,
+        "UserPromptSubmit" => {
+            set(tx, &session, Some("active"), Some(false))?;
+            if let Some(prompt) = &h.prompt {
+                let message = AddMessage {
+                    session_id: session.id.clone(),
+                    role: "user".into(),
+                    content: prompt.clone(),
+                };
+                activity::add_message(tx, &message)?;
+            }
+        }
+        "PreToolUse" => tool_call(tx, h, "input-available", None)?,
+        "PostToolUse" => tool_call(tx, h, "output-available", h.tool_response.clone())?,
+        "Notification" => set(tx, &session, None, Some(true))?,
+        "Stop" => set(tx, &session, Some("idle"), Some(true))?,
+        _ => set(tx, &session, Some("ended"), None)?,
+    }
+    if let Some(usage) = &h.usage {
+        let usage = AddUsage {
+            session_id: session.id.clone(),
+            ..usage.clone()
+        };
+        activity::add_usage(tx, &usage)?;
+    }
+    let after = sq::find(tx.conn, &session.id)?.unwrap_or(session);
+    Ok(after.to_json())
+}
+
+/// The hook's session; an unknown one is created (`session_created`).
+fn ensure_session(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Session> {
+    if let Some(found) = sq::find(tx.conn, &h.session_id)? {
+        return Ok(found);
+    }
+    let project = project_for(tx, h)?;
+    let create = sessions::Create {
+        project_id: project.id,
+        id: h.session_id.clone(),
+        title: None,
+        owner_id: None,
+    };
+    sessions::create(tx, &create)?;
+    sq::find(tx.conn, &h.session_id)?.ok_or_else(|| AppError::not_found("session", &h.session_id))
+}
+
+/// `project_id` (created if unknown), else the project named after the last
+/// part of `cwd` (reused by name), else [`DEFAULT_PROJECT`].
+fn project_for(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Project> {
+    if let Some(id) = &h.project_id {
+        validate_id("project_id", id)?;
+        return projects::ensure(tx, id, id);
+    }
+    let folder = h.cwd.as_deref().and_then(|cwd| {
+        cwd.trim_end_matches(['/', '\\'])
+            .rsplit(['/', '\\'])
+            .next()
+            .filter(|name| !name.is_empty())
+    });
+    match folder {
+        Some(name) => match pq::find_by_name(tx.conn, name)? {
+            Some(found) => Ok(found),
+            None => projects::ensure(tx, &new_id(), name),
+        },
+        None => projects::ensure(tx, DEFAULT_PROJECT, DEFAULT_PROJECT),
+    }
+}
+
+/// Sets status and/or attention, emitting only when something changes.
+fn set(
+    tx: &mut Tx<'_>,
+    session: &Session,
+    status: Option<&str>,
+    needs_attention: Option<bool>,
+) -> AppResult<()> {
+    let status = status.filter(|s| *s != session.status);
+    let needs_attention = needs_attention.filter(|n| *n != session.needs_attention);
+    if status.is_none() && needs_attention.is_none() {
+        return Ok(());
+    }
+    let update = sessions::Update {
+        id: session.id.clone(),
+        status: status.map(str::to_string),
+        needs_attention,
+        ..sessions::Update::default()
+    };
+    sessions::update(tx, &update).map(drop)
+}
+
+fn tool_call(tx: &mut Tx<'_>, h: &Hook, state: &str, output: Option<Value>) -> AppResult<()> {
+    let (Some(id), Some(name)) = (&h.tool_use_id, &h.tool_name) else {
+        return Err(AppError::Validation(format!(
+            "{} needs tool_use_id and tool_name",
+            h.event
+        )));
+    };
+    let call = SaveToolCall {
+        session_id: h.session_id.clone(),
+        tool_call_id: id.clone(),
+        tool_name: name.clone(),
+        state: state.into(),
+        input: h.tool_input.clone().unwrap_or(Value::Null),
+        output,
+    };
+    activity::save_tool_call(tx, &call).map(drop)
+}
