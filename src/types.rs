@@ -46,6 +46,11 @@ impl RoomName {
         RoomName(format!("session:{id}"))
     }
 
+    /// The work-item stream.
+    pub fn broadcasts() -> RoomName {
+        RoomName("broadcasts".into())
+    }
+
     /// The room of one project.
     pub fn project(id: &str) -> RoomName {
         RoomName(format!("project:{id}"))

@@ -10,6 +10,7 @@ pub mod models;
 pub mod projects;
 pub mod schema;
 pub mod sessions;
+pub mod work;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

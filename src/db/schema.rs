@@ -110,3 +110,56 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(sessions, messages, token_usage, todos, tool_calls);
+
+diesel::table! {
+    features (id) {
+        id -> Text,
+        title -> Text,
+        status -> Text,
+        description -> Text,
+        tags -> Text,
+        priority -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    feature_links (id) {
+        id -> BigInt,
+        feature_id -> Text,
+        linked_feature_id -> Text,
+        link_type -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    feature_comments (id) {
+        id -> BigInt,
+        feature_id -> Text,
+        comment_text -> Text,
+        author -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    tracks (id) {
+        id -> Text,
+        title -> Text,
+        description -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    spikes (id) {
+        id -> Text,
+        title -> Text,
+        findings -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}

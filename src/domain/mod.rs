@@ -8,6 +8,7 @@ pub mod projects;
 pub mod rooms;
 pub mod sessions;
 pub mod snapshot;
+pub mod work;
 
 use crate::db::events::{self, Committed};
 use crate::db::models::NewEvent;
@@ -70,6 +71,8 @@ pub enum Command {
     SaveToolCall(activity::SaveToolCall),
     /// `POST /api/hooks`
     Hook(Box<hooks::Hook>),
+    /// `/api/broadcast/…` work items.
+    Work(work::WorkCommand),
 }
 
 /// Who writes and when; recorded on the events.
@@ -166,6 +169,7 @@ pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResul
         }
         Command::SaveToolCall(a) => activity::save_tool_call(&mut tx, a)?,
         Command::Hook(h) => (false, hooks::apply(&mut tx, h)?),
+        Command::Work(w) => work::apply(&mut tx, w)?,
     };
     Ok(Outcome {
         created,

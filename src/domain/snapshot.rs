@@ -1,6 +1,7 @@
 //! Snapshots handed to a fresh subscriber, read together with the room's last
 //! seq in one consistent read transaction, so "snapshot at seq N" is exact.
 
+use crate::db::work::{self, NoteKind};
 use crate::db::{activity, events, projects, read_tx, sessions, DbConn};
 use crate::types::{RoomKind, RoomName};
 use diesel::QueryResult;
@@ -18,6 +19,8 @@ pub fn read(conn: &mut DbConn, room: &RoomName) -> QueryResult<(Option<Value>, i
 /// Tool calls and messages a session snapshot carries (the newest).
 const SNAPSHOT_TOOL_CALLS: i64 = 100;
 const SNAPSHOT_MESSAGES: i64 = 50;
+/// Features, tracks and spikes the `broadcasts` snapshot carries (most recently updated).
+const SNAPSHOT_WORK_ITEMS: i64 = 200;
 
 /// `{session, collaborators, todos, tool_calls, messages}`. Collaborators
 /// arrive with access control; until then the list is empty.
@@ -60,7 +63,13 @@ pub fn of(conn: &mut DbConn, room: &RoomName) -> QueryResult<Option<Value>> {
             }
             None => None,
         },
-        RoomKind::Broadcasts => Some(json!({"features": [], "tracks": [], "spikes": []})),
+        RoomKind::Broadcasts => {
+            let (features, tracks, spikes) = work::latest(conn, SNAPSHOT_WORK_ITEMS)?;
+            let features: Vec<Value> = features.iter().map(|f| f.to_json()).collect();
+            let tracks: Vec<Value> = tracks.iter().map(|t| t.to_json(NoteKind::Track)).collect();
+            let spikes: Vec<Value> = spikes.iter().map(|s| s.to_json(NoteKind::Spike)).collect();
+            Some(json!({"features": features, "tracks": tracks, "spikes": spikes}))
+        }
         RoomKind::Free => None,
     })
 }

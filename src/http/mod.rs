@@ -9,6 +9,7 @@ mod ops;
 mod projects;
 mod rooms;
 mod sessions;
+mod work;
 mod ws;
 
 use crate::actors::persistence::{self, Persistence};
@@ -126,6 +127,33 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(activity::add_usage),
         )
         .route("/api/hooks", web::post().to(hooks::receive))
+        .service(
+            web::resource("/api/broadcast/features/{id}")
+                .default_service(web::to(not_found))
+                .post(work::save_feature)
+                .delete(work::delete_feature),
+        )
+        .route(
+            "/api/broadcast/features/{id}/status",
+            web::post().to(work::set_status),
+        )
+        .route(
+            "/api/broadcast/features/{id}/links",
+            web::post().to(work::add_link),
+        )
+        .route(
+            "/api/broadcast/features/{id}/comments",
+            web::post().to(work::add_comment),
+        )
+        .route(
+            "/api/broadcast/tracks/{id}",
+            web::post().to(work::save_track),
+        )
+        .route(
+            "/api/broadcast/spikes/{id}",
+            web::post().to(work::save_spike),
+        )
+        .route("/api/broadcast/events", web::get().to(work::audit))
         .route(
             "/api/sessions/{id}/todos",
             web::put().to(activity::replace_todos),

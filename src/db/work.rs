@@ -1,0 +1,292 @@
+//! SQL for work items: features (with links and comments), tracks and
+//! spikes, and the `broadcasts` audit trail.
+
+use super::models::EventRow;
+use super::schema::{deliveries::dsl as d, events::dsl as e};
+use super::schema::{feature_comments::dsl as fc, feature_links::dsl as fl, features::dsl as f};
+use super::schema::{spikes::dsl as sp, tracks::dsl as tr};
+use super::DbConn;
+use crate::time::rfc3339;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+/// A feature.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = super::schema::features, treat_none_as_null = true)]
+pub struct Feature {
+    /// Client-chosen id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Workflow status (`todo`, `in_progress`, `done`, …).
+    pub status: String,
+    /// Description.
+    pub description: String,
+    /// JSON array of strings, as text.
+    pub tags: String,
+    /// Priority label, if any.
+    pub priority: Option<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+}
+
+impl Feature {
+    /// The wire shape (the `feature_created` / `feature_updated` payload).
+    pub fn to_json(&self) -> Value {
+        let tags: Value = serde_json::from_str(&self.tags).unwrap_or_else(|_| json!([]));
+        json!({"id": self.id, "title": self.title, "status": self.status,
+               "description": self.description, "tags": tags, "priority": self.priority,
+               "created_at": rfc3339(self.created_at), "updated_at": rfc3339(self.updated_at)})
+    }
+}
+
+/// A track or a spike: a titled note (`description` for tracks, `findings`
+/// for spikes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    /// Client-chosen id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Description (tracks) or findings (spikes).
+    pub text: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+}
+
+/// Which kind of note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    /// `tracks`, text field `description`.
+    Track,
+    /// `spikes`, text field `findings`.
+    Spike,
+}
+
+impl NoteKind {
+    /// The payload's name for the text.
+    pub fn text_field(self) -> &'static str {
+        match self {
+            NoteKind::Track => "description",
+            NoteKind::Spike => "findings",
+        }
+    }
+}
+
+impl Note {
+    /// The wire shape (the `track_updated` / `spike_updated` payload).
+    pub fn to_json(&self, kind: NoteKind) -> Value {
+        let mut v = json!({"id": self.id, "title": self.title,
+                           "created_at": rfc3339(self.created_at),
+                           "updated_at": rfc3339(self.updated_at)});
+        v[kind.text_field()] = json!(self.text);
+        v
+    }
+}
+
+type NoteRow = (String, String, String, i64, i64);
+
+fn note((id, title, text, created_at, updated_at): NoteRow) -> Note {
+    Note {
+        id,
+        title,
+        text,
+        created_at,
+        updated_at,
+    }
+}
+
+/// One feature, if it exists.
+pub fn feature(conn: &mut DbConn, id: &str) -> QueryResult<Option<Feature>> {
+    f::features
+        .find(id)
+        .select(Feature::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Inserts or overwrites a feature.
+pub fn save_feature(conn: &mut DbConn, row: &Feature, exists: bool) -> QueryResult<()> {
+    if exists {
+        diesel::update(f::features.find(&row.id))
+            .set(row)
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(f::features).values(row).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Deletes a feature with its links and comments.
+pub fn delete_feature(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    diesel::delete(fl::feature_links.filter(fl::feature_id.eq(id))).execute(conn)?;
+    diesel::delete(fc::feature_comments.filter(fc::feature_id.eq(id))).execute(conn)?;
+    diesel::delete(f::features.find(id)).execute(conn)
+}
+
+/// Records a link from a feature.
+pub fn add_link(
+    conn: &mut DbConn,
+    id: &str,
+    linked: &str,
+    kind: &str,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(fl::feature_links)
+        .values((
+            fl::feature_id.eq(id),
+            fl::linked_feature_id.eq(linked),
+            fl::link_type.eq(kind),
+            fl::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Records a comment on a feature.
+pub fn add_comment(
+    conn: &mut DbConn,
+    id: &str,
+    text: &str,
+    author: Option<&str>,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(fc::feature_comments)
+        .values((
+            fc::feature_id.eq(id),
+            fc::comment_text.eq(text),
+            fc::author.eq(author),
+            fc::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// One track or spike, if it exists.
+pub fn find_note(conn: &mut DbConn, kind: NoteKind, id: &str) -> QueryResult<Option<Note>> {
+    let row: Option<NoteRow> = match kind {
+        NoteKind::Track => tr::tracks
+            .find(id)
+            .select((
+                tr::id,
+                tr::title,
+                tr::description,
+                tr::created_at,
+                tr::updated_at,
+            ))
+            .first(conn)
+            .optional()?,
+        NoteKind::Spike => sp::spikes
+            .find(id)
+            .select((
+                sp::id,
+                sp::title,
+                sp::findings,
+                sp::created_at,
+                sp::updated_at,
+            ))
+            .first(conn)
+            .optional()?,
+    };
+    Ok(row.map(note))
+}
+
+/// Inserts or overwrites a track or spike.
+pub fn save_note(conn: &mut DbConn, kind: NoteKind, n: &Note, exists: bool) -> QueryResult<()> {
+    match (kind, exists) {
+        (NoteKind::Track, true) => diesel::update(tr::tracks.find(&n.id))
+            .set((
+                tr::title.eq(&n.title),
+                tr::description.eq(&n.text),
+                tr::updated_at.eq(n.updated_at),
+            ))
+            .execute(conn),
+        (NoteKind::Track, false) => diesel::insert_into(tr::tracks)
+            .values((
+                tr::id.eq(&n.id),
+                tr::title.eq(&n.title),
+                tr::description.eq(&n.text),
+                tr::created_at.eq(n.created_at),
+                tr::updated_at.eq(n.updated_at),
+            ))
+            .execute(conn),
+        (NoteKind::Spike, true) => diesel::update(sp::spikes.find(&n.id))
+            .set((
+                sp::title.eq(&n.title),
+                sp::findings.eq(&n.text),
+                sp::updated_at.eq(n.updated_at),
+            ))
+            .execute(conn),
+        (NoteKind::Spike, false) => diesel::insert_into(sp::spikes)
+            .values((
+                sp::id.eq(&n.id),
+                sp::title.eq(&n.title),
+                sp::findings.eq(&n.text),
+                sp::created_at.eq(n.created_at),
+                sp::updated_at.eq(n.updated_at),
+            ))
+            .execute(conn),
+    }
+    .map(drop)
+}
+
+/// The most recently updated features, tracks and spikes (for the snapshot).
+pub fn latest(conn: &mut DbConn, limit: i64) -> QueryResult<(Vec<Feature>, Vec<Note>, Vec<Note>)> {
+    let features = f::features
+        .order(f::updated_at.desc())
+        .limit(limit)
+        .select(Feature::as_select())
+        .load(conn)?;
+    let tracks: Vec<NoteRow> = tr::tracks
+        .order(tr::updated_at.desc())
+        .limit(limit)
+        .select((
+            tr::id,
+            tr::title,
+            tr::description,
+            tr::created_at,
+            tr::updated_at,
+        ))
+        .load(conn)?;
+    let spikes: Vec<NoteRow> = sp::spikes
+        .order(sp::updated_at.desc())
+        .limit(limit)
+        .select((
+            sp::id,
+            sp::title,
+            sp::findings,
+            sp::created_at,
+            sp::updated_at,
+        ))
+        .load(conn)?;
+    Ok((
+        features,
+        tracks.into_iter().map(note).collect(),
+        spikes.into_iter().map(note).collect(),
+    ))
+}
+
+/// The `broadcasts` audit trail, newest first, optionally filtered.
+pub fn audit(
+    conn: &mut DbConn,
+    event_type: Option<&str>,
+    resource_id: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
+    let mut query = d::deliveries
+        .inner_join(e::events)
+        .filter(d::room.eq("broadcasts"))
+        .select(EventRow::as_select())
+        .into_boxed();
+    if let Some(t) = event_type {
+        query = query.filter(e::event_type.eq(t.to_string()));
+    }
+    if let Some(r) = resource_id {
+        query = query.filter(e::resource_id.eq(r.to_string()));
+    }
+    query.order(d::seq.desc()).limit(limit).load(conn)
+}

@@ -1,0 +1,278 @@
+//! Work items (seed 003): features with status, links and comments, tracks
+//! and spikes. Their events go to `broadcasts`, and to the session room named
+//! by `X-Session-ID` when the writer sends one.
+
+use super::{check_name, Tx};
+use crate::db::work::{self as q, Feature, Note, NoteKind};
+use crate::error::{AppError, AppResult};
+use crate::types::{validate_id, RoomName};
+use serde_json::{json, Value};
+
+/// Longest description, findings or comment, in characters.
+pub const MAX_TEXT_CHARS: usize = 100_000;
+/// Longest status, priority, tag or link type.
+pub const MAX_LABEL: usize = 64;
+/// Status of a feature created without one.
+pub const DEFAULT_STATUS: &str = "todo";
+
+/// `POST /api/broadcast/features/{id}`: fields to set (others kept).
+#[derive(Debug, Clone, Default)]
+pub struct FeatureFields {
+    /// Feature id.
+    pub id: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Status.
+    pub status: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Tags.
+    pub tags: Option<Vec<String>>,
+    /// Priority.
+    pub priority: Option<String>,
+}
+
+/// A write to a work item.
+#[derive(Debug, Clone)]
+pub enum WorkCommand {
+    /// Create or update a feature.
+    Feature(FeatureFields),
+    /// `…/status {new_status}`.
+    Status {
+        /// Feature id.
+        id: String,
+        /// New status.
+        new_status: String,
+    },
+    /// `…/links {linked_feature_id, link_type}`.
+    Link {
+        /// Feature id.
+        id: String,
+        /// The other feature.
+        linked_feature_id: String,
+        /// `depends_on`, `blocks`, ….
+        link_type: String,
+    },
+    /// `…/comments {comment_text, author?}`.
+    Comment {
+        /// Feature id.
+        id: String,
+        /// The comment.
+        comment_text: String,
+        /// Defaults to `X-Agent-ID`.
+        author: Option<String>,
+    },
+    /// `DELETE /api/broadcast/features/{id}`.
+    DeleteFeature {
+        /// Feature id.
+        id: String,
+    },
+    /// `POST /api/broadcast/tracks/{id}` or `…/spikes/{id}`.
+    Note {
+        /// Track or spike.
+        kind: NoteKind,
+        /// Its id.
+        id: String,
+        /// Title.
+        title: String,
+        /// Description or findings.
+        text: String,
+    },
+}
+
+fn label(field: &str, value: &str) -> AppResult<()> {
+    let ok = !value.is_empty()
+        && value.len() <= MAX_LABEL
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b' '));
+    if ok {
+        return Ok(());
+    }
+    Err(AppError::Validation(format!(
+        "{field} must be 1-{MAX_LABEL} characters of letters, digits, space, _ - . :"
+    )))
+}
+
+fn long_text(field: &str, value: &str) -> AppResult<()> {
+    if value.chars().count() > MAX_TEXT_CHARS {
+        return Err(AppError::Validation(format!(
+            "{field} must be at most {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// `broadcasts`, and the writer's session room if it named one.
+fn rooms(tx: &Tx<'_>) -> AppResult<Vec<RoomName>> {
+    let mut rooms = vec![RoomName::broadcasts()];
+    if let Some(session) = &tx.ctx.origin_session_id {
+        validate_id("X-Session-ID", session)?;
+        rooms.push(RoomName::session(session));
+    }
+    Ok(rooms)
+}
+
+fn existing(tx: &mut Tx<'_>, id: &str) -> AppResult<Feature> {
+    q::feature(tx.conn, id)?.ok_or_else(|| AppError::not_found("feature", id))
+}
+
+/// Applies a work-item command; returns whether it created something, and the body.
+pub fn apply(tx: &mut Tx<'_>, command: &WorkCommand) -> AppResult<(bool, Value)> {
+    let rooms = rooms(tx)?;
+    match command {
+        WorkCommand::Feature(f) => save_feature(tx, f, &rooms),
+        WorkCommand::Status { id, new_status } => {
+            label("new_status", new_status)?;
+            let mut row = existing(tx, id)?;
+            let old = std::mem::replace(&mut row.status, new_status.clone());
+            row.updated_at = tx.ctx.now;
+            q::save_feature(tx.conn, &row, true)?;
+            let payload = json!({"feature_id": id, "old_status": old, "new_status": new_status});
+            tx.emit("status_changed", ("feature", id), &payload, &rooms, false)?;
+            Ok((false, row.to_json()))
+        }
+        WorkCommand::Link {
+            id,
+            linked_feature_id,
+            link_type,
+        } => {
+            validate_id("linked_feature_id", linked_feature_id)?;
+            label("link_type", link_type)?;
+            existing(tx, id)?;
+            q::add_link(tx.conn, id, linked_feature_id, link_type, tx.ctx.now)?;
+            let payload = json!({"feature_id": id, "linked_feature_id": linked_feature_id,
+                                 "link_type": link_type});
+            tx.emit("link_added", ("feature", id), &payload, &rooms, false)?;
+            Ok((true, payload))
+        }
+        WorkCommand::Comment {
+            id,
+            comment_text,
+            author,
+        } => {
+            if comment_text.is_empty() {
+                return Err(AppError::Validation(
+                    "comment_text must not be empty".into(),
+                ));
+            }
+            long_text("comment_text", comment_text)?;
+            let author = author.clone().or_else(|| tx.ctx.agent_id.clone());
+            if let Some(a) = &author {
+                check_name("author", a, false)?;
+            }
+            existing(tx, id)?;
+            q::add_comment(tx.conn, id, comment_text, author.as_deref(), tx.ctx.now)?;
+            let payload = json!({"feature_id": id, "comment_text": comment_text, "author": author});
+            tx.emit("comment_added", ("feature", id), &payload, &rooms, false)?;
+            Ok((true, payload))
+        }
+        WorkCommand::DeleteFeature { id } => {
+            existing(tx, id)?;
+            q::delete_feature(tx.conn, id)?;
+            let payload = json!({"feature_id": id});
+            tx.emit("feature_deleted", ("feature", id), &payload, &rooms, false)?;
+            Ok((false, json!({"id": id})))
+        }
+        WorkCommand::Note {
+            kind,
+            id,
+            title,
+            text,
+        } => save_note(tx, *kind, id, title, text, &rooms),
+    }
+}
+
+fn save_feature(
+    tx: &mut Tx<'_>,
+    f: &FeatureFields,
+    rooms: &[RoomName],
+) -> AppResult<(bool, Value)> {
+    validate_id("id", &f.id)?;
+    if let Some(title) = &f.title {
+        check_name("title", title, false)?;
+    }
+    if let Some(status) = &f.status {
+        label("status", status)?;
+    }
+    if let Some(priority) = &f.priority {
+        label("priority", priority)?;
+    }
+    if let Some(description) = &f.description {
+        long_text("description", description)?;
+    }
+    for tag in f.tags.iter().flatten() {
+        label("tags", tag)?;
+    }
+    let before = q::feature(tx.conn, &f.id)?;
+    let mut row = before.clone().unwrap_or_else(|| Feature {
+        id: f.id.clone(),
+        title: f.id.clone(),
+        status: DEFAULT_STATUS.into(),
+        description: String::new(),
+        tags: "[]".into(),
+        priority: None,
+        created_at: tx.ctx.now,
+        updated_at: tx.ctx.now,
+    });
+    if let Some(title) = &f.title {
+        row.title = title.clone();
+    }
+    if let Some(status) = &f.status {
+        row.status = status.clone();
+    }
+    if let Some(description) = &f.description {
+        row.description = description.clone();
+    }
+    if let Some(tags) = &f.tags {
+        row.tags = json!(tags).to_string();
+    }
+    if f.priority.is_some() {
+        row.priority = f.priority.clone();
+    }
+    row.updated_at = tx.ctx.now;
+    q::save_feature(tx.conn, &row, before.is_some())?;
+    let body = row.to_json();
+    let resource = ("feature", f.id.as_str());
+    match &before {
+        None => tx.emit("feature_created", resource, &body, rooms, false)?,
+        Some(old) => {
+            tx.emit("feature_updated", resource, &body, rooms, false)?;
+            if old.status != row.status {
+                let payload = json!({"feature_id": f.id, "old_status": old.status,
+                                     "new_status": row.status});
+                tx.emit("status_changed", resource, &payload, rooms, false)?;
+            }
+        }
+    }
+    Ok((before.is_none(), body))
+}
+
+fn save_note(
+    tx: &mut Tx<'_>,
+    kind: NoteKind,
+    id: &str,
+    title: &str,
+    text: &str,
+    rooms: &[RoomName],
+) -> AppResult<(bool, Value)> {
+    validate_id("id", id)?;
+    check_name("title", title, false)?;
+    long_text(kind.text_field(), text)?;
+    let before = q::find_note(tx.conn, kind, id)?;
+    let note = Note {
+        id: id.to_string(),
+        title: title.to_string(),
+        text: text.to_string(),
+        created_at: before.as_ref().map_or(tx.ctx.now, |b| b.created_at),
+        updated_at: tx.ctx.now,
+    };
+    q::save_note(tx.conn, kind, &note, before.is_some())?;
+    let body = note.to_json(kind);
+    let (event, resource) = match kind {
+        NoteKind::Track => ("track_updated", "track"),
+        NoteKind::Spike => ("spike_updated", "spike"),
+    };
+    tx.emit(event, (resource, id), &body, rooms, false)?;
+    Ok((before.is_none(), body))
+}
