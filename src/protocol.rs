@@ -115,6 +115,85 @@ fn batch_update(room: &RoomName, chunk: &[Arc<Delivery>], bytes: usize) -> Strin
     out
 }
 
+/// How a socket wants its frames (DESIGN §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// `/ws`: envelopes and `batch-update`.
+    Native,
+    /// `/ws/sessions/{id}` (seed 002): the payload's fields at top level,
+    /// with `type` = event type, `seq` and `room` set by herald.
+    Flat,
+    /// `/ws/broadcasts` (seed 003): `broadcast_event` frames.
+    Broadcast,
+}
+
+/// Renders a run of deliveries for a dialect: native batches, or one frame
+/// per event for the others.
+pub fn render(dialect: Dialect, room: &RoomName, run: &[Arc<Delivery>]) -> Vec<String> {
+    match dialect {
+        Dialect::Native => render_native(room, run),
+        Dialect::Flat => run.iter().map(|d| render_flat(d)).collect(),
+        Dialect::Broadcast => run.iter().map(|d| render_broadcast(d)).collect(),
+    }
+}
+
+/// `{…payload, "type": event_type, "seq", "room"}`; herald's keys win.
+pub fn render_flat(d: &Delivery) -> String {
+    let mut frame = match serde_json::from_str::<Value>(d.event.payload.get()) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    frame.insert("type".into(), json!(d.event.event_type));
+    frame.insert("seq".into(), json!(d.seq));
+    frame.insert("room".into(), json!(d.room));
+    Value::Object(frame).to_string()
+}
+
+#[derive(Serialize)]
+struct BroadcastFrame<'a> {
+    r#type: &'static str,
+    event_type: &'a str,
+    resource_id: &'a str,
+    resource_type: &'a str,
+    payload: &'a RawValue,
+    agent_id: Option<&'a str>,
+    session_id: Option<&'a str>,
+    seq: i64,
+    timestamp: String,
+}
+
+/// `{"type":"broadcast_event", event_type, resource_id, resource_type, payload, agent_id, session_id, seq, timestamp}`.
+pub fn render_broadcast(d: &Delivery) -> String {
+    let e = &d.event;
+    let frame = BroadcastFrame {
+        r#type: "broadcast_event",
+        event_type: &e.event_type,
+        resource_id: &e.resource_id,
+        resource_type: &e.resource_type,
+        payload: &e.payload,
+        agent_id: e.agent_id.as_deref(),
+        session_id: e.origin_session_id.as_deref(),
+        seq: d.seq,
+        timestamp: rfc3339(e.created_at),
+    };
+    serde_json::to_string(&frame).unwrap_or_default()
+}
+
+/// The `subscribed` frame of a dialect: the native one carries `recovered`
+/// and the snapshot; the others only `{type, room, seq}`.
+pub fn subscribed_for(
+    dialect: Dialect,
+    room: &RoomName,
+    seq: i64,
+    recovered: bool,
+    snapshot: Option<&Value>,
+) -> String {
+    match dialect {
+        Dialect::Native => subscribed(room, seq, recovered, snapshot),
+        _ => json!({"type": "subscribed", "room": room, "seq": seq}).to_string(),
+    }
+}
+
 /// `{"type":"welcome",…}`, the first frame on a native socket.
 pub fn welcome(connection_id: &str, heartbeat_ms: u64) -> String {
     json!({"type": "welcome", "connection_id": connection_id, "heartbeat_ms": heartbeat_ms})
@@ -232,6 +311,24 @@ mod tests {
         assert_eq!(
             heartbeat(3, 0),
             r#"{"connections":3,"ts":"1970-01-01T00:00:00.000Z","type":"heartbeat"}"#
+        );
+    }
+
+    #[test]
+    fn golden_dialect_frames() {
+        let d = delivery(7);
+        assert_eq!(
+            render_flat(&d),
+            r#"{"id":"s1","room":"session:s1","seq":7,"status":"active","type":"session_updated"}"#
+        );
+        assert_eq!(
+            render_broadcast(&d),
+            r#"{"type":"broadcast_event","event_type":"session_updated","resource_id":"s1","resource_type":"session","payload":{"id":"s1","status":"active"},"agent_id":"claude-1","session_id":"sess-1","seq":7,"timestamp":"2026-11-28T12:00:00.123Z"}"#
+        );
+        let room = RoomName::parse("broadcasts").unwrap();
+        assert_eq!(
+            subscribed_for(Dialect::Broadcast, &room, 3, false, None),
+            r#"{"room":"broadcasts","seq":3,"type":"subscribed"}"#
         );
     }
 

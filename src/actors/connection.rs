@@ -6,7 +6,7 @@
 use crate::actors::registry::{self, Registry};
 use crate::actors::room::Subscriber;
 use crate::error::AppError;
-use crate::protocol::{self, ClientMessage};
+use crate::protocol::{self, ClientMessage, Dialect};
 use crate::stats::Stats;
 use crate::time::now_ms;
 use crate::transport::{self, Outbox};
@@ -44,8 +44,11 @@ pub struct Connection {
     /// Numbers joins, so a late eviction of an earlier join is ignored.
     joins: u64,
     last_seen: Instant,
-    /// Rooms joined on connect (`?projectId=`, `?sessionId=`).
+    /// Rooms joined on connect (`?projectId=`, `?sessionId=`, or the room of
+    /// a single-room dialect).
     auto: Vec<RoomName>,
+    /// How rooms render frames for this socket.
+    dialect: Dialect,
 }
 
 impl Connection {
@@ -56,6 +59,7 @@ impl Connection {
         stats: Arc<Stats>,
         limits: Limits,
         auto: Vec<RoomName>,
+        dialect: Dialect,
     ) -> Self {
         Connection {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -68,6 +72,7 @@ impl Connection {
             joins: 0,
             last_seen: Instant::now(),
             auto,
+            dialect,
         }
     }
 
@@ -110,6 +115,7 @@ impl Connection {
                 outbox: self.outbox.clone(),
                 conn: ctx.address().recipient(),
                 generation,
+                dialect: self.dialect,
             },
             since,
         });
@@ -132,6 +138,11 @@ impl Connection {
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        // Seed-003 clients send a plain-text `subscribe`: acknowledged by a
+        // repeated join, which answers `subscribed` and changes nothing.
+        if self.dialect == Dialect::Broadcast && text.trim() == "subscribe" {
+            return self.subscribe("broadcasts", None, ctx);
+        }
         match serde_json::from_str::<ClientMessage>(text) {
             Ok(ClientMessage::Subscribe { room, since }) => self.subscribe(&room, since, ctx),
             Ok(ClientMessage::Unsubscribe { room }) => self.unsubscribe(&room),
@@ -162,8 +173,10 @@ impl Actor for Connection {
             id: self.id,
             addr: ctx.address().recipient(),
         });
-        let heartbeat_ms = self.limits.heartbeat.as_millis() as u64;
-        self.send(&protocol::welcome(&self.public_id, heartbeat_ms));
+        if self.dialect == Dialect::Native {
+            let heartbeat_ms = self.limits.heartbeat.as_millis() as u64;
+            self.send(&protocol::welcome(&self.public_id, heartbeat_ms));
+        }
         for room in std::mem::take(&mut self.auto) {
             self.subscribe(room.as_str(), None, ctx);
         }

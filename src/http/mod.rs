@@ -91,6 +91,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(ops::readyz))
         .route("/api/stats", web::get().to(ops::stats))
         .route("/ws", web::get().to(ws::native))
+        .route("/ws/broadcasts", web::get().to(ws::broadcasts))
+        .route("/ws/sessions/{id}", web::get().to(ws::session))
         .service(
             web::resource("/api/projects")
                 .default_service(web::to(not_found))

@@ -5,6 +5,7 @@
 use super::AppState;
 use crate::actors::connection::{Connection, Limits};
 use crate::error::{AppError, AppResult};
+use crate::protocol::Dialect;
 use crate::transport::{Outbox, OutboxStream};
 use crate::types::{validate_id, RoomName};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -38,8 +39,51 @@ pub async fn native(
         validate_id("sessionId", id)?;
         auto.push(RoomName::session(id));
     }
+    upgrade(&state, &req, payload, auto, Dialect::Native)
+}
+
+/// `GET /ws/broadcasts` (seed 003): the `broadcasts` room as `broadcast_event` frames.
+pub async fn broadcasts(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    upgrade(
+        &state,
+        &req,
+        payload,
+        vec![RoomName::broadcasts()],
+        Dialect::Broadcast,
+    )
+}
+
+/// `GET /ws/sessions/{id}` (seed 002): one session room as flat frames.
+pub async fn session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    validate_id("session id", &id)?;
+    upgrade(
+        &state,
+        &req,
+        payload,
+        vec![RoomName::session(&id)],
+        Dialect::Flat,
+    )
+}
+
+/// Completes the handshake and starts a connection joining `auto`.
+fn upgrade(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    auto: Vec<RoomName>,
+    dialect: Dialect,
+) -> AppResult<HttpResponse> {
     let mut response =
-        ws::handshake(&req).map_err(|e| AppError::BadRequest(format!("websocket: {e}")))?;
+        ws::handshake(req).map_err(|e| AppError::BadRequest(format!("websocket: {e}")))?;
     let settings = &state.settings.ws;
     let outbox = Outbox::new(settings.outbound_buffer_bytes);
     let limits = Limits {
@@ -53,6 +97,7 @@ pub async fn native(
         state.stats.clone(),
         limits,
         auto,
+        dialect,
     );
     let codec = actix_http::ws::Codec::new().max_size(settings.max_frame_bytes);
     let context = ws::WebsocketContext::with_codec(actor, payload, codec);

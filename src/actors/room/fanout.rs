@@ -4,7 +4,7 @@
 
 use super::{CheckIdle, Room};
 use crate::actors::connection::RoomEvicted;
-use crate::protocol;
+use crate::protocol::{self, Dialect};
 use crate::transport::{text_frame, PushError};
 use crate::types::{Delivery, RoomName};
 use actix::prelude::*;
@@ -34,16 +34,19 @@ impl Room {
         if let Some(timer) = self.timer.take() {
             ctx.cancel_future(timer);
         }
-        let mut by_cursor: HashMap<i64, Vec<u64>> = HashMap::new();
+        let mut by_cursor: HashMap<(i64, Dialect), Vec<u64>> = HashMap::new();
         for (id, sub) in &self.subs {
             if sub.live && sub.cursor < self.head {
-                by_cursor.entry(sub.cursor).or_default().push(*id);
+                by_cursor
+                    .entry((sub.cursor, sub.dialect))
+                    .or_default()
+                    .push(*id);
             }
         }
-        for (cursor, ids) in by_cursor {
+        for ((cursor, dialect), ids) in by_cursor {
             match self.run_since(cursor) {
                 Some(run) => {
-                    let frames = render(&self.name, &run);
+                    let frames = render(dialect, &self.name, &run);
                     for id in ids {
                         self.send(id, &frames, self.head);
                     }
@@ -111,9 +114,9 @@ impl Room {
     }
 }
 
-/// Renders a run of deliveries as native text frames.
-pub(super) fn render(room: &RoomName, run: &[Arc<Delivery>]) -> Vec<Bytes> {
-    protocol::render_native(room, run)
+/// Renders a run of deliveries as text frames of a dialect.
+pub(super) fn render(dialect: Dialect, room: &RoomName, run: &[Arc<Delivery>]) -> Vec<Bytes> {
+    protocol::render(dialect, room, run)
         .iter()
         .map(|text| text_frame(text.as_bytes()))
         .collect()

@@ -6,8 +6,9 @@ use super::{blocking, Join, Room, Sub, MAX_REPLAY};
 use crate::db::events;
 use crate::domain::snapshot;
 use crate::error::AppError;
-use crate::protocol;
+use crate::protocol::{self, Dialect};
 use actix::prelude::*;
+use serde_json::Value;
 use std::collections::VecDeque;
 
 impl Room {
@@ -18,7 +19,8 @@ impl Room {
         if let Some(sub) = self.subs.get(&id) {
             // Still loading: the first join's `subscribed` is on its way.
             if sub.live {
-                let frame = protocol::subscribed(&self.name, sub.cursor, true, None);
+                let frame =
+                    protocol::subscribed_for(sub.dialect, &self.name, sub.cursor, true, None);
                 self.push_text(id, &frame);
             }
             return;
@@ -28,6 +30,7 @@ impl Room {
             id,
             Sub {
                 outbox: msg.sub.outbox,
+                dialect: msg.sub.dialect,
                 generation: msg.sub.generation,
                 conn: msg.sub.conn,
                 cursor: 0,
@@ -41,7 +44,7 @@ impl Room {
         match msg.since {
             Some(since) if self.can_replay(since) => match self.run_since(since) {
                 Some(run) => {
-                    let frame = protocol::subscribed(&self.name, self.head, true, None);
+                    let frame = self.subscribed(id, self.head, true, None);
                     self.push_text(id, &frame);
                     if let Some(sub) = self.subs.get_mut(&id) {
                         sub.cursor = since;
@@ -84,7 +87,7 @@ impl Room {
                         && found.first().is_none_or(|d| d.seq == from + 1) =>
                 {
                     if resume {
-                        let frame = protocol::subscribed(&act.name, upto, true, None);
+                        let frame = act.subscribed(id, upto, true, None);
                         act.push_text(id, &frame);
                     }
                     if let Some(sub) = act.subs.get_mut(&id) {
@@ -129,7 +132,7 @@ impl Room {
             }
             match result {
                 Ok((snap, seq)) => {
-                    let frame = protocol::subscribed(&act.name, seq, false, snap.as_ref());
+                    let frame = act.subscribed(id, seq, false, snap.as_ref());
                     act.push_text(id, &frame);
                     if let Some(sub) = act.subs.get_mut(&id) {
                         sub.cursor = seq;
@@ -139,6 +142,12 @@ impl Room {
                 Err(err) => act.fail(id, &err),
             }
         }));
+    }
+
+    /// The `subscribed` frame in the subscriber's dialect.
+    fn subscribed(&self, id: u64, seq: i64, recovered: bool, snapshot: Option<&Value>) -> String {
+        let dialect = self.subs.get(&id).map_or(Dialect::Native, |s| s.dialect);
+        protocol::subscribed_for(dialect, &self.name, seq, recovered, snapshot)
     }
 
     /// A read for this subscriber failed: tell it and drop it from the room.

@@ -60,10 +60,13 @@ pub struct Subscriber {
     pub conn: Recipient<RoomEvicted>,
     /// The connection's join number for this room, echoed in [`RoomEvicted`].
     pub generation: u64,
+    /// How its frames are rendered.
+    pub dialect: crate::protocol::Dialect,
 }
 
 struct Sub {
     outbox: Arc<Outbox>,
+    dialect: crate::protocol::Dialect,
     conn: Recipient<RoomEvicted>,
     generation: u64,
     /// Last seq sent to this subscriber.

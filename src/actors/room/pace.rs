@@ -56,7 +56,7 @@ impl Room {
         }
         sub.stalled_since = None;
         let to = slice.last().map_or(sub.cursor, |d| d.seq);
-        for frame in super::fanout::render(&self.name, &slice) {
+        for frame in super::fanout::render(sub.dialect, &self.name, &slice) {
             if let Err(err) = sub.outbox.push(frame) {
                 return self.evict(id, err == PushError::Overflow);
             }
