@@ -253,3 +253,50 @@ async fn the_same_tool_call_posted_twice_reaches_clients_once() {
         200
     );
 }
+
+#[actix_web::test]
+async fn a_session_snapshot_after_navigation_carries_the_agent_metadata() {
+    let srv = TestServer::start_with(|s| s.ws.batch_window_ms = 0);
+    let (st, p) = post(
+        &srv.url("/api/projects"),
+        json!({"name": "LLM Monitoring Landing Page"}),
+    )
+    .await;
+    assert_eq!(st, 201);
+    let pid = p["id"].as_str().unwrap().to_string();
+    let resp = client()
+        .post(srv.url(&format!("/api/projects/{pid}/sessions")))
+        .insert_header(("X-Agent-ID", "claude-code"))
+        .send_json(&json!({"id": "build-1"}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let mut first = Ws::open(&srv).await;
+    first.subscribe("session:build-1", None).await;
+    let usage = json!({"input_tokens": 1, "output_tokens": 2, "model": "claude-haiku-4-5"});
+    post(&srv.url("/api/sessions/build-1/token-usage"), usage).await;
+    let updated = &first.events(2).await[1];
+    assert_eq!(updated["event_type"], "session_updated");
+    assert_eq!(updated["payload"]["agent_id"], "claude-code");
+    assert_eq!(updated["payload"]["model_id"], "claude-haiku-4-5");
+    assert_eq!(
+        updated["payload"]["project_name"],
+        "LLM Monitoring Landing Page"
+    );
+    // Navigate away and back: a fresh join's snapshot has it all.
+    drop(first);
+    let mut back = Ws::open(&srv).await;
+    let snap = back.subscribe("session:build-1", None).await["snapshot"]["session"].clone();
+    assert_eq!(snap["agent_id"], "claude-code");
+    assert_eq!(snap["model_id"], "claude-haiku-4-5");
+    assert_eq!(snap["project_name"], "LLM Monitoring Landing Page");
+    // A project rename reaches the sessions' copy.
+    call(
+        "PATCH",
+        &srv.url(&format!("/api/projects/{pid}")),
+        Some(json!({"name": "Landing"})),
+    )
+    .await;
+    let (_, got) = get(&srv.url("/api/sessions/build-1")).await;
+    assert_eq!(got["session"]["project_name"], "Landing");
+}

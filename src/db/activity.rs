@@ -198,6 +198,11 @@ pub fn add_usage(conn: &mut DbConn, usage: &Usage) -> QueryResult<(Usage, Sessio
             s::updated_at.eq(usage.created_at),
         ))
         .execute(conn)?;
+    if let Some(model) = &usage.model {
+        diesel::update(s::sessions.find(&usage.session_id))
+            .set(s::model_id.eq(model))
+            .execute(conn)?;
+    }
     let session = s::sessions
         .find(&usage.session_id)
         .select(Session::as_select())

@@ -64,6 +64,12 @@ pub struct Session {
     pub created_at: i64,
     /// Unix milliseconds.
     pub updated_at: i64,
+    /// The agent working in it (`X-Agent-ID` of its creator).
+    pub agent_id: Option<String>,
+    /// The model last reported with token usage.
+    pub model_id: Option<String>,
+    /// Its project's name, kept in step on rename.
+    pub project_name: String,
 }
 
 impl Session {
@@ -84,6 +90,9 @@ impl Session {
             "tokens_cache_creation": self.tokens_cache_creation,
             "created_at": rfc3339(self.created_at),
             "updated_at": rfc3339(self.updated_at),
+            "agent_id": self.agent_id,
+            "model_id": self.model_id,
+            "project_name": self.project_name,
         })
     }
 }

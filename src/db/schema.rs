@@ -27,6 +27,9 @@ diesel::table! {
         tokens_cache_creation -> BigInt,
         created_at -> BigInt,
         updated_at -> BigInt,
+        agent_id -> Nullable<Text>,
+        model_id -> Nullable<Text>,
+        project_name -> Text,
     }
 }
 

@@ -49,6 +49,13 @@ pub fn update(conn: &mut DbConn, id: &str, patch: &SessionPatch) -> QueryResult<
         .first(conn)
 }
 
+/// Keeps the sessions' copy of their project's name in step.
+pub fn rename_project(conn: &mut DbConn, project_id: &str, name: &str) -> QueryResult<usize> {
+    diesel::update(s::sessions.filter(s::project_id.eq(project_id)))
+        .set(s::project_name.eq(name))
+        .execute(conn)
+}
+
 /// Deletes one session row.
 pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
     diesel::delete(s::sessions.find(id)).execute(conn)
@@ -75,6 +82,9 @@ mod tests {
             tokens_cache_creation: 0,
             created_at: 1,
             updated_at: 1,
+            agent_id: None,
+            model_id: None,
+            project_name: "P".into(),
         }
     }
 

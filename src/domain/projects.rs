@@ -75,6 +75,7 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
     };
     check_name("name", name, false)?;
     let row = q::rename(tx.conn, &u.id, name, tx.ctx.now)?;
+    crate::db::sessions::rename_project(tx.conn, &u.id, name)?;
     let body = row.to_json();
     tx.emit(
         "project_updated",

@@ -68,9 +68,9 @@ pub fn create(tx: &mut Tx<'_>, c: &Create) -> AppResult<Value> {
     validate_id("id", &c.id)?;
     let title = c.title.clone().unwrap_or_else(|| DEFAULT_TITLE.to_string());
     check_name("title", &title, true)?;
-    if pq::find(tx.conn, &c.project_id)?.is_none() {
+    let Some(project) = pq::find(tx.conn, &c.project_id)? else {
         return Err(AppError::not_found("project", &c.project_id));
-    }
+    };
     if q::find(tx.conn, &c.id)?.is_some() {
         return Err(AppError::Conflict(format!(
             "session {} already exists",
@@ -92,6 +92,9 @@ pub fn create(tx: &mut Tx<'_>, c: &Create) -> AppResult<Value> {
         tokens_cache_creation: 0,
         created_at: tx.ctx.now,
         updated_at: tx.ctx.now,
+        agent_id: tx.ctx.agent_id.clone(),
+        model_id: None,
+        project_name: project.name,
     };
     q::insert(tx.conn, &row)?;
     let body = row.to_json();
