@@ -84,3 +84,95 @@ async fn session_clients_get_flat_frames() {
         (json!("status_changed"), json!("idle"))
     );
 }
+
+#[actix_web::test]
+async fn the_seed_003_flow_reaches_two_broadcasts_clients_identically() {
+    let srv = TestServer::start_with(|s| s.ws.batch_window_ms = 200);
+    let mut a = Ws::connect(&srv.ws_url("/ws/broadcasts")).await;
+    let mut b = Ws::connect(&srv.ws_url("/ws/broadcasts")).await;
+    for ws in [&mut a, &mut b] {
+        assert_eq!(ws.next_json().await["type"], "subscribed");
+    }
+    let steps: [(&str, &str, Option<serde_json::Value>); 5] = [
+        (
+            "POST",
+            "/api/broadcast/features/feat-9",
+            Some(json!({"title": "Search", "status": "todo"})),
+        ),
+        (
+            "POST",
+            "/api/broadcast/features/feat-9/status",
+            Some(json!({"new_status": "done"})),
+        ),
+        (
+            "POST",
+            "/api/broadcast/features/feat-9/links",
+            Some(json!({"linked_feature_id": "feat-1", "link_type": "blocks"})),
+        ),
+        (
+            "POST",
+            "/api/broadcast/features/feat-9/comments",
+            Some(json!({"comment_text": "ship it"})),
+        ),
+        ("DELETE", "/api/broadcast/features/feat-9", None),
+    ];
+    let c = client();
+    for (method, path, body) in steps {
+        let req = c
+            .request(method.parse().unwrap(), srv.url(path))
+            .insert_header(("X-Agent-ID", "claude-1"));
+        let resp = match body {
+            Some(b) => req.send_json(&b).await.unwrap(),
+            None => req.send().await.unwrap(),
+        };
+        assert!(
+            resp.status().is_success(),
+            "{method} {path}: {}",
+            resp.status()
+        );
+    }
+    let mut seen = Vec::new();
+    for ws in [&mut a, &mut b] {
+        let mut frames = Vec::new();
+        for _ in 0..5 {
+            frames.push(ws.next_json().await);
+        }
+        seen.push(frames);
+    }
+    assert_eq!(seen[0], seen[1], "two clients saw different streams");
+    let types: Vec<&str> = seen[0]
+        .iter()
+        .map(|f| f["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "feature_created",
+            "status_changed",
+            "link_added",
+            "comment_added",
+            "feature_deleted"
+        ]
+    );
+    assert!(seen[0]
+        .iter()
+        .all(|f| f["type"] == "broadcast_event" && f["agent_id"] == "claude-1"));
+    assert_eq!(seen[0][3]["payload"]["author"], "claude-1");
+    let (_, trail) = get(&srv.url("/api/broadcast/events?resource_id=feat-9")).await;
+    let trail: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            "feature_deleted",
+            "comment_added",
+            "link_added",
+            "status_changed",
+            "feature_created"
+        ]
+    );
+}
