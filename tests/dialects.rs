@@ -87,17 +87,26 @@ async fn session_clients_get_flat_frames() {
 
 #[actix_web::test]
 async fn the_seed_003_flow_reaches_two_broadcasts_clients_identically() {
-    let srv = TestServer::start_with(|s| s.ws.batch_window_ms = 200);
+    // A short retention too: the audit trail is the event log, never pruned.
+    let srv = TestServer::start_with(|s| {
+        s.ws.batch_window_ms = 200;
+        s.events.retention_per_room = 2;
+    });
     let mut a = Ws::connect(&srv.ws_url("/ws/broadcasts")).await;
     let mut b = Ws::connect(&srv.ws_url("/ws/broadcasts")).await;
     for ws in [&mut a, &mut b] {
         assert_eq!(ws.next_json().await["type"], "subscribed");
     }
-    let steps: [(&str, &str, Option<serde_json::Value>); 5] = [
+    let steps: [(&str, &str, Option<serde_json::Value>); 6] = [
         (
             "POST",
             "/api/broadcast/features/feat-9",
             Some(json!({"title": "Search", "status": "todo"})),
+        ),
+        (
+            "POST",
+            "/api/broadcast/features/feat-9",
+            Some(json!({"title": "Search v2", "status": "todo"})),
         ),
         (
             "POST",
@@ -120,7 +129,8 @@ async fn the_seed_003_flow_reaches_two_broadcasts_clients_identically() {
     for (method, path, body) in steps {
         let req = c
             .request(method.parse().unwrap(), srv.url(path))
-            .insert_header(("X-Agent-ID", "claude-1"));
+            .insert_header(("X-Agent-ID", "claude-1"))
+            .insert_header(("X-Session-ID", "sess-1"));
         let resp = match body {
             Some(b) => req.send_json(&b).await.unwrap(),
             None => req.send().await.unwrap(),
@@ -134,7 +144,7 @@ async fn the_seed_003_flow_reaches_two_broadcasts_clients_identically() {
     let mut seen = Vec::new();
     for ws in [&mut a, &mut b] {
         let mut frames = Vec::new();
-        for _ in 0..5 {
+        for _ in 0..6 {
             frames.push(ws.next_json().await);
         }
         seen.push(frames);
@@ -148,20 +158,28 @@ async fn the_seed_003_flow_reaches_two_broadcasts_clients_identically() {
         types,
         [
             "feature_created",
+            "feature_updated",
             "status_changed",
             "link_added",
             "comment_added",
             "feature_deleted"
         ]
     );
-    assert!(seen[0]
+    assert!(seen[0].iter().all(|f| f["type"] == "broadcast_event"
+        && f["agent_id"] == "claude-1"
+        && f["session_id"] == "sess-1"));
+    assert_eq!(seen[0][2]["payload"]["old_status"], "todo");
+    assert_eq!(seen[0][2]["payload"]["new_status"], "done");
+    assert_eq!(seen[0][3]["payload"]["linked_feature_id"], "feat-1");
+    assert_eq!(seen[0][3]["payload"]["link_type"], "blocks");
+    assert_eq!(seen[0][4]["payload"]["comment_text"], "ship it");
+    assert_eq!(seen[0][4]["payload"]["author"], "claude-1");
+    let (_, rows) = get(&srv.url("/api/broadcast/events?resource_id=feat-9")).await;
+    let rows = rows.as_array().unwrap();
+    assert!(rows
         .iter()
-        .all(|f| f["type"] == "broadcast_event" && f["agent_id"] == "claude-1"));
-    assert_eq!(seen[0][3]["payload"]["author"], "claude-1");
-    let (_, trail) = get(&srv.url("/api/broadcast/events?resource_id=feat-9")).await;
-    let trail: Vec<&str> = trail
-        .as_array()
-        .unwrap()
+        .all(|r| r["agent_id"] == "claude-1" && r["session_id"] == "sess-1"));
+    let trail: Vec<&str> = rows
         .iter()
         .map(|r| r["event_type"].as_str().unwrap())
         .collect();
@@ -172,6 +190,7 @@ async fn the_seed_003_flow_reaches_two_broadcasts_clients_identically() {
             "comment_added",
             "link_added",
             "status_changed",
+            "feature_updated",
             "feature_created"
         ]
     );

@@ -277,6 +277,14 @@ mod query_plans {
             ("SELECT * FROM token_usage WHERE session_id = 's' ORDER BY created_at", "idx_token_usage_session"),
             ("SELECT * FROM tool_calls WHERE session_id = 's' ORDER BY created_at DESC LIMIT 100", "idx_tool_calls_session"),
             ("SELECT * FROM todos WHERE session_id = 's' ORDER BY position", "sqlite_autoindex_todos_1"),
+            ("SELECT * FROM projects ORDER BY created_at, id", "idx_projects_created"),
+            ("SELECT * FROM projects WHERE name = 'x'", "idx_projects_name"),
+            ("SELECT * FROM features ORDER BY updated_at DESC LIMIT 200", "idx_features_updated"),
+            ("SELECT * FROM tracks ORDER BY updated_at DESC LIMIT 200", "idx_tracks_updated"),
+            ("SELECT * FROM spikes ORDER BY updated_at DESC LIMIT 200", "idx_spikes_updated"),
+            ("SELECT * FROM events WHERE resource_type IN ('feature', 'track', 'spike') ORDER BY id DESC LIMIT 100", "idx_events_work_items"),
+            ("SELECT * FROM events WHERE resource_type IN ('feature', 'track', 'spike') AND event_type = 'link_added' ORDER BY id DESC LIMIT 100", "idx_events_work_items"),
+            ("SELECT * FROM events WHERE resource_type IN ('feature', 'track', 'spike') AND resource_id = 'f1' ORDER BY id DESC LIMIT 100", "idx_events_work_item_resource"),
         ];
         for (sql, index) in cases {
             let plan = plan(&mut conn, sql);

@@ -2,7 +2,7 @@
 //! spikes, and the `broadcasts` audit trail.
 
 use super::models::EventRow;
-use super::schema::{deliveries::dsl as d, events::dsl as e};
+use super::schema::events::dsl as e;
 use super::schema::{feature_comments::dsl as fc, feature_links::dsl as fl, features::dsl as f};
 use super::schema::{spikes::dsl as sp, tracks::dsl as tr};
 use super::DbConn;
@@ -270,16 +270,23 @@ pub fn latest(conn: &mut DbConn, limit: i64) -> QueryResult<(Vec<Feature>, Vec<N
     ))
 }
 
-/// The `broadcasts` audit trail, newest first, optionally filtered.
+/// The event types of work items; their events form the audit trail.
+const WORK_ITEM_EVENTS: &str = "resource_type IN ('feature', 'track', 'spike')";
+
+/// The `broadcasts` audit trail, newest first, optionally filtered. Read from
+/// the event log itself, which `events.retention_per_room` never prunes; the
+/// filter is spelled as the partial indexes' own condition so both backends
+/// use them.
 pub fn audit(
     conn: &mut DbConn,
     event_type: Option<&str>,
     resource_id: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<EventRow>> {
-    let mut query = d::deliveries
-        .inner_join(e::events)
-        .filter(d::room.eq("broadcasts"))
+    let mut query = e::events
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            WORK_ITEM_EVENTS,
+        ))
         .select(EventRow::as_select())
         .into_boxed();
     if let Some(t) = event_type {
@@ -288,5 +295,5 @@ pub fn audit(
     if let Some(r) = resource_id {
         query = query.filter(e::resource_id.eq(r.to_string()));
     }
-    query.order(d::seq.desc()).limit(limit).load(conn)
+    query.order(e::id.desc()).limit(limit).load(conn)
 }
