@@ -143,21 +143,23 @@ async fn token_usage_totals_add_up_across_concurrent_posts() {
     let srv = TestServer::start();
     let (_pid, sid) = project_and_session(&srv).await;
     let url = srv.url(&format!("/api/sessions/{sid}/token-usage"));
-    let tasks: Vec<_> = (0..10)
-        .map(|_| {
-            let url = url.clone();
-            actix_web::rt::spawn(async move {
-                for _ in 0..10 {
-                    let body = json!({"input_tokens": 3, "output_tokens": 7,
-                                      "cache_read_input_tokens": 1, "model": "m"});
-                    assert_eq!(post(&url, body).await.0, 201);
-                }
-            })
-        })
+    // A hundred posts in flight at once.
+    let posts = (0..100).map(|_| {
+        let body = json!({"input_tokens": 3, "output_tokens": 7,
+                          "cache_read_input_tokens": 1, "model": "m"});
+        post(&url, body)
+    });
+    let answers = futures::future::join_all(posts).await;
+    assert!(answers.iter().all(|(st, _)| *st == 201), "{answers:?}");
+    // Every post kept its own row and produced its own two events.
+    let ids: std::collections::BTreeSet<i64> = answers
+        .iter()
+        .map(|(_, b)| b["id"].as_i64().unwrap())
         .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
+    assert_eq!(ids.len(), 100);
+    assert!(answers
+        .iter()
+        .all(|(_, b)| b["events"].as_array().map(Vec::len) == Some(4)));
     let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
     let s = &snap["session"];
     assert_eq!(
@@ -185,6 +187,15 @@ async fn todos_arrive_at_once_even_with_a_long_batching_window() {
     let (_pid, sid) = project_and_session(&srv).await;
     let mut ws = Ws::open(&srv).await;
     ws.subscribe(&format!("session:{sid}"), None).await;
+    // The window is in force: an ordinary event waits for it.
+    let started = Instant::now();
+    let msg = srv.url(&format!("/api/sessions/{sid}/messages"));
+    assert_eq!(post(&msg, json!({"prompt": "hi"})).await.0, 201);
+    assert_eq!(ws.events(1).await[0]["event_type"], "message_created");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "the window did not hold an ordinary event"
+    );
     let started = Instant::now();
     let list = json!([
         {"content": "Write tests", "status": "completed"},
@@ -227,6 +238,7 @@ async fn the_same_tool_call_posted_twice_reaches_clients_once() {
     let call_in = json!({"tool_call_id": "tc-1", "name": "Bash", "state": "input-available",
                          "input": {"command": "ls"}});
     assert_eq!(post(&url, call_in.clone()).await.0, 201);
+    let call_in_again = call_in.clone();
     let (st, repeat) = post(&url, call_in).await;
     assert_eq!(st, 200);
     assert_eq!(repeat["events"], json!([]));
@@ -234,6 +246,10 @@ async fn the_same_tool_call_posted_twice_reaches_clients_once() {
                       "input": {"command": "ls"}, "output": {"stdout": "a b"}});
     assert_eq!(post(&url, done.clone()).await.0, 200);
     assert_eq!(post(&url, done).await.1["events"], json!([]));
+    // A late input (a resent PreToolUse) does not take the call back.
+    let (st, late) = post(&url, call_in_again).await;
+    assert_eq!((st, &late["events"]), (200, &json!([])));
+    assert_eq!(late["state"], "output-available");
     let evs = ws.events(2).await;
     assert_eq!(evs[0]["event_type"], "tool_call_created");
     assert_eq!(evs[0]["payload"]["input"]["command"], "ls");

@@ -203,14 +203,24 @@ pub fn save_tool_call(tx: &mut Tx<'_>, a: &SaveToolCall) -> AppResult<(bool, Val
     one_of("state", &a.state, TOOL_STATES)?;
     let owner = session(tx, &a.session_id)?;
     let before = q::tool_call(tx.conn, &a.session_id, &a.tool_call_id)?;
-    let input = a.input.to_string();
-    let output = a.output.as_ref().map(Value::to_string);
+    // What is not sent is kept: a result without its input keeps the input.
+    let input = match (&a.input, &before) {
+        (Value::Null, Some(stored)) => stored.input.clone(),
+        (input, _) => input.to_string(),
+    };
+    let output = match (&a.output, &before) {
+        (None, Some(stored)) if a.state == stored.state => stored.output.clone(),
+        (output, _) => output.as_ref().map(Value::to_string),
+    };
     if let Some(stored) = &before {
+        // A call never goes back from its result to its input: a late or
+        // resent `input-available` after `output-available` is a repeat.
+        let stale = stored.state == "output-available" && a.state == "input-available";
         let same = stored.tool_name == a.tool_name
             && stored.state == a.state
             && stored.input == input
             && stored.output == output;
-        if same {
+        if stale || same {
             return Ok((false, stored.to_json()));
         }
     }
