@@ -93,6 +93,9 @@ pub struct WsSettings {
     pub max_rooms_per_connection: usize,
     /// Bytes queued for one socket before it is closed with 4008.
     pub outbound_buffer_bytes: usize,
+    /// Client messages one connection may send per second (a burst of as many
+    /// is allowed); past it they are answered `rate_limited`. 0 = no limit.
+    pub max_messages_per_second: u32,
 }
 
 impl Default for WsSettings {
@@ -104,6 +107,7 @@ impl Default for WsSettings {
             max_frame_bytes: 64 * 1024,
             max_rooms_per_connection: 100,
             outbound_buffer_bytes: 1024 * 1024,
+            max_messages_per_second: 200,
         }
     }
 }
@@ -117,7 +121,7 @@ pub struct EventsSettings {
 }
 
 /// `[auth]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     /// When false every caller is a local admin; only allowed on a loopback bind.
@@ -125,6 +129,20 @@ pub struct AuthSettings {
     /// A token that is always admin; unset by default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_token: Option<String>,
+    /// Writes one token may make per second (a burst of as many is allowed);
+    /// past it they are answered 429 `rate_limited`. 0 = no limit. Applies
+    /// only when `required` is true (without auth there are no tokens).
+    pub max_writes_per_second: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            required: false,
+            admin_token: None,
+            max_writes_per_second: 200,
+        }
+    }
 }
 
 /// A configuration problem, naming the key it is about.

@@ -8,6 +8,8 @@
 //! * [`error`] — one error type: protocol code, HTTP body, WebSocket frame.
 //! * [`types`] — validated room names and ids; committed events and deliveries.
 //! * [`time`] — the clock and RFC 3339 timestamps.
+//! * [`access`] — identities, session roles, who may read, write, manage.
+//! * [`auth`] — tokens (hashed), resolving them to identities, rate limits.
 //! * [`db`] — diesel schema, the two-backend connection, pool, migrations, SQL.
 //! * [`domain`] — the rules: what each command writes and which events it emits.
 //! * [`actors`] — persistence (single writer), registry, rooms, connections.
@@ -19,7 +21,9 @@
 //! [`run`] starts everything on a listener the caller bound, and stops
 //! gracefully when the caller's `shutdown` future resolves.
 
+pub mod access;
 pub mod actors;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -52,6 +56,38 @@ pub fn migrate(settings: &Settings) -> io::Result<Vec<String>> {
     db::migrate(&mut conn).map_err(io::Error::other)
 }
 
+/// Creates a user directly in the database (the operator's `herald users
+/// add`; the operator is trusted as an admin). Returns the user's JSON and
+/// its token, which is not stored and cannot be shown again.
+pub fn add_user(
+    settings: &Settings,
+    email: &str,
+    name: Option<String>,
+    admin: bool,
+) -> io::Result<(serde_json::Value, String)> {
+    use diesel::Connection;
+    let manager = db::DbManager::new(&settings.database.url, settings.database.busy_timeout_ms)
+        .map_err(io::Error::other)?;
+    let mut conn = manager.connect().map_err(io::Error::other)?;
+    db::migrate(&mut conn).map_err(io::Error::other)?;
+    let token = auth::new_token().map_err(io::Error::other)?;
+    let command = domain::Command::CreateUser(domain::users::NewUser {
+        id: types::new_id(),
+        email: email.to_string(),
+        name,
+        admin,
+        token_hash: auth::hash_token(&token),
+    });
+    let ctx = domain::CommandCtx {
+        now: time::now_ms(),
+        ..domain::CommandCtx::default()
+    };
+    let outcome = conn
+        .transaction(|c| domain::apply(c, &ctx, &command))
+        .map_err(|e| io::Error::other(e.message().to_string()))?;
+    Ok((serde_json::Value::Object(outcome.body), token))
+}
+
 /// Serves herald on `listener` until `shutdown` resolves, then stops
 /// accepting, closes every socket with 1001, lets in-flight and queued writes
 /// commit, and returns. Must be called inside an actix system.
@@ -75,6 +111,7 @@ pub async fn run(
     let core = Core::start(&settings, manager, pool.clone(), stats.clone());
 
     let state = http::AppState {
+        auth: Arc::new(auth::Auth::new(&settings.auth, pool.clone())),
         settings: settings.clone(),
         pool,
         writer: core.writer.clone(),

@@ -1,4 +1,5 @@
-//! The `herald` command line: `serve` (the default), `migrate`, `check-config`.
+//! The `herald` command line: `serve` (the default), `migrate`,
+//! `check-config`, `users add`.
 //! It only parses arguments; everything else lives in the library.
 
 use herald::config::Settings;
@@ -7,10 +8,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: herald [serve | migrate | check-config] [--config FILE]
+       herald users add --email EMAIL [--name NAME] [--admin] [--config FILE]
 
   serve         run the server (default); creates and migrates a missing database
   migrate       apply pending database migrations and exit
   check-config  load and validate the configuration, print it, and exit
+  users add     create a user and print its token (shown once, stored hashed)
 
 Configuration layers: built-in defaults, config/default.toml (if present),
 --config FILE, then HERALD__SECTION__KEY environment variables.";
@@ -19,6 +22,7 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let mut command = None;
     let mut config: Option<PathBuf> = None;
+    let mut user = NewUser::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -26,6 +30,21 @@ fn main() -> ExitCode {
                 Some(path) => config = Some(PathBuf::from(path)),
                 None => return usage_error("--config needs a file"),
             },
+            "users" if command.is_none() => match args.next().as_deref() {
+                Some("add") => command = Some("users add".to_string()),
+                _ => return usage_error("expected `users add`"),
+            },
+            "--email" | "--name" if command.as_deref() == Some("users add") => {
+                let Some(value) = args.next() else {
+                    return usage_error(&format!("{arg} needs a value"));
+                };
+                if arg == "--email" {
+                    user.email = Some(value);
+                } else {
+                    user.name = Some(value);
+                }
+            }
+            "--admin" if command.as_deref() == Some("users add") => user.admin = true,
             "-h" | "--help" | "help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -44,7 +63,33 @@ fn main() -> ExitCode {
     match command.as_deref().unwrap_or("serve") {
         "check-config" => check_config(&settings),
         "migrate" => migrate(&settings),
+        "users add" => add_user(&settings, user),
         _ => serve(settings),
+    }
+}
+
+/// `users add` options.
+#[derive(Default)]
+struct NewUser {
+    email: Option<String>,
+    name: Option<String>,
+    admin: bool,
+}
+
+fn add_user(settings: &Settings, user: NewUser) -> ExitCode {
+    let Some(email) = user.email else {
+        return usage_error("users add needs --email");
+    };
+    match herald::add_user(settings, &email, user.name, user.admin) {
+        Ok((created, token)) => {
+            println!("created user {created}");
+            println!("token (shown once): {token}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("herald: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -71,6 +71,20 @@ pub fn render_envelope(d: &Delivery) -> String {
     serde_json::to_string(&envelope).unwrap_or_default()
 }
 
+/// Renders `{"type":"event","room","seq","id","event_type":"redacted","ts"}`:
+/// an event the subscriber may not read, so its seqs stay contiguous.
+pub fn render_redacted(d: &Delivery) -> String {
+    json!({
+        "type": "event",
+        "room": d.room,
+        "seq": d.seq,
+        "id": d.event.id,
+        "event_type": "redacted",
+        "ts": rfc3339(d.event.created_at),
+    })
+    .to_string()
+}
+
 /// Renders a run of deliveries of one room as native frames: `batch-update`
 /// frames of at most [`MAX_BATCH`] envelopes and about [`MAX_BATCH_BYTES`],
 /// and a lone envelope as a plain `event`.
@@ -139,6 +153,9 @@ pub fn render(dialect: Dialect, room: &RoomName, run: &[Arc<Delivery>]) -> Vec<S
 
 /// `{…payload, "type": event_type, "seq", "room"}`; herald's keys win.
 pub fn render_flat(d: &Delivery) -> String {
+    if d.redacted {
+        return json!({"type": "redacted", "seq": d.seq, "room": d.room}).to_string();
+    }
     let mut frame = match serde_json::from_str::<Value>(d.event.payload.get()) {
         Ok(Value::Object(map)) => map,
         _ => serde_json::Map::new(),
@@ -164,6 +181,11 @@ struct BroadcastFrame<'a> {
 
 /// `{"type":"broadcast_event", event_type, resource_id, resource_type, payload, agent_id, session_id, seq, timestamp}`.
 pub fn render_broadcast(d: &Delivery) -> String {
+    if d.redacted {
+        return json!({"type": "broadcast_event", "event_type": "redacted", "seq": d.seq,
+                      "timestamp": rfc3339(d.event.created_at)})
+        .to_string();
+    }
     let e = &d.event;
     let frame = BroadcastFrame {
         r#type: "broadcast_event",
@@ -312,6 +334,22 @@ mod tests {
             heartbeat(3, 0),
             r#"{"connections":3,"ts":"1970-01-01T00:00:00.000Z","type":"heartbeat"}"#
         );
+    }
+
+    #[test]
+    fn golden_redacted_frames() {
+        let d = delivery(9).redacted();
+        assert_eq!(
+            d.native(),
+            r#"{"event_type":"redacted","id":1042,"room":"session:s1","seq":9,"ts":"2026-11-28T12:00:00.123Z","type":"event"}"#
+        );
+        assert_eq!(
+            render_flat(&d),
+            r#"{"room":"session:s1","seq":9,"type":"redacted"}"#
+        );
+        // One twin, shared.
+        let original = delivery(9);
+        assert!(Arc::ptr_eq(&original.redacted(), &original.redacted()));
     }
 
     #[test]

@@ -16,6 +16,8 @@ use std::task::{Context, Poll, Waker};
 
 /// Close code: the client stopped reading (resume with `since`).
 pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
+/// Close code: the caller's access to the socket's room was revoked.
+pub const CLOSE_REVOKED: u16 = 4003;
 /// Close code: server shutting down.
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code: frame too big.

@@ -138,6 +138,14 @@ pub struct Event {
     pub created_at: i64,
 }
 
+impl Event {
+    /// The session this event is about, if any: who may read it decides who
+    /// sees it in a project room.
+    pub fn session_id(&self) -> Option<&str> {
+        (self.resource_type == "session").then_some(self.resource_id.as_str())
+    }
+}
+
 /// One delivery of an event to a room, with that room's seq.
 #[derive(Debug)]
 pub struct Delivery {
@@ -149,6 +157,11 @@ pub struct Delivery {
     pub event: Arc<Event>,
     /// The native envelope, rendered once on first use and shared.
     pub native: OnceLock<Box<str>>,
+    /// Stands for the event without showing it (`event_type: "redacted"`):
+    /// what a project-room subscriber gets for a session it may not read.
+    pub redacted: bool,
+    /// The redacted twin, made once on first use and shared.
+    twin: OnceLock<Arc<Delivery>>,
 }
 
 impl Delivery {
@@ -159,13 +172,39 @@ impl Delivery {
             seq,
             event,
             native: OnceLock::new(),
+            redacted: false,
+            twin: OnceLock::new(),
         })
+    }
+
+    /// The same delivery with its content withheld (same room, seq, id, ts).
+    pub fn redacted(self: &Arc<Self>) -> Arc<Delivery> {
+        if self.redacted {
+            return self.clone();
+        }
+        self.twin
+            .get_or_init(|| {
+                Arc::new(Delivery {
+                    room: self.room.clone(),
+                    seq: self.seq,
+                    event: self.event.clone(),
+                    native: OnceLock::new(),
+                    redacted: true,
+                    twin: OnceLock::new(),
+                })
+            })
+            .clone()
     }
 
     /// The native `event` envelope of this delivery.
     pub fn native(&self) -> &str {
-        self.native
-            .get_or_init(|| crate::protocol::render_envelope(self).into_boxed_str())
+        self.native.get_or_init(|| {
+            if self.redacted {
+                crate::protocol::render_redacted(self).into_boxed_str()
+            } else {
+                crate::protocol::render_envelope(self).into_boxed_str()
+            }
+        })
     }
 }
 

@@ -3,8 +3,10 @@
 //! kills it: it answers with an `error` frame. It does not hold events; rooms
 //! push their frames straight into the outbox.
 
+use crate::access::Identity;
 use crate::actors::registry::{self, Registry};
 use crate::actors::room::Subscriber;
+use crate::auth::Bucket;
 use crate::error::AppError;
 use crate::protocol::{self, ClientMessage, Dialect};
 use crate::stats::Stats;
@@ -29,6 +31,8 @@ pub struct Limits {
     pub timeout: Duration,
     /// Rooms one connection may join.
     pub max_rooms: usize,
+    /// Client messages per second (and burst); 0 = no limit.
+    pub max_messages_per_second: u32,
 }
 
 /// One native WebSocket.
@@ -49,10 +53,14 @@ pub struct Connection {
     auto: Vec<RoomName>,
     /// How rooms render frames for this socket.
     dialect: Dialect,
+    /// Who opened it (checked at the upgrade).
+    identity: Arc<Identity>,
+    /// Client messages allowed; past it they are answered `rate_limited`.
+    bucket: Bucket,
 }
 
 impl Connection {
-    /// A connection writing to `outbox`, joining `auto` once started.
+    /// A connection of `identity` writing to `outbox`, joining `auto` once started.
     pub fn new(
         outbox: Arc<Outbox>,
         registry: Addr<Registry>,
@@ -60,8 +68,11 @@ impl Connection {
         limits: Limits,
         auto: Vec<RoomName>,
         dialect: Dialect,
+        identity: Arc<Identity>,
     ) -> Self {
         Connection {
+            bucket: Bucket::new(limits.max_messages_per_second),
+            identity,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             public_id: crate::types::new_id(),
             outbox,
@@ -116,6 +127,7 @@ impl Connection {
                 conn: ctx.address().recipient(),
                 generation,
                 dialect: self.dialect,
+                identity: self.identity.clone(),
             },
             since,
         });
@@ -138,6 +150,13 @@ impl Connection {
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        if !self.bucket.take(Instant::now()) {
+            let err = AppError::RateLimited(format!(
+                "at most {} messages per second",
+                self.limits.max_messages_per_second
+            ));
+            return self.send(&err.ws_frame().to_string());
+        }
         // Seed-003 clients send a plain-text `subscribe`: acknowledged by a
         // repeated join, which answers `subscribed` and changes nothing.
         if self.dialect == Dialect::Broadcast && text.trim() == "subscribe" {

@@ -109,13 +109,16 @@ fn deliver(
     results: Vec<AppResult<Outcome>>,
     replies: Vec<oneshot::Sender<AppResult<Outcome>>>,
 ) {
-    let committed: Vec<_> = results
-        .iter()
-        .filter_map(|r| r.as_ref().ok())
+    let outcomes = || results.iter().filter_map(|r| r.as_ref().ok());
+    let committed: Vec<_> = outcomes()
         .flat_map(|o| o.committed.iter().cloned())
         .collect();
-    if !committed.is_empty() {
-        registry.do_send(registry::Committed { events: committed });
+    let access: Vec<_> = outcomes().flat_map(|o| o.access.iter().cloned()).collect();
+    if !committed.is_empty() || !access.is_empty() {
+        registry.do_send(registry::Committed {
+            events: committed,
+            access,
+        });
     }
     for (result, reply) in results.into_iter().zip(replies) {
         let _ = reply.send(result);

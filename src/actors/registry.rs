@@ -4,10 +4,11 @@
 //!
 //! It holds no subscriber state itself (rooms do) and reads no database.
 
+use crate::access::SessionAccess;
 use crate::actors::connection;
 use crate::actors::room::{self, Room, RoomEnv};
 use crate::db::events::Committed as CommittedEvent;
-use crate::types::{Delivery, RoomName};
+use crate::types::RoomName;
 use actix::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -71,6 +72,10 @@ pub struct Leave {
 pub struct Committed {
     /// The events with their deliveries.
     pub events: Vec<CommittedEvent>,
+    /// Sessions whose access changed in these commits: sent to the session's
+    /// room and its project's room with the deliveries, so a room applies
+    /// them before it sends anything committed after them.
+    pub access: Vec<Arc<SessionAccess>>,
 }
 
 /// A room has had no subscriber for a while.
@@ -143,23 +148,45 @@ impl Handler<Committed> for Registry {
     type Result = ();
 
     fn handle(&mut self, msg: Committed, _: &mut Context<Self>) {
-        let mut by_room: HashMap<&RoomName, Vec<Arc<Delivery>>> = HashMap::new();
+        let mut by_room: HashMap<RoomName, room::Publish> = HashMap::new();
+        for access in &msg.access {
+            for name in [
+                RoomName::session(&access.session_id),
+                RoomName::project(&access.project_id),
+            ] {
+                if self.rooms.contains_key(&name) {
+                    publish_to(&mut by_room, &name).access.push(access.clone());
+                }
+            }
+        }
         for event in &msg.events {
             for delivery in &event.deliveries {
                 if self.rooms.contains_key(&delivery.room) {
-                    by_room
-                        .entry(&delivery.room)
-                        .or_default()
+                    publish_to(&mut by_room, &delivery.room)
+                        .deliveries
                         .push(delivery.clone());
                 }
             }
         }
-        for (name, deliveries) in by_room {
-            if let Some(entry) = self.rooms.get(name) {
-                entry.addr.do_send(room::Publish { deliveries });
+        for (name, message) in by_room {
+            if let Some(entry) = self.rooms.get(&name) {
+                entry.addr.do_send(message);
             }
         }
     }
+}
+
+/// The message being gathered for one room.
+fn publish_to<'a>(
+    by_room: &'a mut HashMap<RoomName, room::Publish>,
+    name: &RoomName,
+) -> &'a mut room::Publish {
+    by_room
+        .entry(name.clone())
+        .or_insert_with(|| room::Publish {
+            deliveries: Vec::new(),
+            access: Vec::new(),
+        })
 }
 
 impl Handler<RoomIdle> for Registry {

@@ -4,6 +4,7 @@
 //! Every function here is `fn(conn, …) -> QueryResult<T>`; none of them knows
 //! about actors or HTTP. Only the persistence actor calls the writing ones.
 
+pub mod access;
 pub mod activity;
 pub mod events;
 pub mod models;

@@ -166,3 +166,29 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        name -> Nullable<Text>,
+        admin -> Bool,
+        token_hash -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    collaborators (id) {
+        id -> BigInt,
+        session_id -> Text,
+        email -> Text,
+        role -> Text,
+        status -> Text,
+        created_at -> BigInt,
+        accepted_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(collaborators -> sessions (session_id));
+diesel::allow_tables_to_appear_in_same_query!(collaborators, sessions, users);

@@ -79,8 +79,11 @@ pub struct SaveToolCall {
     pub output: Option<Value>,
 }
 
+/// The session written to; 404 if unknown, 403 unless the caller may write.
 fn session(tx: &mut Tx<'_>, id: &str) -> AppResult<Session> {
-    sq::find(tx.conn, id)?.ok_or_else(|| AppError::not_found("session", id))
+    let found = sq::find(tx.conn, id)?.ok_or_else(|| AppError::not_found("session", id))?;
+    tx.require_write(id)?;
+    Ok(found)
 }
 
 fn one_of(field: &str, value: &str, allowed: &[&str]) -> AppResult<()> {

@@ -91,6 +91,7 @@ pub fn apply(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Value> {
 /// The hook's session; an unknown one is created (`session_created`).
 fn ensure_session(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Session> {
     if let Some(found) = sq::find(tx.conn, &h.session_id)? {
+        tx.require_write(&found.id)?;
         return Ok(found);
     }
     let project = project_for(tx, h)?;

@@ -3,19 +3,23 @@
 //! when or to whom events go out (that is the actors' job).
 
 pub mod activity;
+pub mod collaborators;
 pub mod hooks;
 pub mod projects;
 pub mod rooms;
 pub mod sessions;
 pub mod snapshot;
+pub mod users;
 pub mod work;
 
+use crate::access::{Identity, SessionAccess};
 use crate::db::events::{self, Committed};
-use crate::db::models::NewEvent;
-use crate::db::DbConn;
+use crate::db::models::{NewEvent, Session};
+use crate::db::{access as aq, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::types::RoomName;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// Longest project name or session title, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -73,11 +77,17 @@ pub enum Command {
     Hook(Box<hooks::Hook>),
     /// `/api/broadcast/…` work items.
     Work(work::WorkCommand),
+    /// `POST /api/users` (and `herald users add`).
+    CreateUser(users::NewUser),
+    /// `/api/sessions/{id}/collaborators…`
+    Collaborators(collaborators::CollaboratorCommand),
 }
 
 /// Who writes and when; recorded on the events.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CommandCtx {
+    /// Who asks; every rule is checked against it inside the transaction.
+    pub caller: Arc<Identity>,
     /// Commit-batch time, unix milliseconds (set by the persistence actor).
     pub now: i64,
     /// `X-Agent-ID`.
@@ -86,6 +96,19 @@ pub struct CommandCtx {
     pub origin_session_id: Option<String>,
     /// Deliveries kept per room (`events.retention_per_room`).
     pub retention: u64,
+}
+
+impl Default for CommandCtx {
+    /// The local admin (auth off), no headers.
+    fn default() -> Self {
+        CommandCtx {
+            caller: Identity::local_admin(),
+            now: 0,
+            agent_id: None,
+            origin_session_id: None,
+            retention: 0,
+        }
+    }
 }
 
 /// What a committed command produced.
@@ -97,6 +120,9 @@ pub struct Outcome {
     pub body: Map<String, Value>,
     /// The events, in the order they were appended.
     pub committed: Vec<Committed>,
+    /// Sessions whose access changed, as of the command's last event: rooms
+    /// apply them (revocation, redaction) in commit order with the events.
+    pub access: Vec<Arc<SessionAccess>>,
 }
 
 /// A command's view of the open transaction.
@@ -106,9 +132,89 @@ pub struct Tx<'a> {
     /// Who and when.
     pub ctx: &'a CommandCtx,
     committed: Vec<Committed>,
+    /// Sessions (and their projects) whose access this command changed.
+    touched: Vec<(String, String)>,
+    /// The last facts of sessions this command deleted.
+    deleted: Vec<SessionAccess>,
 }
 
 impl Tx<'_> {
+    /// The caller.
+    pub fn caller(&self) -> &Identity {
+        &self.ctx.caller
+    }
+
+    /// The access facts of an existing session (404 otherwise).
+    pub fn access(&mut self, session_id: &str) -> AppResult<SessionAccess> {
+        aq::session_access(self.conn, session_id, 0)?
+            .ok_or_else(|| AppError::not_found("session", session_id))
+    }
+
+    /// 403 unless the caller may write to the session.
+    pub fn require_write(&mut self, session_id: &str) -> AppResult<()> {
+        if self.access(session_id)?.can_write(&self.ctx.caller) {
+            Ok(())
+        } else {
+            Err(forbidden("write to", session_id))
+        }
+    }
+
+    /// 403 unless the caller may manage the session (owner, collaborator
+    /// owner, admin).
+    pub fn require_manage(&mut self, session_id: &str) -> AppResult<()> {
+        if self.access(session_id)?.can_manage(&self.ctx.caller) {
+            Ok(())
+        } else {
+            Err(forbidden("manage", session_id))
+        }
+    }
+
+    /// Notes that who may read `session` changed (created, visibility,
+    /// collaborators, deleted); its new facts go out after commit.
+    pub fn touch(&mut self, session: &Session) {
+        let key = (session.id.clone(), session.project_id.clone());
+        if !self.touched.contains(&key) {
+            self.touched.push(key);
+        }
+    }
+
+    /// Notes that a session is being deleted, with its facts before that:
+    /// its readers keep reading its events (its deletion too).
+    pub fn touch_deleted(&mut self, mut last: SessionAccess) {
+        last.exists = false;
+        self.touched
+            .push((last.session_id.clone(), last.project_id.clone()));
+        self.deleted.push(last);
+    }
+
+    /// The facts of every touched session, as of the last event appended.
+    fn touched_access(&mut self) -> AppResult<Vec<Arc<SessionAccess>>> {
+        let version = self.committed.last().map_or(0, |c| c.event.id);
+        let mut out = Vec::with_capacity(self.touched.len());
+        for (id, project_id) in std::mem::take(&mut self.touched) {
+            let access = match aq::session_access(self.conn, &id, version)? {
+                Some(found) => found,
+                None => match self.deleted.iter().find(|d| d.session_id == id) {
+                    Some(last) => SessionAccess {
+                        version,
+                        ..last.clone()
+                    },
+                    None => SessionAccess {
+                        session_id: id,
+                        project_id,
+                        owner_id: None,
+                        public: false,
+                        collaborators: Vec::new(),
+                        exists: false,
+                        version,
+                    },
+                },
+            };
+            out.push(Arc::new(access));
+        }
+        Ok(out)
+    }
+
     /// Appends an event delivered to `rooms`.
     pub fn emit(
         &mut self,
@@ -153,6 +259,8 @@ pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResul
         conn,
         ctx,
         committed: Vec::new(),
+        touched: Vec::new(),
+        deleted: Vec::new(),
     };
     let (created, body) = match command {
         Command::CreateProject(c) => (true, projects::create(&mut tx, c)?),
@@ -170,12 +278,21 @@ pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResul
         Command::SaveToolCall(a) => activity::save_tool_call(&mut tx, a)?,
         Command::Hook(h) => (false, hooks::apply(&mut tx, h)?),
         Command::Work(w) => work::apply(&mut tx, w)?,
+        Command::CreateUser(u) => (true, users::create(&mut tx, u)?),
+        Command::Collaborators(c) => collaborators::apply(&mut tx, c)?,
     };
+    let access = tx.touched_access()?;
     Ok(Outcome {
         created,
         body: into_map(body),
         committed: tx.committed,
+        access,
     })
+}
+
+/// The 403 of a session rule.
+pub fn forbidden(action: &str, session_id: &str) -> AppError {
+    AppError::Forbidden(format!("you may not {action} session {session_id}"))
 }
 
 /// Checks a name or title: at most [`MAX_NAME_CHARS`] characters.

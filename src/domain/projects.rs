@@ -70,6 +70,7 @@ pub fn ensure(tx: &mut Tx<'_>, id: &str, name: &str) -> AppResult<Project> {
 /// Renames a project and emits `project_updated`.
 pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
     let current = q::find(tx.conn, &u.id)?.ok_or_else(|| AppError::not_found("project", &u.id))?;
+    require_admin(tx, "rename")?;
     let Some(name) = &u.name else {
         return Ok(current.to_json());
     };
@@ -93,6 +94,7 @@ pub fn delete(tx: &mut Tx<'_>, id: &str) -> AppResult<Value> {
     if q::find(tx.conn, id)?.is_none() {
         return Err(AppError::not_found("project", id));
     }
+    require_admin(tx, "delete")?;
     for session in sq::list(tx.conn, Some(id), None)? {
         sessions::delete(tx, &session.id)?;
     }
@@ -106,4 +108,16 @@ pub fn delete(tx: &mut Tx<'_>, id: &str) -> AppResult<Value> {
         false,
     )?;
     Ok(body)
+}
+
+/// Projects have no owner: renaming or deleting one (with every session in
+/// it, whoever owns them) is for admins.
+fn require_admin(tx: &Tx<'_>, action: &str) -> AppResult<()> {
+    if tx.caller().admin {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "only admins {action} projects"
+        )))
+    }
 }

@@ -1,8 +1,9 @@
 //! Generic publish: any JSON object to any valid room.
 
 use super::{Tx, MAX_PAYLOAD_BYTES};
+use crate::access;
 use crate::error::{AppError, AppResult};
-use crate::types::RoomName;
+use crate::types::{RoomKind, RoomName};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
@@ -41,6 +42,16 @@ pub fn publish(tx: &mut Tx<'_>, p: &Publish) -> AppResult<Value> {
     if p.payload.get().len() > MAX_PAYLOAD_BYTES {
         return Err(AppError::Validation(format!(
             "payload must be at most {MAX_PAYLOAD_BYTES} bytes"
+        )));
+    }
+    let session = match p.room.kind() {
+        RoomKind::Session(id) => crate::db::access::session_access(tx.conn, id, 0)?,
+        _ => None,
+    };
+    if !access::may_publish(tx.caller(), p.room.kind(), session.as_ref()) {
+        return Err(AppError::Forbidden(format!(
+            "you may not publish to {}",
+            p.room
         )));
     }
     tx.emit_text(

@@ -84,7 +84,7 @@ pub fn create(tx: &mut Tx<'_>, c: &Create) -> AppResult<Value> {
         status: "active".into(),
         needs_attention: false,
         visibility: "private".into(),
-        owner_id: c.owner_id.clone(),
+        owner_id: c.owner_id.clone().or_else(|| tx.caller().user_id.clone()),
         tokens_input: 0,
         tokens_output: 0,
         tokens_total: 0,
@@ -105,6 +105,8 @@ pub fn create(tx: &mut Tx<'_>, c: &Create) -> AppResult<Value> {
         &rooms(&row),
         false,
     )?;
+    // Anyone who joined its room while waiting for it is checked now.
+    tx.touch(&row);
     Ok(body)
 }
 
@@ -121,6 +123,11 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
         check_enum("visibility", visibility, VISIBILITIES)?;
     }
     let before = q::find(tx.conn, &u.id)?.ok_or_else(|| AppError::not_found("session", &u.id))?;
+    if u.visibility.is_some() {
+        tx.require_manage(&u.id)?;
+    } else {
+        tx.require_write(&u.id)?;
+    }
     let patch = SessionPatch {
         title: u.title.clone(),
         status: u.status.clone(),
@@ -141,6 +148,7 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
     if before.visibility != after.visibility {
         let payload = json!({"session_id": after.id, "visibility": after.visibility});
         tx.emit("visibility_changed", resource, &payload, &rooms, false)?;
+        tx.touch(&after);
     }
     Ok(body)
 }
@@ -148,7 +156,13 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
 /// Deletes a session and emits `session_deleted {id, project_id}`.
 pub fn delete(tx: &mut Tx<'_>, id: &str) -> AppResult<Value> {
     let row = q::find(tx.conn, id)?.ok_or_else(|| AppError::not_found("session", id))?;
+    let last = tx.access(id)?;
+    if !last.can_manage(tx.caller()) {
+        return Err(super::forbidden("delete", id));
+    }
+    tx.touch_deleted(last);
     crate::db::activity::delete_for_session(tx.conn, id)?;
+    crate::db::access::delete_collaborators_of(tx.conn, id)?;
     q::delete(tx.conn, id)?;
     let body = json!({"id": row.id, "project_id": row.project_id});
     tx.emit(

@@ -1,18 +1,25 @@
 //! Snapshots handed to a fresh subscriber, read together with the room's last
 //! seq in one consistent read transaction, so "snapshot at seq N" is exact.
+//! A snapshot holds only what its reader may read: a project's `sessions`
+//! leave out the private sessions the reader has no access to.
 
+use crate::access::Identity;
 use crate::db::work::{self, NoteKind};
-use crate::db::{activity, events, projects, read_tx, sessions, DbConn};
+use crate::db::{access, activity, events, projects, read_tx, sessions, DbConn};
 use crate::types::{RoomKind, RoomName};
 use diesel::QueryResult;
 use serde_json::{json, Value};
 
 /// A room's snapshot (or `None` when its resource does not exist yet, or for
 /// free rooms) and the last seq it reflects.
-pub fn read(conn: &mut DbConn, room: &RoomName) -> QueryResult<(Option<Value>, i64)> {
+pub fn read(
+    conn: &mut DbConn,
+    room: &RoomName,
+    who: &Identity,
+) -> QueryResult<(Option<Value>, i64)> {
     read_tx(conn, |c| {
         let seq = events::last_seq(c, room.as_str())?;
-        Ok((of(c, room)?, seq))
+        Ok((of(c, room, who)?, seq))
     })
 }
 
@@ -22,9 +29,12 @@ const SNAPSHOT_MESSAGES: i64 = 50;
 /// Features, tracks and spikes the `broadcasts` snapshot carries (most recently updated).
 const SNAPSHOT_WORK_ITEMS: i64 = 200;
 
-/// `{session, collaborators, todos, tool_calls, messages}`. Collaborators
-/// arrive with access control; until then the list is empty.
+/// `{session, collaborators, todos, tool_calls, messages}`.
 fn session(conn: &mut DbConn, s: &crate::db::models::Session) -> QueryResult<Value> {
+    let collaborators: Vec<Value> = access::collaborators(conn, &s.id)?
+        .iter()
+        .map(|(c, u)| c.to_json(u.as_ref()))
+        .collect();
     let todos: Vec<Value> = activity::todos(conn, &s.id)?
         .iter()
         .map(|t| t.to_json())
@@ -39,15 +49,16 @@ fn session(conn: &mut DbConn, s: &crate::db::models::Session) -> QueryResult<Val
         .collect();
     Ok(json!({
         "session": s.to_json(),
-        "collaborators": [],
+        "collaborators": collaborators,
         "todos": todos,
         "tool_calls": calls,
         "messages": messages,
     }))
 }
 
-/// The snapshot alone (used by `GET /api/sessions/{id}` too).
-pub fn of(conn: &mut DbConn, room: &RoomName) -> QueryResult<Option<Value>> {
+/// The snapshot alone (used by `GET /api/sessions/{id}` too). The caller
+/// checked that `who` may read the room.
+pub fn of(conn: &mut DbConn, room: &RoomName, who: &Identity) -> QueryResult<Option<Value>> {
     Ok(match room.kind() {
         RoomKind::Session(id) => match sessions::find(conn, id)? {
             Some(s) => Some(session(conn, &s)?),
@@ -55,7 +66,8 @@ pub fn of(conn: &mut DbConn, room: &RoomName) -> QueryResult<Option<Value>> {
         },
         RoomKind::Project(id) => match projects::find(conn, id)? {
             Some(p) => {
-                let list: Vec<Value> = sessions::list(conn, Some(id), None)?
+                let all = sessions::list(conn, Some(id), None)?;
+                let list: Vec<Value> = readable(conn, all, who)?
                     .iter()
                     .map(|s| s.to_json())
                     .collect();
@@ -72,4 +84,25 @@ pub fn of(conn: &mut DbConn, room: &RoomName) -> QueryResult<Option<Value>> {
         }
         RoomKind::Free => None,
     })
+}
+
+/// The sessions of `list` that `who` may read.
+pub fn readable(
+    conn: &mut DbConn,
+    list: Vec<crate::db::models::Session>,
+    who: &Identity,
+) -> QueryResult<Vec<crate::db::models::Session>> {
+    if who.admin {
+        return Ok(list);
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for s in list {
+        let open = s.visibility == "public"
+            || (who.user_id.is_some() && s.owner_id == who.user_id)
+            || access::session_access(conn, &s.id, 0)?.is_some_and(|a| a.can_read(who));
+        if open {
+            out.push(s);
+        }
+    }
+    Ok(out)
 }

@@ -104,11 +104,16 @@ fn long_text(field: &str, value: &str) -> AppResult<()> {
 }
 
 /// `broadcasts`, and the writer's session room if it named one.
-fn rooms(tx: &Tx<'_>) -> AppResult<Vec<RoomName>> {
+/// `broadcasts`, and the room of the writer's `X-Session-ID`: a session that
+/// exists is written to only by those who may write to it.
+fn rooms(tx: &mut Tx<'_>) -> AppResult<Vec<RoomName>> {
     let mut rooms = vec![RoomName::broadcasts()];
-    if let Some(session) = &tx.ctx.origin_session_id {
-        validate_id("X-Session-ID", session)?;
-        rooms.push(RoomName::session(session));
+    if let Some(session) = tx.ctx.origin_session_id.clone() {
+        validate_id("X-Session-ID", &session)?;
+        if crate::db::sessions::find(tx.conn, &session)?.is_some() {
+            tx.require_write(&session)?;
+        }
+        rooms.push(RoomName::session(&session));
     }
     Ok(rooms)
 }

@@ -62,10 +62,13 @@ pub struct MessagesQuery {
 /// `GET /api/sessions/{id}/messages?after=&limit=`: oldest first.
 pub async fn messages(
     state: web::Data<AppState>,
+    req: HttpRequest,
     id: web::Path<String>,
     query: web::Query<MessagesQuery>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
+    let who = state.caller(&req).await?;
+    state.check_read(&who, &id).await?;
     let after = query.after.unwrap_or(0);
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let rows = state

@@ -82,6 +82,20 @@ pub fn command_ctx(req: &HttpRequest) -> Result<CommandCtx, AppError> {
     })
 }
 
+/// The token of `Authorization: Bearer <token>`, if any.
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 /// Query-string errors as 400 JSON.
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default()

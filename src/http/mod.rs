@@ -3,17 +3,21 @@
 //! decides what happens and the persistence actor writes it.
 
 mod activity;
+mod collaborators;
 pub mod extract;
 mod hooks;
 mod ops;
 mod projects;
 mod rooms;
 mod sessions;
+mod users;
 mod work;
 mod ws;
 
+use crate::access::Identity;
 use crate::actors::persistence::{self, Persistence};
 use crate::actors::registry::Registry;
+use crate::auth::Auth;
 use crate::config::Settings;
 use crate::db::{DbConn, Pool};
 use crate::domain::{Command, Outcome};
@@ -37,12 +41,50 @@ pub struct AppState {
     pub registry: Addr<Registry>,
     /// Live counters.
     pub stats: Arc<Stats>,
+    /// Tokens to identities; write rate limits.
+    pub auth: Arc<Auth>,
 }
 
 impl AppState {
-    /// Sends a write to the persistence actor; resolves after commit.
+    /// Who sent `req` (`Authorization: Bearer`); 401 when auth is required
+    /// and the token is missing or unknown.
+    pub async fn caller(&self, req: &HttpRequest) -> AppResult<Arc<Identity>> {
+        self.auth.identify(extract::bearer(req)).await
+    }
+
+    /// 403 unless the caller is an admin.
+    pub async fn admin(&self, req: &HttpRequest) -> AppResult<Arc<Identity>> {
+        let who = self.caller(req).await?;
+        if who.admin {
+            Ok(who)
+        } else {
+            Err(AppError::Forbidden("admins only".into()))
+        }
+    }
+
+    /// 404 for an unknown session, 403 unless `who` may read it.
+    pub async fn check_read(&self, who: &Arc<Identity>, session_id: &str) -> AppResult<()> {
+        let id = session_id.to_string();
+        let access = self
+            .read(move |c| Ok(crate::db::access::session_access(c, &id, 0)?))
+            .await?
+            .ok_or_else(|| AppError::not_found("session", session_id))?;
+        if access.can_read(who) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "you may not read session {session_id}"
+            )))
+        }
+    }
+
+    /// Sends a write by the request's caller to the persistence actor
+    /// (which checks the caller's rights in the transaction); resolves after
+    /// commit. 429 past the caller's write rate.
     pub async fn execute(&self, req: &HttpRequest, command: Command) -> AppResult<Outcome> {
-        let ctx = extract::command_ctx(req)?;
+        let mut ctx = extract::command_ctx(req)?;
+        ctx.caller = self.caller(req).await?;
+        self.auth.count_write(&ctx.caller)?;
         self.writer
             .send(persistence::Execute { command, ctx })
             .await
@@ -164,6 +206,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/sessions/{id}/tool-calls",
             web::post().to(activity::save_tool_call),
         )
+        .service(
+            web::resource("/api/sessions/{id}/collaborators")
+                .default_service(web::to(not_found))
+                .get(collaborators::list)
+                .post(collaborators::add),
+        )
+        .service(
+            web::resource("/api/sessions/{id}/collaborators/{cid}")
+                .default_service(web::to(not_found))
+                .patch(collaborators::update)
+                .delete(collaborators::remove),
+        )
+        .route(
+            "/api/sessions/{id}/collaborators/{cid}/accept",
+            web::post().to(collaborators::accept),
+        )
+        .route("/api/users", web::post().to(users::create))
+        .route("/api/me", web::get().to(users::me))
         .service(
             web::resource("/api/rooms/{room}/events")
                 .default_service(web::to(not_found))

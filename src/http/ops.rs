@@ -3,7 +3,7 @@
 use super::AppState;
 use crate::db::events;
 use crate::error::{AppError, AppResult};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::connection::SimpleConnection;
 use serde_json::json;
 
@@ -24,7 +24,9 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 }
 
 /// `GET /api/stats`.
-pub async fn stats(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+/// Admins only: room names name private sessions.
+pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
+    state.admin(&req).await?;
     let total = state.read(|conn| Ok(events::count(conn)?)).await?;
     let rooms: Vec<_> = state
         .stats

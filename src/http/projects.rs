@@ -37,14 +37,20 @@ pub async fn create(
 }
 
 /// `GET /api/projects`, oldest first.
-pub async fn list(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
+    state.caller(&req).await?;
     let rows = state.read(|c| Ok(q::list(c)?)).await?;
     let body: Vec<Value> = rows.iter().map(|p| p.to_json()).collect();
     Ok(HttpResponse::Ok().json(body))
 }
 
 /// `GET /api/projects/{id}`.
-pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    state.caller(&req).await?;
     let id = id.into_inner();
     let found = state
         .read(move |c| q::find(c, &id)?.ok_or_else(|| AppError::not_found("project", &id)))

@@ -2,12 +2,15 @@
 
 use super::extract::Body;
 use super::{written, AppState};
-use crate::db::events;
+use crate::access::{self, Identity};
+use crate::db::{access as aq, events, DbConn};
 use crate::domain::{rooms, Command};
 use crate::error::{AppError, AppResult};
-use crate::types::RoomName;
+use crate::types::{Delivery, RoomKind, RoomName};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 /// Default and largest page of `GET /api/rooms/{room}/events`.
 const DEFAULT_LIMIT: i64 = 100;
@@ -47,20 +50,36 @@ pub async fn publish(
     Ok(written(state.execute(&req, command).await?))
 }
 
-/// `GET /api/rooms/{room}/events?since=&limit=`: native envelopes, oldest first.
+/// `GET /api/rooms/{room}/events?since=&limit=`: native envelopes, oldest
+/// first. A session room needs read access (403); in a project room the
+/// events of sessions the caller may not read are redacted, as on a socket.
 pub async fn list(
     state: web::Data<AppState>,
+    req: HttpRequest,
     room: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let room = RoomName::parse(&room)?;
+    let who = state.caller(&req).await?;
+    if let RoomKind::Session(id) = room.kind() {
+        let id = id.to_string();
+        let found = state
+            .read(move |c| Ok(aq::session_access(c, &id, 0)?))
+            .await?;
+        if !access::may_read_room(&who, room.kind(), found.as_ref()) {
+            return Err(AppError::Forbidden(format!("you may not read {room}")));
+        }
+    }
     let since = query.since.unwrap_or(0);
     if since < 0 {
         return Err(AppError::Validation("since must be 0 or more".into()));
     }
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let found = state
-        .read(move |c| Ok(events::replay(c, &room, since, limit)?))
+        .read(move |c| {
+            let found = events::replay(c, &room, since, limit)?;
+            Ok(redact_for(c, &room, &who, found)?)
+        })
         .await?;
     let mut body = String::with_capacity(2 + found.len() * 320);
     body.push('[');
@@ -74,4 +93,31 @@ pub async fn list(
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(body))
+}
+
+/// Project rooms: the events of sessions `who` may not read, redacted.
+fn redact_for(
+    conn: &mut DbConn,
+    room: &RoomName,
+    who: &Identity,
+    found: Vec<Arc<Delivery>>,
+) -> diesel::QueryResult<Vec<Arc<Delivery>>> {
+    let RoomKind::Project(project) = room.kind() else {
+        return Ok(found);
+    };
+    if who.admin {
+        return Ok(found);
+    }
+    let readable: HashSet<String> = aq::project_access(conn, project, 0)?
+        .into_iter()
+        .filter(|a| a.can_read(who))
+        .map(|a| a.session_id)
+        .collect();
+    Ok(found
+        .into_iter()
+        .map(|d| match d.event.session_id() {
+            Some(s) if !readable.contains(s) => d.redacted(),
+            _ => d,
+        })
+        .collect())
 }

@@ -81,8 +81,10 @@ pub async fn create_alias(
 /// `GET /api/sessions?project_id=&status=`, oldest first.
 pub async fn list(
     state: web::Data<AppState>,
+    req: HttpRequest,
     query: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
+    let who = state.caller(&req).await?;
     let ListQuery { project_id, status } = query.into_inner();
     if let Some(status) = &status {
         if !sessions::STATUSES.contains(&status.as_str()) {
@@ -93,18 +95,27 @@ pub async fn list(
         }
     }
     let rows = state
-        .read(move |c| Ok(q::list(c, project_id.as_deref(), status.as_deref())?))
+        .read(move |c| {
+            let all = q::list(c, project_id.as_deref(), status.as_deref())?;
+            Ok(snapshot::readable(c, all, &who)?)
+        })
         .await?;
     let body: Vec<Value> = rows.iter().map(|s| s.to_json()).collect();
     Ok(HttpResponse::Ok().json(body))
 }
 
 /// `GET /api/sessions/{id}`: the session room's snapshot.
-pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
+    let who = state.caller(&req).await?;
+    state.check_read(&who, &id).await?;
     let snap = state
         .read(move |c| {
-            snapshot::of(c, &RoomName::session(&id))?
+            snapshot::of(c, &RoomName::session(&id), &who)?
                 .ok_or_else(|| AppError::not_found("session", &id))
         })
         .await?;

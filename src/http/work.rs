@@ -183,8 +183,10 @@ pub struct AuditQuery {
 /// `GET /api/broadcast/events`: newest first.
 pub async fn audit(
     state: web::Data<AppState>,
+    req: HttpRequest,
     query: web::Query<AuditQuery>,
 ) -> AppResult<HttpResponse> {
+    state.caller(&req).await?;
     let AuditQuery {
         event_type,
         resource_id,

@@ -1,9 +1,13 @@
-//! WebSocket upgrades. The connection actor runs on its own task so that its
-//! timers and input keep working while the client is slow to read; the
-//! response body is the connection's outbox.
+//! WebSocket upgrades. The caller is identified before the upgrade (401
+//! without a valid token when auth is required; 403 on a single-session
+//! socket without read access). The connection actor runs on its own task so
+//! that its timers and input keep working while the client is slow to read;
+//! the response body is the connection's outbox.
 
-use super::AppState;
+use super::{extract, AppState};
+use crate::access::Identity;
 use crate::actors::connection::{Connection, Limits};
+use crate::db::access as aq;
 use crate::error::{AppError, AppResult};
 use crate::protocol::Dialect;
 use crate::transport::{Outbox, OutboxStream};
@@ -23,6 +27,20 @@ pub struct NativeQuery {
     session_id: Option<String>,
 }
 
+/// The token of a WebSocket upgrade: `Authorization: Bearer`, else `?token=`
+/// (browsers cannot set headers on a WebSocket).
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+}
+
+async fn identify(state: &AppState, req: &HttpRequest) -> AppResult<Arc<Identity>> {
+    let query = web::Query::<TokenQuery>::from_query(req.query_string())
+        .map_err(|e| AppError::BadRequest(format!("query: {e}")))?;
+    let token = extract::bearer(req).or(query.token.as_deref());
+    state.auth.identify(token).await
+}
+
 /// `GET /ws`: the native protocol.
 pub async fn native(
     state: web::Data<AppState>,
@@ -30,6 +48,7 @@ pub async fn native(
     payload: web::Payload,
     query: web::Query<NativeQuery>,
 ) -> AppResult<HttpResponse> {
+    let who = identify(&state, &req).await?;
     let mut auto = Vec::new();
     if let Some(id) = &query.project_id {
         validate_id("projectId", id)?;
@@ -39,7 +58,7 @@ pub async fn native(
         validate_id("sessionId", id)?;
         auto.push(RoomName::session(id));
     }
-    upgrade(&state, &req, payload, auto, Dialect::Native)
+    upgrade(&state, &req, payload, auto, Dialect::Native, who)
 }
 
 /// `GET /ws/broadcasts` (seed 003): the `broadcasts` room as `broadcast_event` frames.
@@ -48,12 +67,14 @@ pub async fn broadcasts(
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
+    let who = identify(&state, &req).await?;
     upgrade(
         &state,
         &req,
         payload,
         vec![RoomName::broadcasts()],
         Dialect::Broadcast,
+        who,
     )
 }
 
@@ -65,12 +86,25 @@ pub async fn session(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     validate_id("session id", &id)?;
+    let who = identify(&state, &req).await?;
+    let session = id.clone();
+    if let Some(access) = state
+        .read(move |c| Ok(aq::session_access(c, &session, 0)?))
+        .await?
+    {
+        if !access.can_read(&who) {
+            return Err(AppError::Forbidden(format!(
+                "you may not read session {id}"
+            )));
+        }
+    }
     upgrade(
         &state,
         &req,
         payload,
         vec![RoomName::session(&id)],
         Dialect::Flat,
+        who,
     )
 }
 
@@ -81,6 +115,7 @@ fn upgrade(
     payload: web::Payload,
     auto: Vec<RoomName>,
     dialect: Dialect,
+    who: Arc<Identity>,
 ) -> AppResult<HttpResponse> {
     let mut response =
         ws::handshake(req).map_err(|e| AppError::BadRequest(format!("websocket: {e}")))?;
@@ -90,6 +125,7 @@ fn upgrade(
         heartbeat: Duration::from_millis(settings.heartbeat_interval_ms),
         timeout: Duration::from_millis(settings.client_timeout_ms),
         max_rooms: settings.max_rooms_per_connection,
+        max_messages_per_second: settings.max_messages_per_second,
     };
     let actor = Connection::new(
         outbox.clone(),
@@ -98,6 +134,7 @@ fn upgrade(
         limits,
         auto,
         dialect,
+        who,
     );
     let codec = actix_http::ws::Codec::new().max_size(settings.max_frame_bytes);
     let context = ws::WebsocketContext::with_codec(actor, payload, codec);

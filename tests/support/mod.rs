@@ -2,9 +2,12 @@
 //! file, real HTTP and WebSocket clients, and bounded waits (no sleeps).
 #![allow(dead_code)]
 
+mod auth;
 mod http;
 pub mod process;
 
+#[allow(unused_imports, reason = "only the access tests use these")]
+pub use auth::*;
 #[allow(unused_imports, reason = "only the HTTP API tests use these")]
 pub use http::*;
 

@@ -2,6 +2,7 @@
 //! every subscriber at the same position; evicting subscribers whose outbox
 //! overflowed or closed.
 
+use super::guard::redact;
 use super::{CheckIdle, Room};
 use crate::actors::connection::RoomEvicted;
 use crate::protocol::{self, Dialect};
@@ -46,9 +47,11 @@ impl Room {
         for ((cursor, dialect), ids) in by_cursor {
             match self.run_since(cursor) {
                 Some(run) => {
-                    let frames = render(dialect, &self.name, &run);
-                    for id in ids {
-                        self.send(id, &frames, self.head);
+                    for (hidden, ids) in self.audiences(&run, ids) {
+                        let frames = render(dialect, &self.name, &redact(&run, &hidden));
+                        for id in ids {
+                            self.send(id, &frames, self.head);
+                        }
                     }
                 }
                 None => {

@@ -25,10 +25,14 @@ impl Room {
             }
             return;
         }
+        if !self.may_join(&msg.sub.identity) {
+            return self.refuse(msg.sub);
+        }
         self.tokens += 1;
         self.subs.insert(
             id,
             Sub {
+                identity: msg.sub.identity,
                 outbox: msg.sub.outbox,
                 dialect: msg.sub.dialect,
                 generation: msg.sub.generation,
@@ -125,7 +129,8 @@ impl Room {
         sub.live = false;
         let token = sub.token;
         let (pool, room) = (self.env.pool.clone(), self.name.clone());
-        let read = blocking(move || Ok(snapshot::read(&mut *pool.get()?, &room)?));
+        let who = sub.identity.clone();
+        let read = blocking(move || Ok(snapshot::read(&mut *pool.get()?, &room, &who)?));
         ctx.spawn(read.into_actor(self).map(move |result, act, ctx| {
             if act.subs.get(&id).is_none_or(|s| s.token != token) {
                 return;

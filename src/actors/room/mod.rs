@@ -11,12 +11,15 @@
 //! This file holds the actor, its ordering of incoming deliveries, its
 //! messages and handlers; `join` holds how subscribers join and catch up,
 //! `pace` how a catch-up is paid out as the socket drains, `fanout` how
-//! live frames reach subscribers.
+//! live frames reach subscribers, `guard` who may join, who is revoked and
+//! what a subscriber gets redacted.
 
 mod fanout;
+mod guard;
 mod join;
 mod pace;
 
+use crate::access::{Identity, SessionAccess};
 use crate::actors::connection::RoomEvicted;
 use crate::actors::registry::{self, Registry};
 use crate::db::{events, Pool};
@@ -62,9 +65,12 @@ pub struct Subscriber {
     pub generation: u64,
     /// How its frames are rendered.
     pub dialect: crate::protocol::Dialect,
+    /// Who it is: decides whether it may join and what it may read.
+    pub identity: Arc<Identity>,
 }
 
 struct Sub {
+    identity: Arc<Identity>,
     outbox: Arc<Outbox>,
     dialect: crate::protocol::Dialect,
     conn: Recipient<RoomEvicted>,
@@ -102,6 +108,8 @@ pub struct Room {
     pay_timer: Option<SpawnHandle>,
     /// Its own address, to notice (from `evict`) that it went empty.
     me: Option<Addr<Room>>,
+    /// Access facts of the sessions this room carries, by session id.
+    book: HashMap<String, Arc<SessionAccess>>,
 }
 
 impl Room {
@@ -123,15 +131,17 @@ impl Room {
             timer: None,
             pay_timer: None,
             me: None,
+            book: HashMap::new(),
         }
     }
 
     fn load(&mut self, ctx: &mut Context<Self>) {
         let pool = self.env.pool.clone();
         let room = self.name.clone();
-        let read = blocking(move || Ok(events::last_seq(&mut *pool.get()?, room.as_str())?));
+        let read = blocking(move || Ok(guard::read_start(&mut *pool.get()?, &room)?));
         ctx.spawn(read.into_actor(self).map(|result, act, ctx| match result {
-            Ok(seq) => {
+            Ok((seq, book)) => {
+                act.learn(book.into_iter().map(Arc::new).collect());
                 act.head = act.head.max(seq);
                 act.loaded = true;
                 act.absorb(ctx);
@@ -264,12 +274,15 @@ pub struct Leave {
 #[rtype(result = "()")]
 struct CheckIdle;
 
-/// Deliveries to this room that just committed, in seq order.
+/// Deliveries to this room that just committed, in seq order, and the
+/// access facts those commits changed.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Publish {
     /// The deliveries.
     pub deliveries: Vec<Arc<Delivery>>,
+    /// Sessions whose access changed: applied before anything is sent.
+    pub access: Vec<Arc<SessionAccess>>,
 }
 
 /// The registry forgot this room: stop.
@@ -320,6 +333,7 @@ impl Handler<Publish> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
+        self.learn(msg.access);
         let mut urgent = false;
         for d in msg.deliveries {
             if d.seq > self.head {

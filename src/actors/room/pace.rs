@@ -4,6 +4,7 @@
 //! A subscriber whose outbox does not drain at all for [`STALL_LIMIT`] is
 //! closed with 4008 like any slow consumer.
 
+use super::guard::redact;
 use super::Room;
 use crate::transport::{PushError, CLOSE_SLOW_CONSUMER};
 use crate::types::Delivery;
@@ -56,7 +57,13 @@ impl Room {
         }
         sub.stalled_since = None;
         let to = slice.last().map_or(sub.cursor, |d| d.seq);
-        for frame in super::fanout::render(sub.dialect, &self.name, &slice) {
+        let dialect = sub.dialect;
+        let hidden = self.hidden_from(id, &slice);
+        let frames = super::fanout::render(dialect, &self.name, &redact(&slice, &hidden));
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return;
+        };
+        for frame in frames {
             if let Err(err) = sub.outbox.push(frame) {
                 return self.evict(id, err == PushError::Overflow);
             }

@@ -1,0 +1,2 @@
+DROP TABLE collaborators;
+DROP TABLE users;

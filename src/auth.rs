@@ -1,0 +1,234 @@
+//! Authentication: tokens (random, 256 bits, stored only as SHA-256 hashes),
+//! resolving a bearer token to an [`Identity`], and per-key rate limits.
+//! What an identity may do is decided in [`crate::access`], not here.
+
+use crate::access::Identity;
+use crate::config::AuthSettings;
+use crate::db::{access as q, Pool};
+use crate::error::{AppError, AppResult};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Prefix of every token herald issues, so a leaked one is recognisable.
+const TOKEN_PREFIX: &str = "hrd_";
+/// Resolved tokens remembered; the cache is emptied when it reaches this size.
+const CACHE_CAPACITY: usize = 10_000;
+
+/// A new random token: the prefix and 64 hex digits (256 bits).
+pub fn new_token() -> AppResult<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| AppError::Internal(format!("no randomness for a token: {e}")))?;
+    Ok(format!("{TOKEN_PREFIX}{}", hex(&bytes)))
+}
+
+/// The SHA-256 of a token, hex: what the database stores. Tokens are long
+/// and random, so a fast hash is enough (nothing to brute-force).
+pub fn hash_token(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Compares two hashes in time independent of where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Resolves tokens to identities and counts writes per identity.
+pub struct Auth {
+    required: bool,
+    /// Hash of `auth.admin_token`.
+    admin_hash: Option<String>,
+    pool: Pool,
+    /// Token hash → identity. Users are never deleted, so an entry never goes stale.
+    cache: Mutex<HashMap<String, Arc<Identity>>>,
+    writes: RateLimiter,
+}
+
+impl Auth {
+    /// From `[auth]`, reading users through `pool`.
+    pub fn new(settings: &AuthSettings, pool: Pool) -> Auth {
+        Auth {
+            required: settings.required,
+            admin_hash: settings.admin_token.as_deref().map(hash_token),
+            pool,
+            cache: Mutex::new(HashMap::new()),
+            writes: RateLimiter::new(settings.max_writes_per_second),
+        }
+    }
+
+    /// Whether callers must present a token.
+    pub fn required(&self) -> bool {
+        self.required
+    }
+
+    /// Who holds `token`: the local admin when auth is off, else the admin
+    /// token's holder or a user. 401 when the token is missing or unknown.
+    pub async fn identify(&self, token: Option<&str>) -> AppResult<Arc<Identity>> {
+        if !self.required {
+            return Ok(Identity::local_admin());
+        }
+        let token =
+            token.ok_or_else(|| AppError::Unauthorized("a bearer token is required".into()))?;
+        let hash = hash_token(token);
+        if self.admin_hash.as_deref().is_some_and(|h| same(h, &hash)) {
+            return Ok(Identity::admin_token());
+        }
+        if let Some(found) = self.cached(&hash) {
+            return Ok(found);
+        }
+        let pool = self.pool.clone();
+        let key = hash.clone();
+        let user = actix_web::web::block(move || -> AppResult<_> {
+            Ok(q::user_by_token(&mut *pool.get()?, &key)?)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("token lookup failed: {e}")))??;
+        let user = user.ok_or_else(|| AppError::Unauthorized("invalid token".into()))?;
+        let identity = Arc::new(Identity {
+            user_id: Some(user.id),
+            email: Some(user.email),
+            name: user.name,
+            admin: user.admin,
+        });
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+            cache.insert(hash, identity.clone());
+        }
+        Ok(identity)
+    }
+
+    fn cached(&self, hash: &str) -> Option<Arc<Identity>> {
+        self.cache.lock().ok()?.get(hash).cloned()
+    }
+
+    /// Counts one write by `who`; 429 past `auth.max_writes_per_second`.
+    /// Without auth there is no token to count by.
+    pub fn count_write(&self, who: &Identity) -> AppResult<()> {
+        if !self.required || self.writes.allow(who.key()) {
+            Ok(())
+        } else {
+            Err(AppError::RateLimited(
+                "too many writes for this token; slow down".into(),
+            ))
+        }
+    }
+}
+
+/// A token bucket: `rate` per second, holding at most `rate` (the burst).
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    /// A full bucket refilled at `rate` per second; 0 never runs dry.
+    pub fn new(rate: u32) -> Bucket {
+        Bucket {
+            rate: f64::from(rate),
+            tokens: f64::from(rate),
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes one token if there is one.
+    pub fn take(&mut self, now: Instant) -> bool {
+        if self.rate == 0.0 {
+            return true;
+        }
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Buckets by key (one per token), shared by every worker.
+struct RateLimiter {
+    rate: u32,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl RateLimiter {
+    fn new(rate: u32) -> RateLimiter {
+        RateLimiter {
+            rate,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn allow(&self, key: &str) -> bool {
+        if self.rate == 0 {
+            return true;
+        }
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return true;
+        };
+        let now = Instant::now();
+        match buckets.get_mut(key) {
+            Some(bucket) => bucket.take(now),
+            None => {
+                let mut bucket = Bucket::new(self.rate);
+                let allowed = bucket.take(now);
+                buckets.insert(key.to_string(), bucket);
+                allowed
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn tokens_are_long_random_and_hashed() {
+        let a = new_token().unwrap();
+        let b = new_token().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), TOKEN_PREFIX.len() + 64);
+        assert_eq!(hash_token(&a).len(), 64);
+        assert_ne!(hash_token(&a), hash_token(&b));
+        assert!(!hash_token(&a).contains(&a[TOKEN_PREFIX.len()..]));
+        assert!(same(&hash_token(&a), &hash_token(&a)));
+        assert!(!same(&hash_token(&a), &hash_token(&b)));
+    }
+
+    #[test]
+    fn buckets_allow_a_burst_then_the_rate() {
+        let start = Instant::now();
+        let mut bucket = Bucket::new(5);
+        assert!((0..5).all(|_| bucket.take(start)));
+        assert!(!bucket.take(start));
+        // 200 ms later one more token has been earned.
+        let later = start + Duration::from_millis(200);
+        assert!(bucket.take(later));
+        assert!(!bucket.take(later));
+        let mut unlimited = Bucket::new(0);
+        assert!((0..10_000).all(|_| unlimited.take(start)));
+    }
+}

@@ -1,0 +1,284 @@
+//! SQL for identity and access: users (tokens stored only as hashes),
+//! collaborators of sessions, and the access facts of a session or of every
+//! session of a project, as the rules in [`crate::access`] need them.
+
+use super::schema::{collaborators, users, users::dsl as u};
+use super::schema::{collaborators::dsl as c, events::dsl as e, sessions::dsl as s};
+use super::DbConn;
+use crate::access::{Role, SessionAccess};
+use crate::time::rfc3339;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// A user row.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    /// Primary key (a UUID).
+    pub id: String,
+    /// Unique, lower case.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// May do anything.
+    pub admin: bool,
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+impl User {
+    /// The wire shape (`GET /api/me`); never the token or its hash.
+    pub fn to_json(&self) -> Value {
+        json!({"id": self.id, "email": self.email, "name": self.name, "admin": self.admin})
+    }
+}
+
+/// A collaborator row.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = collaborators)]
+pub struct Collaborator {
+    /// Integer id, the same in REST and on the wire.
+    pub id: i64,
+    /// The session shared.
+    pub session_id: String,
+    /// Lower case; matched to users by email.
+    pub email: String,
+    /// `owner` | `editor` | `viewer`.
+    pub role: String,
+    /// `invited` | `accepted`.
+    pub status: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds, once accepted.
+    pub accepted_at: Option<i64>,
+}
+
+impl Collaborator {
+    /// The wire shape (seed 002's `Collaborator`), with the matching user if any.
+    pub fn to_json(&self, user: Option<&User>) -> Value {
+        json!({
+            "id": self.id,
+            "session_id": self.session_id,
+            "email": self.email,
+            "role": self.role,
+            "status": self.status,
+            "user_id": user.map(|u| &u.id),
+            "name": user.and_then(|u| u.name.as_ref()),
+            "image_url": null,
+            "created_at": rfc3339(self.created_at),
+            "accepted_at": self.accepted_at.map(rfc3339),
+        })
+    }
+}
+
+/// Inserts a user.
+pub fn insert_user(conn: &mut DbConn, user: &User) -> QueryResult<()> {
+    diesel::insert_into(u::users)
+        .values(user)
+        .execute(conn)
+        .map(drop)
+}
+
+/// The user holding a token, by the token's hash.
+pub fn user_by_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<User>> {
+    u::users
+        .filter(u::token_hash.eq(token_hash))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The user with an email.
+pub fn user_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
+    u::users
+        .filter(u::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A session's collaborators, oldest first, each with its user if one has that email.
+pub fn collaborators(
+    conn: &mut DbConn,
+    session_id: &str,
+) -> QueryResult<Vec<(Collaborator, Option<User>)>> {
+    c::collaborators
+        .left_join(u::users.on(u::email.eq(c::email)))
+        .filter(c::session_id.eq(session_id))
+        .order(c::id.asc())
+        .select((Collaborator::as_select(), Option::<User>::as_select()))
+        .load(conn)
+}
+
+/// One collaborator of a session.
+pub fn collaborator(
+    conn: &mut DbConn,
+    session_id: &str,
+    id: i64,
+) -> QueryResult<Option<Collaborator>> {
+    c::collaborators
+        .filter(c::session_id.eq(session_id))
+        .filter(c::id.eq(id))
+        .select(Collaborator::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Adds a collaborator; returns the row.
+pub fn insert_collaborator(
+    conn: &mut DbConn,
+    session_id: &str,
+    email: &str,
+    role: Role,
+    now: i64,
+) -> QueryResult<Collaborator> {
+    let id: i64 = diesel::insert_into(c::collaborators)
+        .values((
+            c::session_id.eq(session_id),
+            c::email.eq(email),
+            c::role.eq(role.as_str()),
+            c::status.eq("invited"),
+            c::created_at.eq(now),
+        ))
+        .returning(c::id)
+        .get_result(conn)?;
+    by_id(conn, id)
+}
+
+fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Collaborator> {
+    c::collaborators
+        .find(id)
+        .select(Collaborator::as_select())
+        .first(conn)
+}
+
+/// Sets a collaborator's role and status; returns the row.
+pub fn update_collaborator(
+    conn: &mut DbConn,
+    id: i64,
+    role: &str,
+    status: &str,
+    accepted_at: Option<i64>,
+) -> QueryResult<Collaborator> {
+    diesel::update(c::collaborators.find(id))
+        .set((
+            c::role.eq(role),
+            c::status.eq(status),
+            c::accepted_at.eq(accepted_at),
+        ))
+        .execute(conn)?;
+    by_id(conn, id)
+}
+
+/// Removes one collaborator.
+pub fn delete_collaborator(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    diesel::delete(c::collaborators.find(id))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Removes every collaborator of a session (before the session goes).
+pub fn delete_collaborators_of(conn: &mut DbConn, session_id: &str) -> QueryResult<()> {
+    diesel::delete(c::collaborators.filter(c::session_id.eq(session_id)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The newest event id, the version of facts read in the same transaction.
+pub fn version(conn: &mut DbConn) -> QueryResult<i64> {
+    let max: Option<i64> = e::events.select(diesel::dsl::max(e::id)).first(conn)?;
+    Ok(max.unwrap_or(0))
+}
+
+type SessionFacts = (String, String, Option<String>, String);
+
+fn facts(
+    conn: &mut DbConn,
+    sessions: Vec<SessionFacts>,
+    version: i64,
+) -> QueryResult<Vec<SessionAccess>> {
+    let ids: Vec<&str> = sessions.iter().map(|f| f.0.as_str()).collect();
+    let rows: Vec<(String, String, String)> = c::collaborators
+        .filter(c::session_id.eq_any(&ids))
+        .select((c::session_id, c::email, c::role))
+        .load(conn)?;
+    let mut by_session: HashMap<String, Vec<(String, Role)>> = HashMap::new();
+    for (session, email, role) in rows {
+        if let Some(role) = Role::parse(&role) {
+            by_session.entry(session).or_default().push((email, role));
+        }
+    }
+    Ok(sessions
+        .into_iter()
+        .map(|(id, project_id, owner_id, visibility)| SessionAccess {
+            collaborators: by_session.remove(&id).unwrap_or_default(),
+            session_id: id,
+            project_id,
+            owner_id,
+            public: visibility == "public",
+            exists: true,
+            version,
+        })
+        .collect())
+}
+
+/// The access facts of one session, as of `version`; `None` if it does not exist.
+pub fn session_access(
+    conn: &mut DbConn,
+    id: &str,
+    version: i64,
+) -> QueryResult<Option<SessionAccess>> {
+    let found: Vec<SessionFacts> = s::sessions
+        .filter(s::id.eq(id))
+        .select((s::id, s::project_id, s::owner_id, s::visibility))
+        .load(conn)?;
+    Ok(facts(conn, found, version)?.pop())
+}
+
+/// The access facts of every session of a project, as of `version`.
+pub fn project_access(
+    conn: &mut DbConn,
+    project_id: &str,
+    version: i64,
+) -> QueryResult<Vec<SessionAccess>> {
+    let found: Vec<SessionFacts> = s::sessions
+        .filter(s::project_id.eq(project_id))
+        .select((s::id, s::project_id, s::owner_id, s::visibility))
+        .load(conn)?;
+    facts(conn, found, version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::testing::sqlite;
+
+    #[test]
+    fn access_facts_follow_collaborators() {
+        let (_dir, mut conn) = sqlite();
+        // SQLite runs one statement per call.
+        for sql in [
+            "INSERT INTO projects VALUES ('p', 'p', 0, 0)",
+            "INSERT INTO sessions (id, project_id, title, status, visibility, owner_id,
+               created_at, updated_at, project_name)
+             VALUES ('s', 'p', 't', 'active', 'private', 'u1', 0, 0, 'p')",
+        ] {
+            diesel::sql_query(sql).execute(&mut conn).unwrap();
+        }
+        let added = insert_collaborator(&mut conn, "s", "v@x.io", Role::Viewer, 5).unwrap();
+        assert_eq!(added.status, "invited");
+        let access = session_access(&mut conn, "s", 9).unwrap().unwrap();
+        assert_eq!(access.owner_id.as_deref(), Some("u1"));
+        assert_eq!(access.collaborators, vec![("v@x.io".into(), Role::Viewer)]);
+        assert_eq!(access.version, 9);
+        assert!(!access.public);
+        assert_eq!(project_access(&mut conn, "p", 9).unwrap(), vec![access]);
+        delete_collaborator(&mut conn, added.id).unwrap();
+        let access = session_access(&mut conn, "s", 10).unwrap().unwrap();
+        assert!(access.collaborators.is_empty());
+        assert!(session_access(&mut conn, "nope", 10).unwrap().is_none());
+    }
+}

@@ -1,0 +1,167 @@
+//! Collaborators of a session (seed 002): add, change role, remove, accept.
+//! Their events go only to the session's room, and each change also changes
+//! who may read the session, which the rooms apply after commit (revocation).
+
+use super::{forbidden, users::normalize_email, Tx};
+use crate::access::Role;
+use crate::db::access::{self as q, Collaborator};
+use crate::db::sessions as sq;
+use crate::error::{AppError, AppResult};
+use crate::types::RoomName;
+use serde_json::{json, Value};
+
+/// A change to a session's collaborators.
+#[derive(Debug, Clone)]
+pub enum CollaboratorCommand {
+    /// `POST /api/sessions/{id}/collaborators` `{email, role}`.
+    Add {
+        /// Session id.
+        session_id: String,
+        /// Who (matched to users by email).
+        email: String,
+        /// `owner` | `editor` | `viewer`.
+        role: String,
+    },
+    /// `PATCH …/collaborators/{cid}` `{role}`.
+    Update {
+        /// Session id.
+        session_id: String,
+        /// Collaborator id.
+        id: i64,
+        /// New role.
+        role: String,
+    },
+    /// `DELETE …/collaborators/{cid}`.
+    Remove {
+        /// Session id.
+        session_id: String,
+        /// Collaborator id.
+        id: i64,
+    },
+    /// `POST …/collaborators/{cid}/accept`.
+    Accept {
+        /// Session id.
+        session_id: String,
+        /// Collaborator id.
+        id: i64,
+    },
+}
+
+/// Applies one change; answers (created, body).
+pub fn apply(tx: &mut Tx<'_>, c: &CollaboratorCommand) -> AppResult<(bool, Value)> {
+    match c {
+        CollaboratorCommand::Add {
+            session_id,
+            email,
+            role,
+        } => add(tx, session_id, email, role).map(|v| (true, v)),
+        CollaboratorCommand::Update {
+            session_id,
+            id,
+            role,
+        } => update(tx, session_id, *id, role).map(|v| (false, v)),
+        CollaboratorCommand::Remove { session_id, id } => {
+            remove(tx, session_id, *id).map(|v| (false, v))
+        }
+        CollaboratorCommand::Accept { session_id, id } => {
+            accept(tx, session_id, *id).map(|v| (false, v))
+        }
+    }
+}
+
+fn role(name: &str) -> AppResult<Role> {
+    Role::parse(name).ok_or_else(|| {
+        AppError::Validation(format!("role must be one of {}", Role::NAMES.join(", ")))
+    })
+}
+
+fn existing(tx: &mut Tx<'_>, session_id: &str, id: i64) -> AppResult<Collaborator> {
+    q::collaborator(tx.conn, session_id, id)?
+        .ok_or_else(|| AppError::not_found("collaborator", &id.to_string()))
+}
+
+/// Emits a collaborator event to the session's room only, and marks the
+/// session's access as changed.
+fn emit(tx: &mut Tx<'_>, session_id: &str, event: &str, payload: Value) -> AppResult<()> {
+    let session =
+        sq::find(tx.conn, session_id)?.ok_or_else(|| AppError::not_found("session", session_id))?;
+    tx.emit(
+        event,
+        ("session", session_id),
+        &payload,
+        &[RoomName::session(session_id)],
+        false,
+    )?;
+    tx.touch(&session);
+    Ok(())
+}
+
+fn add(tx: &mut Tx<'_>, session_id: &str, email: &str, role_name: &str) -> AppResult<Value> {
+    let email = normalize_email(email)?;
+    let role = role(role_name)?;
+    tx.require_manage(session_id)?;
+    let taken = q::collaborators(tx.conn, session_id)?
+        .iter()
+        .any(|(c, _)| c.email == email);
+    if taken {
+        return Err(AppError::Conflict(format!(
+            "{email} already collaborates on session {session_id}"
+        )));
+    }
+    let row = q::insert_collaborator(tx.conn, session_id, &email, role, tx.ctx.now)?;
+    let payload = json!({"id": row.id, "session_id": session_id, "email": row.email,
+                         "role": row.role, "status": row.status});
+    emit(tx, session_id, "collaborator_added", payload)?;
+    let user = q::user_by_email(tx.conn, &row.email)?;
+    Ok(row.to_json(user.as_ref()))
+}
+
+fn update(tx: &mut Tx<'_>, session_id: &str, id: i64, role_name: &str) -> AppResult<Value> {
+    let role = role(role_name)?;
+    tx.require_manage(session_id)?;
+    let before = existing(tx, session_id, id)?;
+    let row = q::update_collaborator(
+        tx.conn,
+        id,
+        role.as_str(),
+        &before.status,
+        before.accepted_at,
+    )?;
+    let payload = json!({"id": id, "session_id": session_id, "role": row.role,
+                         "status": row.status});
+    emit(tx, session_id, "collaborator_updated", payload)?;
+    let user = q::user_by_email(tx.conn, &row.email)?;
+    Ok(row.to_json(user.as_ref()))
+}
+
+/// Managers remove anyone; a collaborator may also remove itself (leave).
+fn remove(tx: &mut Tx<'_>, session_id: &str, id: i64) -> AppResult<Value> {
+    let access = tx.access(session_id)?;
+    let row = existing(tx, session_id, id)?;
+    let leaving = tx.caller().email.as_deref() == Some(row.email.as_str());
+    if !(access.can_manage(tx.caller()) || leaving) {
+        return Err(forbidden("manage", session_id));
+    }
+    q::delete_collaborator(tx.conn, id)?;
+    let payload = json!({"id": id, "session_id": session_id, "email": row.email});
+    emit(tx, session_id, "collaborator_removed", payload)?;
+    Ok(json!({"id": id}))
+}
+
+/// The invited user (or an admin) accepts.
+fn accept(tx: &mut Tx<'_>, session_id: &str, id: i64) -> AppResult<Value> {
+    tx.access(session_id)?;
+    let row = existing(tx, session_id, id)?;
+    let invited = tx.caller().email.as_deref() == Some(row.email.as_str());
+    if !(invited || tx.caller().admin) {
+        return Err(AppError::Forbidden(
+            "only the invited user accepts an invitation".into(),
+        ));
+    }
+    let row = q::update_collaborator(tx.conn, id, &row.role, "accepted", Some(tx.ctx.now))?;
+    let payload = json!({"id": id, "session_id": session_id, "role": row.role,
+                         "status": row.status});
+    emit(tx, session_id, "collaborator_updated", payload)?;
+    let user = q::user_by_email(tx.conn, &row.email)?;
+    Ok(row.to_json(user.as_ref()))
+}

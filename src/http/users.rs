@@ -1,0 +1,51 @@
+//! `POST /api/users` (admins; the token is shown once) and `GET /api/me`.
+
+use super::extract::Body;
+use super::AppState;
+use crate::auth;
+use crate::domain::{users::NewUser, Command};
+use crate::error::AppResult;
+use crate::types::new_id;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// `POST /api/users` body.
+#[derive(Deserialize)]
+pub struct CreateBody {
+    email: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    admin: bool,
+}
+
+/// `POST /api/users` → 201 `{id, email, name, admin, token}`. Users are not
+/// broadcast, so there are no `events`.
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Body<CreateBody>,
+) -> AppResult<HttpResponse> {
+    let b = body.0;
+    let token = auth::new_token()?;
+    let command = Command::CreateUser(NewUser {
+        id: new_id(),
+        email: b.email,
+        name: b.name,
+        admin: b.admin,
+        token_hash: auth::hash_token(&token),
+    });
+    let mut user = state.execute(&req, command).await?.body;
+    user.insert("token".into(), Value::String(token));
+    Ok(HttpResponse::Created().json(user))
+}
+
+/// `GET /api/me` → `{id, email, name, admin}` (`id` and `email` are null for
+/// the admin token and, with auth off, the local admin).
+pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
+    let who = state.caller(&req).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "id": who.user_id, "email": who.email, "name": who.name, "admin": who.admin,
+    })))
+}
