@@ -306,13 +306,18 @@ async fn a_session_snapshot_after_navigation_carries_the_agent_metadata() {
     assert_eq!(snap["agent_id"], "claude-code");
     assert_eq!(snap["model_id"], "claude-haiku-4-5");
     assert_eq!(snap["project_name"], "LLM Monitoring Landing Page");
-    // A project rename reaches the sessions' copy.
-    call(
+    // A project rename reaches the sessions' copy, live and in GET.
+    let renaming = call(
         "PATCH",
         &srv.url(&format!("/api/projects/{pid}")),
         Some(json!({"name": "Landing"})),
     )
     .await;
+    assert_eq!(renaming.0, 200, "{}", renaming.1);
+    let renamed = &back.events(1).await[0];
+    assert_eq!(renamed["event_type"], "session_updated");
+    assert_eq!(renamed["payload"]["project_name"], "Landing");
+    assert_eq!(renamed["payload"]["agent_id"], "claude-code");
     let (_, got) = get(&srv.url("/api/sessions/build-1")).await;
     assert_eq!(got["session"]["project_name"], "Landing");
 }

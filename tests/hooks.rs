@@ -44,6 +44,7 @@ async fn a_hook_for_an_unknown_session_reaches_a_client_waiting_on_its_project()
     assert_eq!(types(&evs), ["project_created", "session_created"]);
     assert_eq!(evs[1]["payload"]["id"], "s-1");
     assert_eq!(evs[1]["payload"]["status"], "active");
+    assert_eq!(evs[1]["payload"]["agent_id"], "claude-code");
 }
 
 #[actix_web::test]

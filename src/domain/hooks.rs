@@ -20,6 +20,8 @@ pub const EVENTS: &[&str] = &[
     "Stop",
     "SessionEnd",
 ];
+/// The `agent_id` of a session a hook creates when the writer sends no `X-Agent-ID`.
+pub const HOOK_AGENT: &str = "claude-code";
 /// The project of sessions whose hook names neither a project nor a folder.
 pub const DEFAULT_PROJECT: &str = "default";
 
@@ -100,6 +102,13 @@ fn ensure_session(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Session> {
         id: h.session_id.clone(),
         title: None,
         owner_id: None,
+        // Hooks come from Claude Code unless the writer says otherwise.
+        agent_id: Some(
+            tx.ctx
+                .agent_id
+                .clone()
+                .unwrap_or_else(|| HOOK_AGENT.to_string()),
+        ),
     };
     sessions::create(tx, &create)?;
     sq::find(tx.conn, &h.session_id)?.ok_or_else(|| AppError::not_found("session", &h.session_id))

@@ -67,7 +67,9 @@ pub fn ensure(tx: &mut Tx<'_>, id: &str, name: &str) -> AppResult<Project> {
     q::find(tx.conn, id)?.ok_or_else(|| AppError::not_found("project", id))
 }
 
-/// Renames a project and emits `project_updated`.
+/// Renames a project and emits `project_updated`, then `session_updated`
+/// for each of its sessions, whose `project_name` changed with it (so a
+/// session page never shows a stale project name).
 pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
     let current = q::find(tx.conn, &u.id)?.ok_or_else(|| AppError::not_found("project", &u.id))?;
     require_admin(tx, "rename")?;
@@ -85,6 +87,15 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
         &[RoomName::project(&row.id)],
         false,
     )?;
+    for session in sq::list(tx.conn, Some(&row.id), None)? {
+        tx.emit(
+            "session_updated",
+            ("session", &session.id),
+            &session.to_json(),
+            &sessions::rooms(&session),
+            false,
+        )?;
+    }
     Ok(body)
 }
 

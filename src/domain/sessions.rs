@@ -27,6 +27,8 @@ pub struct Create {
     pub title: Option<String>,
     /// The creating user, when known.
     pub owner_id: Option<String>,
+    /// The agent working in it; defaults to the writer's `X-Agent-ID`.
+    pub agent_id: Option<String>,
 }
 
 /// `PATCH /api/sessions/{id}` body, already shape-checked.
@@ -92,7 +94,7 @@ pub fn create(tx: &mut Tx<'_>, c: &Create) -> AppResult<Value> {
         tokens_cache_creation: 0,
         created_at: tx.ctx.now,
         updated_at: tx.ctx.now,
-        agent_id: tx.ctx.agent_id.clone(),
+        agent_id: c.agent_id.clone().or_else(|| tx.ctx.agent_id.clone()),
         model_id: None,
         project_name: project.name,
     };

@@ -50,6 +50,7 @@ async fn create_session(
         id: body.id.unwrap_or_else(new_id),
         title: body.title,
         owner_id: None,
+        agent_id: None,
     });
     state.execute(req, command).await
 }
