@@ -260,3 +260,55 @@ fn serve_on_a_taken_port_fails_naming_server_bind() {
     .assert_refused_naming("server.bind");
     drop(taken);
 }
+
+// ------------------------------------------------------------------- users add
+
+#[actix_web::test]
+async fn users_add_prints_a_token_that_the_server_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("herald.db").display());
+    let env = [("HERALD__DATABASE__URL", url.as_str())];
+    let done = run(
+        dir.path(),
+        &[
+            "users",
+            "add",
+            "--email",
+            "Ops@Example.com",
+            "--name",
+            "Ops",
+            "--admin",
+        ],
+        &env,
+    );
+    done.assert_ok();
+    let token = done
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("token (shown once): "))
+        .unwrap_or_else(|| panic!("no token printed: {}", done.stdout))
+        .to_string();
+    // The same email again is refused; no email at all is a usage error.
+    let again = run(
+        dir.path(),
+        &["users", "add", "--email", "ops@example.com"],
+        &env,
+    );
+    assert!(!again.status.success());
+    assert!(again.stderr.contains("exists"), "{}", again.stderr);
+    let bare = run(dir.path(), &["users", "add"], &env);
+    assert_eq!(bare.status.code(), Some(2), "{}", bare.stderr);
+
+    let srv = TestServer::start_in(dir, {
+        let mut s = herald::config::Settings::default();
+        s.database.url = url.clone();
+        s.auth.required = true;
+        s
+    });
+    let (st, me) = call_as(Some(&token), "GET", &srv.url("/api/me"), None).await;
+    assert_eq!(st, 200, "{me}");
+    assert_eq!(
+        (&me["email"], &me["admin"]),
+        (&json!("ops@example.com"), &json!(true))
+    );
+}
