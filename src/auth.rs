@@ -9,6 +9,7 @@ use crate::error::{AppError, AppResult};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -54,8 +55,11 @@ pub struct Auth {
     /// Hash of `auth.admin_token`.
     admin_hash: Option<String>,
     pool: Pool,
-    /// Token hash → identity. Users are never deleted, so an entry never goes stale.
+    /// Token hash → identity; entries of a user go when its token ends.
     cache: Mutex<HashMap<String, Arc<Identity>>>,
+    /// Bumped when a token ends, so a lookup that read the database before
+    /// that does not put the old token back in the cache.
+    generation: AtomicU64,
     writes: RateLimiter,
 }
 
@@ -67,6 +71,7 @@ impl Auth {
             admin_hash: settings.admin_token.as_deref().map(hash_token),
             pool,
             cache: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
             writes: RateLimiter::new(settings.max_writes_per_second),
         }
     }
@@ -91,6 +96,7 @@ impl Auth {
         if let Some(found) = self.cached(&hash) {
             return Ok(found);
         }
+        let generation = self.generation.load(Ordering::SeqCst);
         let pool = self.pool.clone();
         let key = hash.clone();
         let user = actix_web::web::block(move || -> AppResult<_> {
@@ -109,9 +115,20 @@ impl Auth {
             if cache.len() >= CACHE_CAPACITY {
                 cache.clear();
             }
-            cache.insert(hash, identity.clone());
+            if self.generation.load(Ordering::SeqCst) == generation {
+                cache.insert(hash, identity.clone());
+            }
         }
         Ok(identity)
+    }
+
+    /// Forgets a user's cached token, after the token ended (user deleted or
+    /// given a new token).
+    pub fn forget(&self, user_id: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            cache.retain(|_, who| who.user_id.as_deref() != Some(user_id));
+        }
     }
 
     fn cached(&self, hash: &str) -> Option<Arc<Identity>> {

@@ -16,6 +16,8 @@ use std::task::{Context, Poll, Waker};
 
 /// Close code: the client stopped reading (resume with `since`).
 pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
+/// Close code: the token the socket was opened with stopped being valid.
+pub const CLOSE_UNAUTHORIZED: u16 = 4001;
 /// Close code: the caller's access to the socket's room was revoked.
 pub const CLOSE_REVOKED: u16 = 4003;
 /// Close code: server shutting down.

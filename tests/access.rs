@@ -662,3 +662,79 @@ async fn rate_limits_answer_rate_limited_and_nothing_breaks() {
     let (st, _) = call_as(Some(ADMIN), "GET", &srv.url("/api/projects"), None).await;
     assert_eq!(st, 200);
 }
+
+#[actix_web::test]
+async fn a_token_that_ends_closes_its_sockets_with_4001() {
+    let srv = start_with_auth(|_| {});
+    let ana = create_user(&srv, "ana@x.io").await;
+    let bo = create_user(&srv, "bo@x.io").await;
+    let mut ana_ws = Ws::connect(&with_token(&srv.ws_url("/ws"), &ana.token)).await;
+    let mut bo_ws = Ws::connect(&with_token(&srv.ws_url("/ws"), &bo.token)).await;
+    assert_eq!(ana_ws.next_json().await["type"], "welcome");
+    assert_eq!(bo_ws.next_json().await["type"], "welcome");
+    assert_eq!(ana.call("GET", &srv.url("/api/me"), None).await.0, 200);
+
+    // Ana gets a new token: sockets on the old one close, the old one is refused.
+    let (st, renewed) = ana
+        .call(
+            "POST",
+            &srv.url(&format!("/api/users/{}/token", ana.id)),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{renewed}");
+    assert_eq!(ana_ws.closed().await, Some(4001));
+    assert_error(
+        &ana.call("GET", &srv.url("/api/me"), None).await,
+        401,
+        "unauthorized",
+    );
+    let fresh = renewed["token"].as_str().unwrap();
+    let (st, me) = call_as(Some(fresh), "GET", &srv.url("/api/me"), None).await;
+    assert_eq!((st, &me["email"]), (200, &json!("ana@x.io")));
+    // Others' tokens are not theirs to renew.
+    let got = bo
+        .call(
+            "POST",
+            &srv.url(&format!("/api/users/{}/token", ana.id)),
+            None,
+        )
+        .await;
+    assert_error(&got, 403, "forbidden");
+
+    // Bo is deleted: closed with 4001, refused after.
+    let got = call_as(
+        Some(fresh),
+        "DELETE",
+        &srv.url(&format!("/api/users/{}", bo.id)),
+        None,
+    )
+    .await;
+    assert_error(&got, 403, "forbidden");
+    let (st, _) = call_as(
+        Some(ADMIN),
+        "DELETE",
+        &srv.url(&format!("/api/users/{}", bo.id)),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(bo_ws.closed().await, Some(4001));
+    assert_error(
+        &bo.call("GET", &srv.url("/api/me"), None).await,
+        401,
+        "unauthorized",
+    );
+    assert_eq!(
+        upgrade_status(&with_token(&srv.ws_url("/ws"), &bo.token)).await,
+        401
+    );
+    let got = call_as(
+        Some(ADMIN),
+        "DELETE",
+        &srv.url(&format!("/api/users/{}", bo.id)),
+        None,
+    )
+    .await;
+    assert_error(&got, 404, "not_found");
+}

@@ -190,6 +190,7 @@ impl Actor for Connection {
         self.stats.connection_opened();
         self.registry.do_send(registry::Connect {
             id: self.id,
+            user_id: self.identity.user_id.clone(),
             addr: ctx.address().recipient(),
         });
         if self.dialect == Dialect::Native {
@@ -216,10 +217,16 @@ impl Actor for Connection {
     }
 }
 
-/// The server is shutting down: close with 1001.
-#[derive(Message)]
+/// Close the socket: the server is shutting down (1001), or the token it
+/// was opened with stopped being valid (4001).
+#[derive(Message, Clone, Copy)]
 #[rtype(result = "()")]
-pub struct Shutdown;
+pub struct Close {
+    /// Close code.
+    pub code: u16,
+    /// Close reason.
+    pub reason: &'static str,
+}
 
 /// A room dropped this connection (slow consumer, or a failed read).
 #[derive(Message)]
@@ -233,11 +240,11 @@ pub struct RoomEvicted {
     pub generation: u64,
 }
 
-impl Handler<Shutdown> for Connection {
+impl Handler<Close> for Connection {
     type Result = ();
 
-    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
-        self.close(transport::CLOSE_GOING_AWAY, "server shutting down", ctx);
+    fn handle(&mut self, msg: Close, ctx: &mut Self::Context) {
+        self.close(msg.code, msg.reason, ctx);
     }
 }
 

@@ -114,10 +114,14 @@ fn deliver(
         .flat_map(|o| o.committed.iter().cloned())
         .collect();
     let access: Vec<_> = outcomes().flat_map(|o| o.access.iter().cloned()).collect();
-    if !committed.is_empty() || !access.is_empty() {
+    let ended_tokens: Vec<_> = outcomes()
+        .flat_map(|o| o.ended_tokens.iter().cloned())
+        .collect();
+    if !committed.is_empty() || !access.is_empty() || !ended_tokens.is_empty() {
         registry.do_send(registry::Committed {
             events: committed,
             access,
+            ended_tokens,
         });
     }
     for (result, reply) in results.into_iter().zip(replies) {

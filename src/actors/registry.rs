@@ -8,6 +8,7 @@ use crate::access::SessionAccess;
 use crate::actors::connection;
 use crate::actors::room::{self, Room, RoomEnv};
 use crate::db::events::Committed as CommittedEvent;
+use crate::transport::{CLOSE_GOING_AWAY, CLOSE_UNAUTHORIZED};
 use crate::types::RoomName;
 use actix::prelude::*;
 use std::collections::HashMap;
@@ -23,7 +24,8 @@ struct Entry {
 /// Rooms by name, connections by id.
 pub struct Registry {
     rooms: HashMap<RoomName, Entry>,
-    conns: HashMap<u64, Recipient<connection::Shutdown>>,
+    /// Each connection's user (none for admin-token and local callers).
+    conns: HashMap<u64, (Option<String>, Recipient<connection::Close>)>,
     env: RoomEnv,
 }
 
@@ -76,6 +78,9 @@ pub struct Committed {
     /// room and its project's room with the deliveries, so a room applies
     /// them before it sends anything committed after them.
     pub access: Vec<Arc<SessionAccess>>,
+    /// Users whose token stopped being valid (deleted, or a new token): their
+    /// sockets are closed with 4001.
+    pub ended_tokens: Vec<String>,
 }
 
 /// A room has had no subscriber for a while.
@@ -94,8 +99,10 @@ pub struct RoomIdle {
 pub struct Connect {
     /// Connection id.
     pub id: u64,
-    /// Where to send the shutdown notice.
-    pub addr: Recipient<connection::Shutdown>,
+    /// The user it was opened by, if any.
+    pub user_id: Option<String>,
+    /// Where to send a close.
+    pub addr: Recipient<connection::Close>,
 }
 
 /// A connection closed.
@@ -148,6 +155,18 @@ impl Handler<Committed> for Registry {
     type Result = ();
 
     fn handle(&mut self, msg: Committed, _: &mut Context<Self>) {
+        for user in &msg.ended_tokens {
+            for (_, addr) in self
+                .conns
+                .values()
+                .filter(|(u, _)| u.as_ref() == Some(user))
+            {
+                addr.do_send(connection::Close {
+                    code: CLOSE_UNAUTHORIZED,
+                    reason: "Token revoked",
+                });
+            }
+        }
         let mut by_room: HashMap<RoomName, room::Publish> = HashMap::new();
         for access in &msg.access {
             for name in [
@@ -210,7 +229,7 @@ impl Handler<Connect> for Registry {
     type Result = ();
 
     fn handle(&mut self, msg: Connect, _: &mut Context<Self>) {
-        self.conns.insert(msg.id, msg.addr);
+        self.conns.insert(msg.id, (msg.user_id, msg.addr));
     }
 }
 
@@ -226,8 +245,11 @@ impl Handler<ShutdownAll> for Registry {
     type Result = usize;
 
     fn handle(&mut self, _: ShutdownAll, _: &mut Context<Self>) -> usize {
-        for addr in self.conns.values() {
-            addr.do_send(connection::Shutdown);
+        for (_, addr) in self.conns.values() {
+            addr.do_send(connection::Close {
+                code: CLOSE_GOING_AWAY,
+                reason: "server shutting down",
+            });
         }
         self.conns.len()
     }

@@ -91,6 +91,29 @@ pub fn user_by_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<
         .optional()
 }
 
+/// The user with an id.
+pub fn user(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
+    u::users
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Removes a user (its collaborator rows stay: they name an email, which a
+/// future user may hold).
+pub fn delete_user(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    diesel::delete(u::users.find(id)).execute(conn).map(drop)
+}
+
+/// Gives a user a new token hash.
+pub fn set_token(conn: &mut DbConn, id: &str, token_hash: &str) -> QueryResult<()> {
+    diesel::update(u::users.find(id))
+        .set(u::token_hash.eq(token_hash))
+        .execute(conn)
+        .map(drop)
+}
+
 /// The user with an email.
 pub fn user_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
     u::users

@@ -79,6 +79,18 @@ pub enum Command {
     Work(work::WorkCommand),
     /// `POST /api/users` (and `herald users add`).
     CreateUser(users::NewUser),
+    /// `DELETE /api/users/{id}`: the user and its token go.
+    DeleteUser {
+        /// User id.
+        id: String,
+    },
+    /// `POST /api/users/{id}/token`: a new token replaces the old one.
+    ReplaceToken {
+        /// User id.
+        id: String,
+        /// SHA-256 of the new token.
+        token_hash: String,
+    },
     /// `/api/sessions/{id}/collaborators…`
     Collaborators(collaborators::CollaboratorCommand),
 }
@@ -123,6 +135,8 @@ pub struct Outcome {
     /// Sessions whose access changed, as of the command's last event: rooms
     /// apply them (revocation, redaction) in commit order with the events.
     pub access: Vec<Arc<SessionAccess>>,
+    /// Users whose token this command ended (their sockets close with 4001).
+    pub ended_tokens: Vec<String>,
 }
 
 /// A command's view of the open transaction.
@@ -136,6 +150,8 @@ pub struct Tx<'a> {
     touched: Vec<(String, String)>,
     /// The last facts of sessions this command deleted.
     deleted: Vec<SessionAccess>,
+    /// Users whose token this command ended.
+    pub ended_tokens: Vec<String>,
 }
 
 impl Tx<'_> {
@@ -261,6 +277,7 @@ pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResul
         committed: Vec::new(),
         touched: Vec::new(),
         deleted: Vec::new(),
+        ended_tokens: Vec::new(),
     };
     let (created, body) = match command {
         Command::CreateProject(c) => (true, projects::create(&mut tx, c)?),
@@ -279,6 +296,10 @@ pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResul
         Command::Hook(h) => (false, hooks::apply(&mut tx, h)?),
         Command::Work(w) => work::apply(&mut tx, w)?,
         Command::CreateUser(u) => (true, users::create(&mut tx, u)?),
+        Command::DeleteUser { id } => (false, users::delete(&mut tx, id)?),
+        Command::ReplaceToken { id, token_hash } => {
+            (false, users::replace_token(&mut tx, id, token_hash)?)
+        }
         Command::Collaborators(c) => collaborators::apply(&mut tx, c)?,
     };
     let access = tx.touched_access()?;
@@ -287,6 +308,7 @@ pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResul
         body: into_map(body),
         committed: tx.committed,
         access,
+        ended_tokens: tx.ended_tokens,
     })
 }
 

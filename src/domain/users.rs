@@ -67,6 +67,31 @@ pub fn create(tx: &mut Tx<'_>, u: &NewUser) -> AppResult<Value> {
     Ok(user.to_json())
 }
 
+/// Removes a user (admins only); its sockets close with 4001.
+pub fn delete(tx: &mut Tx<'_>, id: &str) -> AppResult<Value> {
+    if !tx.caller().admin {
+        return Err(AppError::Forbidden("only admins delete users".into()));
+    }
+    q::user(tx.conn, id)?.ok_or_else(|| AppError::not_found("user", id))?;
+    q::delete_user(tx.conn, id)?;
+    tx.ended_tokens.push(id.to_string());
+    Ok(serde_json::json!({"id": id}))
+}
+
+/// Replaces a user's token (the user itself or an admin); sockets opened
+/// with the old token close with 4001.
+pub fn replace_token(tx: &mut Tx<'_>, id: &str, token_hash: &str) -> AppResult<Value> {
+    let user = q::user(tx.conn, id)?.ok_or_else(|| AppError::not_found("user", id))?;
+    if !(tx.caller().admin || tx.caller().user_id.as_deref() == Some(id)) {
+        return Err(AppError::Forbidden(
+            "only the user or an admin replaces a token".into(),
+        ));
+    }
+    q::set_token(tx.conn, id, token_hash)?;
+    tx.ended_tokens.push(id.to_string());
+    Ok(user.to_json())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -223,6 +223,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(collaborators::accept),
         )
         .route("/api/users", web::post().to(users::create))
+        .route("/api/users/{id}", web::delete().to(users::delete))
+        .route(
+            "/api/users/{id}/token",
+            web::post().to(users::replace_token),
+        )
         .route("/api/me", web::get().to(users::me))
         .service(
             web::resource("/api/rooms/{room}/events")

@@ -1,4 +1,6 @@
-//! `POST /api/users` (admins; the token is shown once) and `GET /api/me`.
+//! `POST /api/users` (admins; the token is shown once), `GET /api/me`,
+//! `DELETE /api/users/{id}` and `POST /api/users/{id}/token`; a token that
+//! ends closes its sockets with 4001.
 
 use super::extract::Body;
 use super::AppState;
@@ -48,4 +50,36 @@ pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpR
     Ok(HttpResponse::Ok().json(json!({
         "id": who.user_id, "email": who.email, "name": who.name, "admin": who.admin,
     })))
+}
+
+/// `DELETE /api/users/{id}` (admins) → `{id}`.
+pub async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let command = Command::DeleteUser { id: id.clone() };
+    let outcome = state.execute(&req, command).await?;
+    state.auth.forget(&id);
+    Ok(HttpResponse::Ok().json(outcome.body))
+}
+
+/// `POST /api/users/{id}/token` (the user or an admin) → the user and its
+/// new token; the old one stops working at once.
+pub async fn replace_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let token = auth::new_token()?;
+    let command = Command::ReplaceToken {
+        id: id.clone(),
+        token_hash: auth::hash_token(&token),
+    };
+    let mut user = state.execute(&req, command).await?.body;
+    state.auth.forget(&id);
+    user.insert("token".into(), Value::String(token));
+    Ok(HttpResponse::Ok().json(user))
 }
