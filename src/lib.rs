@@ -14,6 +14,7 @@
 //! * [`domain`] — the rules: what each command writes and which events it emits.
 //! * [`actors`] — persistence (single writer), registry, rooms, connections.
 //! * [`protocol`] — wire messages and their rendering.
+//! * [`engineio`] — the Socket.IO / Engine.IO packet format.
 //! * [`transport`] — WebSocket frame encoding and the per-socket outbox.
 //! * [`stats`] — live counters.
 //! * [`http`] — the route table and handlers.
@@ -27,6 +28,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod engineio;
 pub mod error;
 pub mod http;
 pub mod protocol;
@@ -112,6 +114,7 @@ pub async fn run(
 
     let state = http::AppState {
         auth: Arc::new(auth::Auth::new(&settings.auth, pool.clone())),
+        sio: Arc::default(),
         settings: settings.clone(),
         pool,
         writer: core.writer.clone(),

@@ -2,6 +2,7 @@
 //! frames herald sends, rendered once per flush and dialect. The golden tests
 //! at the bottom are the contract with clients herald does not control.
 
+use crate::engineio;
 use crate::time::rfc3339;
 use crate::types::{Delivery, RoomName};
 use serde::{Deserialize, Serialize};
@@ -139,6 +140,98 @@ pub enum Dialect {
     Flat,
     /// `/ws/broadcasts` (seed 003): `broadcast_event` frames.
     Broadcast,
+    /// `/socket.io/` (seed 004): each event emitted under its type with the
+    /// flat dialect's data; control frames are events or acks.
+    SocketIo,
+}
+
+/// How to answer the request a control frame is about: the socket's
+/// dialect, and the Socket.IO ack id the client asked for, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    /// The socket's dialect.
+    pub dialect: Dialect,
+    /// Socket.IO: answer through this ack instead of an event.
+    pub ack: Option<u64>,
+}
+
+impl Answer {
+    /// An answer in `dialect` without an ack.
+    pub fn plain(dialect: Dialect) -> Answer {
+        Answer { dialect, ack: None }
+    }
+
+    /// A control frame: native JSON, or for Socket.IO the ack (`ack_data`)
+    /// if the client asked for one, else the event `name` with `frame`.
+    fn render(self, name: &str, frame: &Value, ack_data: impl FnOnce() -> Value) -> String {
+        match (self.dialect, self.ack) {
+            (Dialect::SocketIo, Some(id)) => engineio::ack(id, &ack_data().to_string()),
+            (Dialect::SocketIo, None) => engineio::event(name, &frame.to_string()),
+            _ => frame.to_string(),
+        }
+    }
+}
+
+/// `subscribed` as `answer` wants it: native (with `recovered` and the
+/// snapshot), `{type, room, seq}` for the single-room dialects, the
+/// `subscribed` event or `{ok:true, room, seq, recovered, snapshot}` ack
+/// for Socket.IO.
+pub fn subscribed_frame(
+    answer: Answer,
+    room: &RoomName,
+    seq: i64,
+    recovered: bool,
+    snapshot: Option<&Value>,
+) -> String {
+    match answer.dialect {
+        Dialect::Flat | Dialect::Broadcast => {
+            json!({"type": "subscribed", "room": room, "seq": seq}).to_string()
+        }
+        _ => {
+            let frame = json!({"type": "subscribed", "room": room, "seq": seq,
+                               "recovered": recovered, "snapshot": snapshot});
+            answer.render("subscribed", &frame, || {
+                json!({"ok": true, "room": room, "seq": seq, "recovered": recovered,
+                       "snapshot": snapshot})
+            })
+        }
+    }
+}
+
+/// `unsubscribed` as `answer` wants it; `code` is set when herald removed the client.
+pub fn unsubscribed_frame(
+    answer: Answer,
+    room: &RoomName,
+    reason: &str,
+    code: Option<u16>,
+) -> String {
+    let mut frame = json!({"type": "unsubscribed", "room": room, "reason": reason});
+    if let Some(code) = code {
+        frame["code"] = json!(code);
+    }
+    answer.render(
+        "unsubscribed",
+        &frame,
+        || json!({"ok": true, "room": room, "reason": reason}),
+    )
+}
+
+/// An `error` frame about `room` as `answer` wants it: the native frame with
+/// `room`, the Socket.IO `error` event, or a failed ack
+/// `{ok:false, error:{code, message}, room}`.
+pub fn error_frame(
+    answer: Answer,
+    err: &crate::error::AppError,
+    room: Option<&RoomName>,
+) -> String {
+    let mut frame = err.ws_frame();
+    if let Some(room) = room {
+        frame["room"] = json!(room);
+    }
+    answer.render("error", &frame, || {
+        json!({"ok": false, "error": {"code": frame["code"], "message": frame["message"]},
+               "room": room})
+    })
 }
 
 /// Renders a run of deliveries for a dialect: native batches, or one frame
@@ -148,6 +241,17 @@ pub fn render(dialect: Dialect, room: &RoomName, run: &[Arc<Delivery>]) -> Vec<S
         Dialect::Native => render_native(room, run),
         Dialect::Flat => run.iter().map(|d| render_flat(d)).collect(),
         Dialect::Broadcast => run.iter().map(|d| render_broadcast(d)).collect(),
+        Dialect::SocketIo => run
+            .iter()
+            .map(|d| {
+                let name = if d.redacted {
+                    "redacted"
+                } else {
+                    &d.event.event_type
+                };
+                engineio::event(name, &render_flat(d))
+            })
+            .collect(),
     }
 }
 
@@ -201,46 +305,26 @@ pub fn render_broadcast(d: &Delivery) -> String {
     serde_json::to_string(&frame).unwrap_or_default()
 }
 
-/// The `subscribed` frame of a dialect: the native one carries `recovered`
-/// and the snapshot; the others only `{type, room, seq}`.
-pub fn subscribed_for(
-    dialect: Dialect,
-    room: &RoomName,
-    seq: i64,
-    recovered: bool,
-    snapshot: Option<&Value>,
-) -> String {
-    match dialect {
-        Dialect::Native => subscribed(room, seq, recovered, snapshot),
-        _ => json!({"type": "subscribed", "room": room, "seq": seq}).to_string(),
-    }
-}
-
 /// `{"type":"welcome",…}`, the first frame on a native socket.
 pub fn welcome(connection_id: &str, heartbeat_ms: u64) -> String {
     json!({"type": "welcome", "connection_id": connection_id, "heartbeat_ms": heartbeat_ms})
         .to_string()
 }
 
-/// `{"type":"subscribed",…}`: the join is done; `snapshot` only on a fresh join.
+/// The native `{"type":"subscribed",…}`: the join is done; `snapshot` only on a fresh join.
 pub fn subscribed(room: &RoomName, seq: i64, recovered: bool, snapshot: Option<&Value>) -> String {
-    json!({
-        "type": "subscribed",
-        "room": room,
-        "seq": seq,
-        "recovered": recovered,
-        "snapshot": snapshot,
-    })
-    .to_string()
+    subscribed_frame(
+        Answer::plain(Dialect::Native),
+        room,
+        seq,
+        recovered,
+        snapshot,
+    )
 }
 
-/// `{"type":"unsubscribed",…}`; `code` is set when herald removed the client.
+/// The native `{"type":"unsubscribed",…}`; `code` is set when herald removed the client.
 pub fn unsubscribed(room: &RoomName, reason: &str, code: Option<u16>) -> String {
-    let mut frame = json!({"type": "unsubscribed", "room": room, "reason": reason});
-    if let Some(code) = code {
-        frame["code"] = json!(code);
-    }
-    frame.to_string()
+    unsubscribed_frame(Answer::plain(Dialect::Native), room, reason, code)
 }
 
 /// `{"type":"pong","ts":…}`.
@@ -365,8 +449,42 @@ mod tests {
         );
         let room = RoomName::parse("broadcasts").unwrap();
         assert_eq!(
-            subscribed_for(Dialect::Broadcast, &room, 3, false, None),
+            subscribed_frame(Answer::plain(Dialect::Broadcast), &room, 3, false, None),
             r#"{"room":"broadcasts","seq":3,"type":"subscribed"}"#
+        );
+    }
+
+    #[test]
+    fn golden_socketio_frames() {
+        let d = delivery(7);
+        assert_eq!(
+            render(Dialect::SocketIo, &d.room, std::slice::from_ref(&d)),
+            [
+                r#"42["session_updated",{"id":"s1","room":"session:s1","seq":7,"status":"active","type":"session_updated"}]"#
+            ]
+        );
+        let room = RoomName::parse("project:p").unwrap();
+        let sio = Answer::plain(Dialect::SocketIo);
+        assert_eq!(
+            subscribed_frame(sio, &room, 4, false, None),
+            r#"42["subscribed",{"recovered":false,"room":"project:p","seq":4,"snapshot":null,"type":"subscribed"}]"#
+        );
+        let acked = Answer {
+            ack: Some(3),
+            ..sio
+        };
+        assert_eq!(
+            subscribed_frame(acked, &room, 4, true, None),
+            r#"433[{"ok":true,"recovered":true,"room":"project:p","seq":4,"snapshot":null}]"#
+        );
+        let err = crate::error::AppError::Forbidden("no".into());
+        assert_eq!(
+            error_frame(acked, &err, Some(&room)),
+            r#"433[{"error":{"code":"forbidden","message":"no"},"ok":false,"room":"project:p"}]"#
+        );
+        assert_eq!(
+            unsubscribed_frame(sio, &room, "revoked", Some(4003)),
+            r#"42["unsubscribed",{"code":4003,"reason":"revoked","room":"project:p","type":"unsubscribed"}]"#
         );
     }
 

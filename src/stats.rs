@@ -55,6 +55,12 @@ impl Stats {
         rooms.iter().map(|(k, v)| (k.clone(), *v)).collect()
     }
 
+    /// One room's subscriber count.
+    pub fn room(&self, room: &str) -> usize {
+        let rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        rooms.get(room).copied().unwrap_or(0)
+    }
+
     /// Whole seconds since start.
     pub fn uptime_s(&self) -> u64 {
         self.started.elapsed().as_secs()

@@ -73,6 +73,30 @@ fn frame(opcode: u8, payload: &[u8]) -> Bytes {
     buf.freeze()
 }
 
+/// A frame as queued (the server frames this module encodes, unmasked), read
+/// back as its opcode and payload: how a transport that is not a WebSocket
+/// (Engine.IO long-polling) takes frames from an outbox.
+pub fn unframe(frame: &[u8]) -> Option<(u8, &[u8])> {
+    let opcode = frame.first()? & 0x0f;
+    let (len, start): (usize, usize) = match frame.get(1)? & 0x7f {
+        126 => (
+            usize::from(u16::from_be_bytes([*frame.get(2)?, *frame.get(3)?])),
+            4,
+        ),
+        127 => {
+            let bytes: [u8; 8] = frame.get(2..10)?.try_into().ok()?;
+            (usize::try_from(u64::from_be_bytes(bytes)).ok()?, 10)
+        }
+        short => (usize::from(short), 2),
+    };
+    Some((opcode, frame.get(start..start.checked_add(len)?)?))
+}
+
+/// Opcode of a text frame.
+pub const OP_TEXT: u8 = 0x1;
+/// Opcode of a close frame.
+pub const OP_CLOSE: u8 = 0x8;
+
 /// Why a push was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushError {
@@ -160,6 +184,23 @@ impl Outbox {
         }
     }
 
+    /// Takes everything queued now, without waiting; `true` with it when the
+    /// outbox is closing (nothing more will come).
+    pub fn drain(&self) -> (Vec<Bytes>, bool) {
+        let mut inner = self.lock();
+        inner.queued = 0;
+        let frames = inner.queue.drain(..).collect();
+        (frames, inner.closing)
+    }
+
+    /// Wakes whoever waits on this outbox, without queueing anything (a
+    /// reader that should look elsewhere now).
+    pub fn wake(&self) {
+        if let Some(waker) = self.lock().waker.take() {
+            waker.wake();
+        }
+    }
+
     /// True once a close was queued or the stream finished.
     pub fn is_closing(&self) -> bool {
         self.lock().closing
@@ -220,6 +261,20 @@ mod tests {
         assert_eq!(&big[..2], &[0x81, 127]);
         assert_eq!(u64::from_be_bytes(big[2..10].try_into().unwrap()), 70_000);
         assert_eq!(&close_frame(4008, "")[..], &[0x88, 2, 0x0f, 0xa8]);
+    }
+
+    #[test]
+    fn frames_read_back() {
+        for len in [0, 5, 125, 126, 300, 70_000] {
+            let payload = vec![b'x'; len];
+            let framed = text_frame(&payload);
+            assert_eq!(unframe(&framed), Some((OP_TEXT, &payload[..])));
+        }
+        let close = close_frame(4003, "Access revoked");
+        let (op, body) = unframe(&close).unwrap();
+        assert_eq!((op, &body[..2]), (OP_CLOSE, &4003u16.to_be_bytes()[..]));
+        assert_eq!(unframe(&[0x81, 5, b'x']), None);
+        assert_eq!(unframe(&[]), None);
     }
 
     #[test]

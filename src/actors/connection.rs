@@ -5,10 +5,10 @@
 
 use crate::access::Identity;
 use crate::actors::registry::{self, Registry};
-use crate::actors::room::Subscriber;
+use crate::actors::room::{Reply, Subscriber};
 use crate::auth::Bucket;
 use crate::error::AppError;
-use crate::protocol::{self, ClientMessage, Dialect};
+use crate::protocol::{self, Answer, ClientMessage, Dialect};
 use crate::stats::Stats;
 use crate::time::now_ms;
 use crate::transport::{self, Outbox};
@@ -21,6 +21,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh id for a connection of any dialect (rooms key subscribers by it).
+pub fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
 
 /// Limits and timings of a connection, from `[ws]`.
 #[derive(Debug, Clone)]
@@ -73,7 +78,7 @@ impl Connection {
         Connection {
             bucket: Bucket::new(limits.max_messages_per_second),
             identity,
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id: next_id(),
             public_id: crate::types::new_id(),
             outbox,
             registry,
@@ -128,6 +133,7 @@ impl Connection {
                 generation,
                 dialect: self.dialect,
                 identity: self.identity.clone(),
+                ack: None,
             },
             since,
         });
@@ -142,7 +148,10 @@ impl Connection {
             self.registry.do_send(registry::Leave {
                 room,
                 conn_id: self.id,
-                reply: Some(self.outbox.clone()),
+                reply: Some(Reply {
+                    outbox: self.outbox.clone(),
+                    answer: Answer::plain(self.dialect),
+                }),
             });
         } else {
             self.send(&protocol::unsubscribed(&room, "client", None));

@@ -4,8 +4,10 @@
 //! * [`registry`] — rooms by name, connections by id.
 //! * [`room`] — one per live room: snapshot/replay on join, batching, fan-out.
 //! * [`connection`] — one per native WebSocket.
+//! * [`sio`] — one per Socket.IO session, whatever its transport.
 
 pub mod connection;
 pub mod persistence;
 pub mod registry;
 pub mod room;
+pub mod sio;

@@ -65,7 +65,7 @@ pub struct Leave {
     /// Who leaves.
     pub conn_id: u64,
     /// Where to answer `unsubscribed` (a client request); `None` leaves silently.
-    pub reply: Option<std::sync::Arc<crate::transport::Outbox>>,
+    pub reply: Option<room::Reply>,
 }
 
 /// Events that just committed, in commit order.
@@ -145,8 +145,10 @@ impl Handler<Leave> for Registry {
                 conn_id: msg.conn_id,
                 reply: msg.reply,
             });
-        } else if let Some(outbox) = msg.reply {
-            let _ = outbox.push_text(&crate::protocol::unsubscribed(&msg.room, "client", None));
+        } else if let Some(reply) = msg.reply {
+            let frame =
+                crate::protocol::unsubscribed_frame(reply.answer, &msg.room, "client", None);
+            let _ = reply.outbox.push_text(&frame);
         }
     }
 }

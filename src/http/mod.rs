@@ -10,6 +10,7 @@ mod ops;
 mod projects;
 mod rooms;
 mod sessions;
+mod socketio;
 mod users;
 mod work;
 mod ws;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub stats: Arc<Stats>,
     /// Tokens to identities; write rate limits.
     pub auth: Arc<Auth>,
+    /// Socket.IO sessions by sid.
+    pub sio: Arc<crate::actors::sio::Sessions>,
 }
 
 impl AppState {
@@ -135,6 +138,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ws", web::get().to(ws::native))
         .route("/ws/broadcasts", web::get().to(ws::broadcasts))
         .route("/ws/sessions/{id}", web::get().to(ws::session))
+        .service(
+            web::resource(["/socket.io/", "/socket.io"])
+                .default_service(web::to(not_found))
+                .get(socketio::get)
+                .post(socketio::post),
+        )
         .service(
             web::resource("/api/projects")
                 .default_service(web::to(not_found))

@@ -13,7 +13,7 @@ use crate::access::{self, Identity, SessionAccess};
 use crate::actors::connection::RoomEvicted;
 use crate::db::{access as aq, events, read_tx, DbConn};
 use crate::error::AppError;
-use crate::protocol::{self, Dialect};
+use crate::protocol::{self, Answer, Dialect};
 use crate::transport::CLOSE_REVOKED;
 use crate::types::{Delivery, RoomKind, RoomName};
 use diesel::QueryResult;
@@ -75,14 +75,18 @@ impl Room {
     /// Answers a join that may not happen: an `error` frame `forbidden` on
     /// the native socket (which stays open), a 4003 close on a single-room one.
     pub(super) fn refuse(&self, sub: Subscriber) {
-        let single_room = sub.dialect != Dialect::Native;
+        let single_room = is_single_room(sub.dialect);
         if single_room {
             sub.outbox.close(CLOSE_REVOKED, "Access revoked");
         } else {
             let err = AppError::Forbidden(format!("you may not read {}", self.name));
-            let mut frame = err.ws_frame();
-            frame["room"] = serde_json::json!(self.name);
-            let _ = sub.outbox.push_text(&frame.to_string());
+            let answer = Answer {
+                dialect: sub.dialect,
+                ack: sub.ack,
+            };
+            let _ = sub
+                .outbox
+                .push_text(&protocol::error_frame(answer, &err, Some(&self.name)));
         }
         sub.conn.do_send(RoomEvicted {
             room: self.name.clone(),
@@ -115,8 +119,10 @@ impl Room {
             return;
         };
         log::debug!("room {}: access revoked for connection {id}", self.name);
-        if sub.dialect == Dialect::Native {
-            let frame = protocol::unsubscribed(&self.name, "revoked", Some(CLOSE_REVOKED));
+        if !is_single_room(sub.dialect) {
+            let answer = Answer::plain(sub.dialect);
+            let frame =
+                protocol::unsubscribed_frame(answer, &self.name, "revoked", Some(CLOSE_REVOKED));
             let _ = sub.outbox.push_text(&frame);
             self.evict(id, false);
         } else {
@@ -189,6 +195,12 @@ impl Room {
             _ => Vec::new(),
         }
     }
+}
+
+/// A socket bound to one room (closed on refusal or revocation) rather than
+/// a multi-room connection (which loses that room only).
+fn is_single_room(dialect: Dialect) -> bool {
+    matches!(dialect, Dialect::Flat | Dialect::Broadcast)
 }
 
 /// `run` with the events of `hidden` sessions replaced by redacted twins.

@@ -6,7 +6,7 @@ use super::{blocking, Join, Room, Sub, MAX_REPLAY};
 use crate::db::events;
 use crate::domain::snapshot;
 use crate::error::AppError;
-use crate::protocol::{self, Dialect};
+use crate::protocol::{self, Answer, Dialect};
 use actix::prelude::*;
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -19,8 +19,11 @@ impl Room {
         if let Some(sub) = self.subs.get(&id) {
             // Still loading: the first join's `subscribed` is on its way.
             if sub.live {
-                let frame =
-                    protocol::subscribed_for(sub.dialect, &self.name, sub.cursor, true, None);
+                let answer = Answer {
+                    dialect: sub.dialect,
+                    ack: msg.sub.ack,
+                };
+                let frame = protocol::subscribed_frame(answer, &self.name, sub.cursor, true, None);
                 self.push_text(id, &frame);
             }
             return;
@@ -33,6 +36,7 @@ impl Room {
             id,
             Sub {
                 identity: msg.sub.identity,
+                ack: msg.sub.ack,
                 outbox: msg.sub.outbox,
                 dialect: msg.sub.dialect,
                 generation: msg.sub.generation,
@@ -149,17 +153,37 @@ impl Room {
         }));
     }
 
-    /// The `subscribed` frame in the subscriber's dialect.
-    fn subscribed(&self, id: u64, seq: i64, recovered: bool, snapshot: Option<&Value>) -> String {
-        let dialect = self.subs.get(&id).map_or(Dialect::Native, |s| s.dialect);
-        protocol::subscribed_for(dialect, &self.name, seq, recovered, snapshot)
+    /// How to answer this subscriber: its dialect, and the ack its
+    /// `subscribe` asked for (answered once).
+    pub(super) fn answer(&mut self, id: u64) -> Answer {
+        match self.subs.get_mut(&id) {
+            Some(sub) => Answer {
+                dialect: sub.dialect,
+                ack: sub.ack.take(),
+            },
+            None => Answer::plain(Dialect::Native),
+        }
+    }
+
+    /// The `subscribed` frame as the subscriber wants it.
+    fn subscribed(
+        &mut self,
+        id: u64,
+        seq: i64,
+        recovered: bool,
+        snapshot: Option<&Value>,
+    ) -> String {
+        let answer = self.answer(id);
+        protocol::subscribed_frame(answer, &self.name, seq, recovered, snapshot)
     }
 
     /// A read for this subscriber failed: tell it and drop it from the room.
     fn fail(&mut self, id: u64, err: &AppError) {
-        let frame = err.ws_frame().to_string();
+        let answer = self.answer(id);
+        let frame = protocol::error_frame(answer, err, Some(&self.name));
         self.push_text(id, &frame);
-        let frame = protocol::unsubscribed(&self.name, "unavailable", None);
+        let plain = Answer::plain(answer.dialect);
+        let frame = protocol::unsubscribed_frame(plain, &self.name, "unavailable", None);
         self.push_text(id, &frame);
         self.evict(id, false);
     }

@@ -24,7 +24,7 @@ use crate::actors::connection::RoomEvicted;
 use crate::actors::registry::{self, Registry};
 use crate::db::{events, Pool};
 use crate::error::AppError;
-use crate::protocol;
+use crate::protocol::{self, Answer};
 use crate::stats::Stats;
 use crate::transport::Outbox;
 use crate::types::{Delivery, RoomName};
@@ -67,10 +67,22 @@ pub struct Subscriber {
     pub dialect: crate::protocol::Dialect,
     /// Who it is: decides whether it may join and what it may read.
     pub identity: Arc<Identity>,
+    /// The Socket.IO ack its `subscribe` asked for, answered by `subscribed`.
+    pub ack: Option<u64>,
+}
+
+/// Where and how to answer a request about a room.
+pub struct Reply {
+    /// The socket's outbox.
+    pub outbox: Arc<Outbox>,
+    /// Its dialect and ack.
+    pub answer: Answer,
 }
 
 struct Sub {
     identity: Arc<Identity>,
+    /// The ack the pending `subscribed` answers (taken when it is sent).
+    ack: Option<u64>,
     outbox: Arc<Outbox>,
     dialect: crate::protocol::Dialect,
     conn: Recipient<RoomEvicted>,
@@ -266,7 +278,7 @@ pub struct Leave {
     /// Connection id.
     pub conn_id: u64,
     /// Where to answer `unsubscribed` (reason `client`); `None` to leave silently.
-    pub reply: Option<Arc<Outbox>>,
+    pub reply: Option<Reply>,
 }
 
 /// The last subscriber was evicted: check whether the room went idle.
@@ -313,9 +325,9 @@ impl Handler<Leave> for Room {
         }
         // Answered even if the join was still loading or had been evicted;
         // after everything this room sent to the socket before.
-        if let Some(outbox) = msg.reply {
-            let frame = protocol::unsubscribed(&self.name, "client", None);
-            let _ = outbox.push_text(&frame);
+        if let Some(reply) = msg.reply {
+            let frame = protocol::unsubscribed_frame(reply.answer, &self.name, "client", None);
+            let _ = reply.outbox.push_text(&frame);
         }
         self.idle_check(ctx);
     }

@@ -1,0 +1,271 @@
+//! The Socket.IO wire format (Socket.IO v5 over Engine.IO v4): parsing what
+//! clients send and encoding what herald sends. Pure functions with golden
+//! tests; the session actor and the transports live elsewhere.
+//!
+//! Engine.IO packets are a type digit and data (`0` open, `1` close, `2`
+//! ping, `3` pong, `4` message, `5` upgrade, `6` noop); a polling payload
+//! joins packets with the record separator. A Socket.IO packet rides in an
+//! Engine.IO message: a type digit (`0` connect, `1` disconnect, `2` event,
+//! `3` ack, `4` connect error, `5`/`6` binary), an optional namespace, an
+//! optional ack id, and JSON.
+
+use crate::error::AppError;
+use serde_json::{json, Value};
+
+/// Separates packets in a polling payload.
+pub const SEPARATOR: char = '\x1e';
+
+/// An Engine.IO packet from a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineIn<'a> {
+    /// `1`: the client closes the session.
+    Close,
+    /// `2…`: a ping (the upgrade probe is `2probe`).
+    Ping(&'a str),
+    /// `3…`: the answer to herald's ping.
+    Pong,
+    /// `4…`: a Socket.IO packet.
+    Message(&'a str),
+    /// `5`: switch to the transport this arrived on.
+    Upgrade,
+    /// `6`.
+    Noop,
+    /// `b…` (base64) or a binary frame: herald does not take binary data.
+    Binary,
+}
+
+/// Parses one Engine.IO packet.
+pub fn engine_packet(text: &str) -> Result<EngineIn<'_>, AppError> {
+    let mut chars = text.chars();
+    let kind = chars.next();
+    let rest = chars.as_str();
+    match kind {
+        Some('1') => Ok(EngineIn::Close),
+        Some('2') => Ok(EngineIn::Ping(rest)),
+        Some('3') => Ok(EngineIn::Pong),
+        Some('4') => Ok(EngineIn::Message(rest)),
+        Some('5') => Ok(EngineIn::Upgrade),
+        Some('6') => Ok(EngineIn::Noop),
+        Some('b') => Ok(EngineIn::Binary),
+        _ => Err(AppError::BadRequest(format!(
+            "not an Engine.IO packet: {:?}",
+            text.chars().take(16).collect::<String>()
+        ))),
+    }
+}
+
+/// A Socket.IO packet from a client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SocketIn {
+    /// `0[/ns,][auth]`: join a namespace, with the `auth` object if any.
+    Connect {
+        /// Namespace (`/` when absent).
+        namespace: String,
+        /// The `auth` payload.
+        auth: Option<Value>,
+    },
+    /// `1[/ns,]`: leave the namespace.
+    Disconnect,
+    /// `2[/ns,][id][name, args…]`: an event, with an ack id when the client
+    /// wants an answer.
+    Event {
+        /// Namespace.
+        namespace: String,
+        /// Ack id.
+        ack: Option<u64>,
+        /// Event name.
+        name: String,
+        /// Arguments after the name.
+        args: Vec<Value>,
+    },
+    /// `3…`: an answer to an ack herald asked for (it never asks).
+    Ack,
+    /// `5…`/`6…`: binary attachments, refused.
+    Binary {
+        /// Ack id, so the refusal can answer it.
+        ack: Option<u64>,
+    },
+}
+
+/// Splits `[/ns,][id]rest` into namespace, ack id and the rest.
+fn header(text: &str) -> (String, Option<u64>, &str) {
+    let (namespace, rest) = match text.strip_prefix('/') {
+        Some(_) => match text.find(',') {
+            Some(comma) => (text[..comma].to_string(), &text[comma + 1..]),
+            None => (text.to_string(), ""),
+        },
+        None => ("/".to_string(), text),
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let ack = rest[..digits].parse().ok();
+    (namespace, ack, &rest[digits..])
+}
+
+/// Parses one Socket.IO packet (the data of an Engine.IO message).
+pub fn socket_packet(text: &str) -> Result<SocketIn, AppError> {
+    let bad = |why: &str| AppError::BadRequest(format!("malformed Socket.IO packet: {why}"));
+    let mut chars = text.chars();
+    let kind = chars.next().ok_or_else(|| bad("empty"))?;
+    let rest = chars.as_str();
+    match kind {
+        '0' => {
+            let (namespace, _, json) = header(rest);
+            let auth = if json.is_empty() {
+                None
+            } else {
+                Some(serde_json::from_str(json).map_err(|_| bad("auth is not JSON"))?)
+            };
+            Ok(SocketIn::Connect { namespace, auth })
+        }
+        '1' => Ok(SocketIn::Disconnect),
+        '2' => {
+            let (namespace, ack, json) = header(rest);
+            let mut args: Vec<Value> = match serde_json::from_str(json) {
+                Ok(Value::Array(args)) => args,
+                _ => return Err(bad("an event is a JSON array")),
+            };
+            let name = match args.first() {
+                Some(Value::String(name)) => name.clone(),
+                _ => return Err(bad("an event starts with its name")),
+            };
+            args.remove(0);
+            Ok(SocketIn::Event {
+                namespace,
+                ack,
+                name,
+                args,
+            })
+        }
+        '3' => Ok(SocketIn::Ack),
+        '5' | '6' => {
+            let after_count = rest.split_once('-').map_or(rest, |(_, r)| r);
+            Ok(SocketIn::Binary {
+                ack: header(after_count).1,
+            })
+        }
+        _ => Err(bad("unknown packet type")),
+    }
+}
+
+/// Engine.IO `open`: the session id and the timings the client must keep.
+pub fn open(sid: &str, ping_interval_ms: u64, ping_timeout_ms: u64, max_payload: usize) -> String {
+    let handshake = json!({
+        "sid": sid,
+        "upgrades": ["websocket"],
+        "pingInterval": ping_interval_ms,
+        "pingTimeout": ping_timeout_ms,
+        "maxPayload": max_payload,
+    });
+    format!("0{handshake}")
+}
+
+/// Engine.IO `ping`, sent by herald every heartbeat interval.
+pub const PING: &str = "2";
+/// Engine.IO `noop`: ends a pending poll during an upgrade.
+pub const NOOP: &str = "6";
+/// Engine.IO `close`.
+pub const CLOSE: &str = "1";
+
+/// Socket.IO `CONNECT` answer for the main namespace.
+pub fn connected(sid: &str) -> String {
+    format!("40{}", json!({"sid": sid}))
+}
+
+/// Socket.IO `CONNECT_ERROR` for a namespace.
+pub fn connect_error(namespace: &str, message: &str) -> String {
+    let data = json!({"message": message});
+    if namespace == "/" {
+        format!("44{data}")
+    } else {
+        format!("44{namespace},{data}")
+    }
+}
+
+/// Socket.IO `EVENT` in the main namespace: `42["name",data]`; `data` is JSON text.
+pub fn event(name: &str, data: &str) -> String {
+    let name = Value::String(name.to_string());
+    format!("42[{name},{data}]")
+}
+
+/// Socket.IO `ACK` for the client's ack `id`: `43id[data]`; `data` is JSON text.
+pub fn ack(id: u64, data: &str) -> String {
+    format!("43{id}[{data}]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_packets_parse() {
+        assert_eq!(engine_packet("2probe").unwrap(), EngineIn::Ping("probe"));
+        assert_eq!(engine_packet("3").unwrap(), EngineIn::Pong);
+        assert_eq!(engine_packet("40").unwrap(), EngineIn::Message("0"));
+        assert_eq!(engine_packet("5").unwrap(), EngineIn::Upgrade);
+        assert_eq!(engine_packet("bAQID").unwrap(), EngineIn::Binary);
+        assert!(engine_packet("").is_err());
+        assert!(engine_packet("9x").is_err());
+    }
+
+    #[test]
+    fn socket_packets_parse() {
+        assert_eq!(
+            socket_packet("0").unwrap(),
+            SocketIn::Connect {
+                namespace: "/".into(),
+                auth: None
+            }
+        );
+        assert_eq!(
+            socket_packet(r#"0/admin,{"token":"t"}"#).unwrap(),
+            SocketIn::Connect {
+                namespace: "/admin".into(),
+                auth: Some(json!({"token": "t"}))
+            }
+        );
+        assert_eq!(
+            socket_packet(r#"212["subscribe",{"project_id":"p"}]"#).unwrap(),
+            SocketIn::Event {
+                namespace: "/".into(),
+                ack: Some(12),
+                name: "subscribe".into(),
+                args: vec![json!({"project_id": "p"})]
+            }
+        );
+        assert_eq!(
+            socket_packet(r#"2/x,["a"]"#).unwrap(),
+            SocketIn::Event {
+                namespace: "/x".into(),
+                ack: None,
+                name: "a".into(),
+                args: vec![]
+            }
+        );
+        assert_eq!(
+            socket_packet(r#"51-4["up",{"_placeholder":true,"num":0}]"#).unwrap(),
+            SocketIn::Binary { ack: Some(4) }
+        );
+        for bad in ["", "2", "2{}", "2[1]", "2[", "0{", "9"] {
+            assert!(socket_packet(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn golden_frames() {
+        assert_eq!(
+            open("s", 25000, 20000, 1000),
+            r#"0{"maxPayload":1000,"pingInterval":25000,"pingTimeout":20000,"sid":"s","upgrades":["websocket"]}"#
+        );
+        assert_eq!(connected("x"), r#"40{"sid":"x"}"#);
+        assert_eq!(
+            connect_error("/", "unauthorized"),
+            r#"44{"message":"unauthorized"}"#
+        );
+        assert_eq!(connect_error("/a", "no"), r#"44/a,{"message":"no"}"#);
+        assert_eq!(
+            event("token_usage", r#"{"a":1}"#),
+            r#"42["token_usage",{"a":1}]"#
+        );
+        assert_eq!(ack(7, r#"{"ok":true}"#), r#"437[{"ok":true}]"#);
+    }
+}

@@ -1,0 +1,271 @@
+//! `/socket.io/`: the Engine.IO v4 transports. Long-polling (a GET waits for
+//! what the session has queued, a POST carries the client's packets) and
+//! WebSocket (opened directly, or as an upgrade of a polling session after
+//! the `2probe`/`3probe`/`5` exchange). The session itself is the
+//! [`SioSession`] actor; this only moves packets.
+
+use super::AppState;
+use crate::actors::connection::Limits;
+use crate::actors::sio::{Gone, Handle, Packet, SioEnv, SioSession, WsLink};
+use crate::engineio::{self, SEPARATOR};
+use crate::error::AppError;
+use crate::transport::{self, Outbox, OutboxStream, CLOSE_PROTOCOL, CLOSE_TOO_BIG};
+use actix::Addr;
+use actix_codec::Decoder;
+use actix_http::ws::{Codec, Frame, ProtocolError};
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::BytesMut;
+use futures::{Stream, StreamExt};
+use serde::Deserialize;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// The query every Engine.IO request carries.
+#[derive(Deserialize)]
+pub struct EioQuery {
+    #[serde(rename = "EIO")]
+    eio: Option<String>,
+    transport: Option<String>,
+    sid: Option<String>,
+    token: Option<String>,
+}
+
+/// An Engine.IO error answer: HTTP 400 with `{code, message}` (its codes:
+/// 0 unknown transport, 1 unknown session, 3 bad request, 5 unsupported
+/// protocol version).
+fn refuse(code: u8, message: &str) -> HttpResponse {
+    HttpResponse::BadRequest().json(serde_json::json!({"code": code, "message": message}))
+}
+
+fn env(state: &AppState) -> SioEnv {
+    let ws = &state.settings.ws;
+    SioEnv {
+        registry: state.registry.clone(),
+        stats: state.stats.clone(),
+        auth: state.auth.clone(),
+        sessions: state.sio.clone(),
+        limits: Limits {
+            heartbeat: Duration::from_millis(ws.heartbeat_interval_ms),
+            timeout: Duration::from_millis(ws.client_timeout_ms),
+            max_rooms: ws.max_rooms_per_connection,
+            max_messages_per_second: ws.max_messages_per_second,
+        },
+        max_payload: state.settings.server.max_body_bytes,
+        outbound_buffer_bytes: ws.outbound_buffer_bytes,
+    }
+}
+
+/// `GET /socket.io/`: a handshake, a poll, or a WebSocket.
+pub async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+    query: web::Query<EioQuery>,
+) -> HttpResponse {
+    let q = query.into_inner();
+    if q.eio.as_deref() != Some("4") {
+        return refuse(5, "Unsupported protocol version: herald speaks Engine.IO 4");
+    }
+    match (q.transport.as_deref(), q.sid) {
+        (Some("polling"), None) => {
+            let (_, handle) = SioSession::open(env(&state), q.token, false);
+            poll(&handle).await
+        }
+        (Some("polling"), Some(sid)) => match state.sio.get(&sid) {
+            None => refuse(1, "Session ID unknown"),
+            Some(handle) if handle.upgraded.load(Ordering::SeqCst) => {
+                refuse(3, "Bad request: the session moved to a WebSocket")
+            }
+            Some(handle) if handle.polling.swap(true, Ordering::SeqCst) => {
+                // Two polls at once break the ordering: the session ends.
+                handle.addr.do_send(Gone { close: None });
+                refuse(3, "Bad request: overlapping polls")
+            }
+            Some(handle) => {
+                let _guard = PollGuard(handle.polling.clone());
+                poll(&handle).await
+            }
+        },
+        (Some("websocket"), sid) => {
+            let handle = match sid {
+                None => SioSession::open(env(&state), q.token, true).1,
+                Some(sid) => match state.sio.get(&sid) {
+                    Some(handle) => handle,
+                    None => return refuse(1, "Session ID unknown"),
+                },
+            };
+            websocket(&state, &req, payload, handle)
+        }
+        _ => refuse(0, "Transport unknown"),
+    }
+}
+
+/// `POST /socket.io/?sid=`: the client's packets, separated by the record
+/// separator. Over `server.max_body_bytes` the session ends (413).
+pub async fn post(
+    state: web::Data<AppState>,
+    query: web::Query<EioQuery>,
+    mut payload: web::Payload,
+) -> HttpResponse {
+    let q = query.into_inner();
+    let Some(handle) = q.sid.as_deref().and_then(|sid| state.sio.get(sid)) else {
+        return refuse(1, "Session ID unknown");
+    };
+    let limit = state.settings.server.max_body_bytes;
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return refuse(3, "Bad request: body");
+        };
+        if body.len() + chunk.len() > limit {
+            handle.addr.do_send(Gone { close: None });
+            let err = AppError::PayloadTooLarge(format!("payload over {limit} bytes"));
+            return actix_web::ResponseError::error_response(&err);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return refuse(3, "Bad request: payload is not UTF-8");
+    };
+    for packet in text.split(SEPARATOR).filter(|p| !p.is_empty()) {
+        handle.addr.do_send(Packet {
+            text: packet.to_string(),
+            link: None,
+        });
+    }
+    HttpResponse::Ok()
+        .content_type("text/html; charset=UTF-8")
+        .body("ok")
+}
+
+/// Clears the session's "a poll is waiting" flag, also when the client
+/// drops the request.
+struct PollGuard(Arc<AtomicBool>);
+
+impl Drop for PollGuard {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Waits for what the session has queued and answers it as one payload; a
+/// close becomes the `1` packet.
+async fn poll(handle: &Handle) -> HttpResponse {
+    let first = OutboxStream(handle.outbox.clone()).next().await;
+    let (rest, closing) = handle.outbox.drain();
+    let mut packets: Vec<String> = Vec::new();
+    let mut closed = first.is_none();
+    for frame in first.into_iter().filter_map(Result::ok).chain(rest) {
+        match transport::unframe(&frame) {
+            Some((transport::OP_TEXT, text)) => {
+                packets.push(String::from_utf8_lossy(text).into_owned())
+            }
+            Some((transport::OP_CLOSE, _)) => closed = true,
+            _ => {}
+        }
+    }
+    if closed || closing {
+        packets.push(engineio::CLOSE.to_string());
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=UTF-8")
+        .body(packets.join(&SEPARATOR.to_string()))
+}
+
+/// Opens a WebSocket for `handle`: its own frames (`3probe`, pongs) first,
+/// then, once the session moved to it, the session's outbox.
+fn websocket(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    handle: Handle,
+) -> HttpResponse {
+    let mut response = match actix_web_actors::ws::handshake(req) {
+        Ok(response) => response,
+        Err(e) => return refuse(3, &format!("Bad request: websocket: {e}")),
+    };
+    let own = Outbox::new(state.settings.ws.outbound_buffer_bytes);
+    let max = state.settings.ws.max_frame_bytes;
+    actix_web::rt::spawn(read(payload, handle.clone(), own.clone(), max));
+    response.streaming(SessionStream {
+        own: OutboxStream(own),
+        session: OutboxStream(handle.outbox),
+        upgraded: handle.upgraded,
+    })
+}
+
+/// Reads a WebSocket's frames and hands each packet to the session.
+async fn read(mut payload: web::Payload, handle: Handle, own: Arc<Outbox>, max: usize) {
+    let mut codec = Codec::new().max_size(max);
+    let mut buf = BytesMut::new();
+    let session: Addr<SioSession> = handle.addr.clone();
+    let gone = |close: Option<(u16, &'static str)>| {
+        own.finish();
+        // A probing socket that closes leaves the polling session alone.
+        if handle.upgraded.load(Ordering::SeqCst) {
+            session.do_send(Gone { close });
+        }
+    };
+    loop {
+        loop {
+            let packet = match codec.decode(&mut buf) {
+                Ok(Some(Frame::Text(text))) => String::from_utf8_lossy(&text).into_owned(),
+                // Refused by the session with a clear error.
+                Ok(Some(Frame::Binary(_))) => "b".to_string(),
+                Ok(Some(Frame::Ping(p))) => {
+                    let _ = own.push(transport::pong_frame(&p));
+                    continue;
+                }
+                Ok(Some(Frame::Pong(_))) => engineio::NOOP.to_string(),
+                Ok(Some(Frame::Close(_))) => return gone(None),
+                Ok(Some(Frame::Continuation(_))) => {
+                    own.close(CLOSE_PROTOCOL, "fragmented frames are not supported");
+                    return gone(None);
+                }
+                Ok(None) => break,
+                Err(ProtocolError::Overflow) => {
+                    own.close(CLOSE_TOO_BIG, "frame too big");
+                    return gone(Some((CLOSE_TOO_BIG, "frame too big")));
+                }
+                Err(_) => {
+                    own.close(CLOSE_PROTOCOL, "protocol error");
+                    return gone(None);
+                }
+            };
+            session.do_send(Packet {
+                text: packet,
+                link: Some(WsLink { own: own.clone() }),
+            });
+        }
+        match payload.next().await {
+            Some(Ok(bytes)) => buf.extend_from_slice(&bytes),
+            _ => return gone(None),
+        }
+    }
+}
+
+/// The body of a Socket.IO WebSocket.
+struct SessionStream {
+    own: OutboxStream,
+    session: OutboxStream,
+    upgraded: Arc<AtomicBool>,
+}
+
+impl Stream for SessionStream {
+    type Item = Result<web::Bytes, actix_web::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match Pin::new(&mut self.own).poll_next(cx) {
+            Poll::Pending => {}
+            ready => return ready,
+        }
+        if self.upgraded.load(Ordering::SeqCst) {
+            Pin::new(&mut self.session).poll_next(cx)
+        } else {
+            Poll::Pending
+        }
+    }
+}
