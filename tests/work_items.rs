@@ -39,6 +39,10 @@ async fn the_seed_003_flow_reaches_two_clients_identically_and_the_audit_trail()
             json!({"features": [], "tracks": [], "spikes": []})
         );
     }
+    // The writer's session exists, so its room gets the work-item events too.
+    let (_, p) = post(&srv.url("/api/projects"), json!({"name": "agents"})).await;
+    let pid = p["id"].as_str().unwrap();
+    create_session(&srv, pid, json!({"id": "sess-1"})).await;
     let mut session = Ws::open(&srv).await;
     session.subscribe("session:sess-1", None).await;
 

@@ -171,10 +171,18 @@ impl Connection {
         if self.dialect == Dialect::Broadcast && text.trim() == "subscribe" {
             return self.subscribe("broadcasts", None, ctx);
         }
+        let single_room = self.dialect != Dialect::Native;
         match serde_json::from_str::<ClientMessage>(text) {
+            Ok(ClientMessage::Ping) => self.send(&protocol::pong(now_ms())),
+            // A single-room socket carries the room of its URL, nothing else.
+            Ok(ClientMessage::Subscribe { .. } | ClientMessage::Unsubscribe { .. })
+                if single_room =>
+            {
+                let err = AppError::BadRequest("this socket carries one room".into());
+                self.send(&err.ws_frame().to_string());
+            }
             Ok(ClientMessage::Subscribe { room, since }) => self.subscribe(&room, since, ctx),
             Ok(ClientMessage::Unsubscribe { room }) => self.unsubscribe(&room),
-            Ok(ClientMessage::Ping) => self.send(&protocol::pong(now_ms())),
             Err(err) => {
                 let err = AppError::BadRequest(format!("invalid message: {err}"));
                 self.send(&err.ws_frame().to_string());

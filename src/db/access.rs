@@ -3,7 +3,8 @@
 //! session of a project, as the rules in [`crate::access`] need them.
 
 use super::schema::{collaborators, users, users::dsl as u};
-use super::schema::{collaborators::dsl as c, events::dsl as e, sessions::dsl as s};
+use super::schema::{collaborators::dsl as c, deleted_sessions::dsl as ds};
+use super::schema::{events::dsl as e, sessions::dsl as s};
 use super::DbConn;
 use crate::access::{Role, SessionAccess};
 use crate::time::rfc3339;
@@ -248,7 +249,9 @@ fn facts(
         .collect())
 }
 
-/// The access facts of one session, as of `version`; `None` if it does not exist.
+/// The access facts of one session, as of `version`; `None` if it never
+/// existed. A deleted session has facts that only admins pass (`exists:
+/// false`, private, no owner, no collaborators): its history stays theirs.
 pub fn session_access(
     conn: &mut DbConn,
     id: &str,
@@ -258,7 +261,45 @@ pub fn session_access(
         .filter(s::id.eq(id))
         .select((s::id, s::project_id, s::owner_id, s::visibility))
         .load(conn)?;
-    Ok(facts(conn, found, version)?.pop())
+    if let Some(access) = facts(conn, found, version)?.pop() {
+        return Ok(Some(access));
+    }
+    let deleted: Option<String> = ds::deleted_sessions
+        .find(id)
+        .select(ds::project_id)
+        .first(conn)
+        .optional()?;
+    Ok(deleted.map(|project_id| SessionAccess {
+        session_id: id.to_string(),
+        project_id,
+        owner_id: None,
+        public: false,
+        collaborators: Vec::new(),
+        exists: false,
+        version,
+    }))
+}
+
+/// Records a deleted session: its id is not used again.
+pub fn bury_session(conn: &mut DbConn, id: &str, project_id: &str, now: i64) -> QueryResult<()> {
+    diesel::insert_into(ds::deleted_sessions)
+        .values((
+            ds::id.eq(id),
+            ds::project_id.eq(project_id),
+            ds::deleted_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Whether a session with this id was deleted.
+pub fn was_deleted(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    Ok(ds::deleted_sessions
+        .find(id)
+        .select(ds::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
 }
 
 /// The access facts of every session of a project, as of `version`.

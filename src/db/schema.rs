@@ -190,5 +190,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    deleted_sessions (id) {
+        id -> Text,
+        project_id -> Text,
+        deleted_at -> BigInt,
+    }
+}
+
 diesel::joinable!(collaborators -> sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(collaborators, sessions, users);

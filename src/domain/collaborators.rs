@@ -97,9 +97,9 @@ fn emit(tx: &mut Tx<'_>, session_id: &str, event: &str, payload: Value) -> AppRe
 }
 
 fn add(tx: &mut Tx<'_>, session_id: &str, email: &str, role_name: &str) -> AppResult<Value> {
+    tx.require_manage(session_id)?;
     let email = normalize_email(email)?;
     let role = role(role_name)?;
-    tx.require_manage(session_id)?;
     let taken = q::collaborators(tx.conn, session_id)?
         .iter()
         .any(|(c, _)| c.email == email);
@@ -117,8 +117,8 @@ fn add(tx: &mut Tx<'_>, session_id: &str, email: &str, role_name: &str) -> AppRe
 }
 
 fn update(tx: &mut Tx<'_>, session_id: &str, id: i64, role_name: &str) -> AppResult<Value> {
-    let role = role(role_name)?;
     tx.require_manage(session_id)?;
+    let role = role(role_name)?;
     let before = existing(tx, session_id, id)?;
     let row = q::update_collaborator(
         tx.conn,
@@ -135,8 +135,13 @@ fn update(tx: &mut Tx<'_>, session_id: &str, id: i64, role_name: &str) -> AppRes
 }
 
 /// Managers remove anyone; a collaborator may also remove itself (leave).
+/// Who may not read the session learns nothing about its collaborators (403
+/// before 404).
 fn remove(tx: &mut Tx<'_>, session_id: &str, id: i64) -> AppResult<Value> {
     let access = tx.access(session_id)?;
+    if !access.can_read(tx.caller()) {
+        return Err(forbidden("manage", session_id));
+    }
     let row = existing(tx, session_id, id)?;
     let leaving = tx.caller().email.as_deref() == Some(row.email.as_str());
     if !(access.can_manage(tx.caller()) || leaving) {
@@ -148,15 +153,21 @@ fn remove(tx: &mut Tx<'_>, session_id: &str, id: i64) -> AppResult<Value> {
     Ok(json!({"id": id}))
 }
 
-/// The invited user (or an admin) accepts.
+/// The invited user (or an admin) accepts; accepting again changes nothing.
 fn accept(tx: &mut Tx<'_>, session_id: &str, id: i64) -> AppResult<Value> {
-    tx.access(session_id)?;
+    if !tx.access(session_id)?.can_read(tx.caller()) {
+        return Err(forbidden("read", session_id));
+    }
     let row = existing(tx, session_id, id)?;
     let invited = tx.caller().email.as_deref() == Some(row.email.as_str());
     if !(invited || tx.caller().admin) {
         return Err(AppError::Forbidden(
             "only the invited user accepts an invitation".into(),
         ));
+    }
+    if row.status == "accepted" {
+        let user = q::user_by_email(tx.conn, &row.email)?;
+        return Ok(row.to_json(user.as_ref()));
     }
     let row = q::update_collaborator(tx.conn, id, &row.role, "accepted", Some(tx.ctx.now))?;
     let payload = json!({"id": id, "session_id": session_id, "role": row.role,

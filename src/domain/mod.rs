@@ -208,23 +208,23 @@ impl Tx<'_> {
         let version = self.committed.last().map_or(0, |c| c.event.id);
         let mut out = Vec::with_capacity(self.touched.len());
         for (id, project_id) in std::mem::take(&mut self.touched) {
-            let access = match aq::session_access(self.conn, &id, version)? {
-                Some(found) => found,
-                None => match self.deleted.iter().find(|d| d.session_id == id) {
-                    Some(last) => SessionAccess {
-                        version,
-                        ..last.clone()
-                    },
-                    None => SessionAccess {
-                        session_id: id,
-                        project_id,
-                        owner_id: None,
-                        public: false,
-                        collaborators: Vec::new(),
-                        exists: false,
-                        version,
-                    },
+            // A session deleted here keeps its last readers in the live rooms
+            // (they get its deletion); the database has only its tombstone.
+            let last = self.deleted.iter().find(|d| d.session_id == id);
+            let access = match last {
+                Some(last) => SessionAccess {
+                    version,
+                    ..last.clone()
                 },
+                None => aq::session_access(self.conn, &id, version)?.unwrap_or(SessionAccess {
+                    session_id: id,
+                    project_id,
+                    owner_id: None,
+                    public: false,
+                    collaborators: Vec::new(),
+                    exists: false,
+                    version,
+                }),
             };
             out.push(Arc::new(access));
         }

@@ -79,6 +79,13 @@ pub fn create(tx: &mut Tx<'_>, c: &Create) -> AppResult<Value> {
             c.id
         )));
     }
+    // Its history is still in the log: a new session must not inherit it.
+    if crate::db::access::was_deleted(tx.conn, &c.id)? {
+        return Err(AppError::Conflict(format!(
+            "session {} was deleted; its id is not used again",
+            c.id
+        )));
+    }
     let row = Session {
         id: c.id.clone(),
         project_id: c.project_id.clone(),
@@ -165,6 +172,7 @@ pub fn delete(tx: &mut Tx<'_>, id: &str) -> AppResult<Value> {
     tx.touch_deleted(last);
     crate::db::activity::delete_for_session(tx.conn, id)?;
     crate::db::access::delete_collaborators_of(tx.conn, id)?;
+    crate::db::access::bury_session(tx.conn, id, &row.project_id, tx.ctx.now)?;
     q::delete(tx.conn, id)?;
     let body = json!({"id": row.id, "project_id": row.project_id});
     tx.emit(

@@ -12,14 +12,22 @@ use serde_json::{json, Value};
 
 /// A room's snapshot (or `None` when its resource does not exist yet, or for
 /// free rooms) and the last seq it reflects.
+/// `None` when `who` may not read the room as of this read (access ended
+/// after the join was let in): nothing newer than the revocation leaks.
 pub fn read(
     conn: &mut DbConn,
     room: &RoomName,
     who: &Identity,
-) -> QueryResult<(Option<Value>, i64)> {
+) -> QueryResult<Option<(Option<Value>, i64)>> {
     read_tx(conn, |c| {
+        if let RoomKind::Session(id) = room.kind() {
+            let facts = access::session_access(c, id, 0)?;
+            if facts.is_some_and(|a| !a.can_read(who)) {
+                return Ok(None);
+            }
+        }
         let seq = events::last_seq(c, room.as_str())?;
-        Ok((of(c, room, who)?, seq))
+        Ok(Some((of(c, room, who)?, seq)))
     })
 }
 

@@ -104,16 +104,18 @@ fn long_text(field: &str, value: &str) -> AppResult<()> {
 }
 
 /// `broadcasts`, and the writer's session room if it named one.
-/// `broadcasts`, and the room of the writer's `X-Session-ID`: a session that
-/// exists is written to only by those who may write to it.
+/// `broadcasts`, and the room of the writer's `X-Session-ID` when that
+/// session exists (the writer must be allowed to write to it). For a session
+/// herald does not know the id is only recorded on the events: nobody can
+/// plant events in the room of a session that does not exist (yet).
 fn rooms(tx: &mut Tx<'_>) -> AppResult<Vec<RoomName>> {
     let mut rooms = vec![RoomName::broadcasts()];
     if let Some(session) = tx.ctx.origin_session_id.clone() {
         validate_id("X-Session-ID", &session)?;
         if crate::db::sessions::find(tx.conn, &session)?.is_some() {
             tx.require_write(&session)?;
+            rooms.push(RoomName::session(&session));
         }
-        rooms.push(RoomName::session(&session));
     }
     Ok(rooms)
 }

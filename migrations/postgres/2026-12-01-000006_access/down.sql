@@ -1,2 +1,3 @@
+DROP TABLE deleted_sessions;
 DROP TABLE collaborators;
 DROP TABLE users;

@@ -20,3 +20,11 @@ CREATE TABLE collaborators (
     accepted_at BIGINT,
     UNIQUE (session_id, email)
 );
+
+-- Deleted sessions: their history stays in the log, readable by admins only,
+-- and their ids are never used again.
+CREATE TABLE deleted_sessions (
+    id TEXT PRIMARY KEY NOT NULL,
+    project_id TEXT NOT NULL,
+    deleted_at BIGINT NOT NULL
+);

@@ -10,7 +10,9 @@ CREATE TABLE users (
 );
 
 CREATE TABLE collaborators (
-    id INTEGER PRIMARY KEY NOT NULL,
+    -- AUTOINCREMENT: an id is never handed out again, so a stale PATCH or
+    -- DELETE cannot hit a newer collaborator (as with PostgreSQL's BIGSERIAL).
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     session_id TEXT NOT NULL REFERENCES sessions(id),
     -- Lower case; matched to users by email.
     email TEXT NOT NULL,
@@ -19,4 +21,12 @@ CREATE TABLE collaborators (
     created_at BIGINT NOT NULL,
     accepted_at BIGINT,
     UNIQUE (session_id, email)
+);
+
+-- Deleted sessions: their history stays in the log, readable by admins only,
+-- and their ids are never used again.
+CREATE TABLE deleted_sessions (
+    id TEXT PRIMARY KEY NOT NULL,
+    project_id TEXT NOT NULL,
+    deleted_at BIGINT NOT NULL
 );

@@ -114,7 +114,7 @@ impl Room {
     /// Removes a subscriber whose access ended: `unsubscribed` with reason
     /// `revoked` and code 4003 on the native socket (its other rooms stay),
     /// a 4003 "Access revoked" close on a single-room socket.
-    fn revoke(&mut self, id: u64) {
+    pub(super) fn revoke(&mut self, id: u64) {
         let Some(sub) = self.subs.get(&id) else {
             return;
         };

@@ -2,7 +2,7 @@
 //! the gap from memory or from the log; a subscriber is live only once it has
 //! everything up to the room's head.
 
-use super::{blocking, Join, Room, Sub, MAX_REPLAY};
+use super::{blocking, guard, Join, Room, Sub, MAX_REPLAY};
 use crate::db::events;
 use crate::domain::snapshot;
 use crate::error::AppError;
@@ -10,11 +10,18 @@ use crate::protocol::{self, Answer, Dialect};
 use actix::prelude::*;
 use serde_json::Value;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 impl Room {
     /// Adds a subscriber: again to a room it is in (answered, nothing resent),
     /// resuming from memory, resuming from the log, or fresh with a snapshot.
     pub(super) fn join(&mut self, msg: Join, ctx: &mut Context<Self>) {
+        self.join_checked(msg, true, ctx);
+    }
+
+    /// [`Room::join`]; a refusal is first checked against the database when
+    /// `recheck` (the room may not have learned a grant that just committed).
+    fn join_checked(&mut self, msg: Join, recheck: bool, ctx: &mut Context<Self>) {
         let id = msg.sub.conn_id;
         if let Some(sub) = self.subs.get(&id) {
             // Still loading: the first join's `subscribed` is on its way.
@@ -29,7 +36,11 @@ impl Room {
             return;
         }
         if !self.may_join(&msg.sub.identity) {
-            return self.refuse(msg.sub);
+            if recheck {
+                return self.recheck(msg, ctx);
+            }
+            self.refuse(msg.sub);
+            return self.idle_check(ctx);
         }
         self.tokens += 1;
         self.subs.insert(
@@ -109,6 +120,19 @@ impl Room {
         }));
     }
 
+    /// Re-reads the room's access facts, learns them, then joins or refuses.
+    fn recheck(&mut self, msg: Join, ctx: &mut Context<Self>) {
+        let (pool, room) = (self.env.pool.clone(), self.name.clone());
+        let read = blocking(move || Ok(guard::read_start(&mut *pool.get()?, &room)?));
+        ctx.spawn(read.into_actor(self).map(move |result, act, ctx| {
+            match result {
+                Ok((_, facts)) => act.learn(facts.into_iter().map(Arc::new).collect()),
+                Err(err) => log::warn!("room {}: cannot re-read access: {err}", act.name),
+            }
+            act.join_checked(msg, false, ctx);
+        }));
+    }
+
     /// Marks a subscriber live and sends what arrived meanwhile.
     pub(super) fn go_live(&mut self, id: u64, ctx: &mut Context<Self>) {
         let Some(sub) = self.subs.get_mut(&id) else {
@@ -140,7 +164,9 @@ impl Room {
                 return;
             }
             match result {
-                Ok((snap, seq)) => {
+                // Access ended after the join was let in: the snapshot says so.
+                Ok(None) => act.revoke(id),
+                Ok(Some((snap, seq))) => {
                     let frame = act.subscribed(id, seq, false, snap.as_ref());
                     act.push_text(id, &frame);
                     if let Some(sub) = act.subs.get_mut(&id) {

@@ -225,7 +225,7 @@ impl Room {
 impl Room {
     /// When the room is empty, asks the registry to stop it after
     /// [`IDLE_AFTER`] without a join.
-    fn idle_check(&mut self, ctx: &mut Context<Self>) {
+    pub(super) fn idle_check(&mut self, ctx: &mut Context<Self>) {
         if self.subs.is_empty() && self.waiting.is_empty() {
             ctx.run_later(IDLE_AFTER, |act, _| {
                 if act.subs.is_empty() && act.waiting.is_empty() {
