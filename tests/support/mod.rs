@@ -5,11 +5,14 @@
 mod auth;
 mod http;
 pub mod process;
+mod sio;
 
 #[allow(unused_imports, reason = "only the access tests use these")]
 pub use auth::*;
 #[allow(unused_imports, reason = "only the HTTP API tests use these")]
 pub use http::*;
+#[allow(unused_imports, reason = "only the Socket.IO tests use these")]
+pub use sio::*;
 
 use actix_codec::Framed;
 use actix_http::ws::{CloseCode, Frame};
