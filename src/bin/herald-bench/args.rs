@@ -18,6 +18,8 @@ OPTIONS:
     --room-per-writer   writes: writer i uses room NAME-w<i> instead of sharing NAME
     --server-pid PID    read the server's RSS and CPU time from /proc/PID
     --connect-rate C    fanout: WebSocket connections opened per second (default 2000)
+    --socketio          fanout: clients speak Socket.IO over /socket.io/ (WebSocket
+                        transport) instead of the native protocol
     --help              print this text
 
 fanout: open N clients subscribed to the room, publish R events/s over HTTP for
@@ -57,6 +59,8 @@ pub struct Args {
     pub server_pid: Option<u32>,
     /// WebSocket connections opened per second.
     pub connect_rate: f64,
+    /// Fanout clients speak Socket.IO instead of the native protocol.
+    pub socketio: bool,
 }
 
 impl Default for Args {
@@ -72,6 +76,7 @@ impl Default for Args {
             room_per_writer: false,
             server_pid: None,
             connect_rate: 2000.0,
+            socketio: false,
         }
     }
 }
@@ -128,6 +133,10 @@ pub fn parse(raw: impl IntoIterator<Item = String>) -> Result<Command, String> {
             "--help" | "-h" => return Ok(Command::Help),
             "--room-per-writer" => {
                 args.room_per_writer = true;
+                continue;
+            }
+            "--socketio" => {
+                args.socketio = true;
                 continue;
             }
             _ => {}
@@ -193,6 +202,7 @@ mod tests {
         assert_eq!(a.mode, Mode::Writes);
         assert_eq!((a.writers, a.secs, a.room.as_str()), (4, 2.5, "x"));
         assert_eq!((a.server_pid, a.room_per_writer), (Some(77), true));
+        assert!(run("--socketio")?.socketio);
         let b = run("--clients 10000 --rate 500 --connect-rate 1000 --url http://h:1")?;
         assert_eq!((b.clients, b.rate, b.connect_rate), (10_000, 500.0, 1000.0));
         assert_eq!(b.url, "http://h:1");

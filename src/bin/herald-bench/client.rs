@@ -67,6 +67,8 @@ pub struct ClientConfig {
     pub ws_path: String,
     /// Pre-encoded subscribe message.
     pub subscribe: Vec<u8>,
+    /// Socket.IO: join the namespace first, answer Engine.IO pings.
+    pub socketio: bool,
     /// Counters `n` at or above this were not published by this run.
     pub n_limit: u64,
 }
@@ -170,7 +172,13 @@ impl Client {
             .await
             .map_err(|_| "connect/handshake timed out")??;
         let mask = self.masks.next_mask();
-        ws::encode(ws::OP_TEXT, &self.cfg.subscribe, mask, &mut self.out);
+        // Socket.IO subscribes once the namespace answers `40{…}`.
+        let first: &[u8] = if self.cfg.socketio {
+            b"40"
+        } else {
+            &self.cfg.subscribe
+        };
+        ws::encode(ws::OP_TEXT, first, mask, &mut self.out);
         loop {
             self.process(unix_micros())?;
             if !self.out.is_empty() {
@@ -278,6 +286,19 @@ impl Client {
         match opcode {
             ws::OP_TEXT if fin => {
                 self.report.frames += 1;
+                if self.cfg.socketio {
+                    // Engine.IO ping, and the namespace joined: answered here.
+                    let reply: Option<&[u8]> = match body {
+                        b"2" => Some(b"3"),
+                        [b'4', b'0', ..] => Some(&self.cfg.subscribe),
+                        _ => None,
+                    };
+                    if let Some(reply) = reply {
+                        let mask = self.masks.next_mask();
+                        ws::encode(ws::OP_TEXT, reply, mask, &mut self.out);
+                        return;
+                    }
+                }
                 let limit = self.cfg.n_limit;
                 handle_text(&mut self.report, &self.shared, body, now_us, limit);
             }

@@ -92,12 +92,19 @@ pub async fn run(args: &Args, target: &Target) -> crate::Result<()> {
 
 /// Settings shared by every client.
 fn client_config(args: &Args, target: &Target, total: u64) -> crate::Result<ClientConfig> {
-    let subscribe = serde_json::json!({"type": "subscribe", "room": args.room});
+    let (ws_path, subscribe) = if args.socketio {
+        let event = serde_json::json!(["subscribe", {"room": args.room}]);
+        (target.socketio_path(), format!("42{event}").into_bytes())
+    } else {
+        let subscribe = serde_json::json!({"type": "subscribe", "room": args.room});
+        (target.ws_path(), serde_json::to_vec(&subscribe)?)
+    };
     Ok(ClientConfig {
         addr: target.addr,
         host: target.host.clone(),
-        ws_path: target.ws_path(),
-        subscribe: serde_json::to_vec(&subscribe)?,
+        ws_path,
+        subscribe,
+        socketio: args.socketio,
         n_limit: total,
     })
 }
@@ -123,7 +130,11 @@ fn build_report(
     };
     let expected = published * subscribed as u64;
     FanoutReport {
-        mode: "fanout",
+        mode: if args.socketio {
+            "fanout (socket.io)"
+        } else {
+            "fanout"
+        },
         url: args.url.clone(),
         room: args.room.clone(),
         clients: args.clients,

@@ -77,6 +77,11 @@ impl Target {
         format!("{}/ws", self.base)
     }
 
+    /// Path of a Socket.IO session opened directly on a WebSocket.
+    pub fn socketio_path(&self) -> String {
+        format!("{}/socket.io/?EIO=4&transport=websocket", self.base)
+    }
+
     /// Path that publishes an event into `room`.
     pub fn events_path(&self, room: &str) -> String {
         format!("{}/api/rooms/{}/events", self.base, encode_segment(room))
