@@ -103,6 +103,20 @@ pub struct SessionAccess {
 }
 
 impl SessionAccess {
+    /// The facts of a session that is gone (or never was) as of `version`:
+    /// only admins pass them.
+    pub fn gone(session_id: &str, project_id: &str, version: i64) -> SessionAccess {
+        SessionAccess {
+            session_id: session_id.to_string(),
+            project_id: project_id.to_string(),
+            owner_id: None,
+            public: false,
+            collaborators: Vec::new(),
+            exists: false,
+            version,
+        }
+    }
+
     /// The caller's role: `Owner` for the session's owner, else its
     /// collaborator role, else none.
     pub fn role(&self, who: &Identity) -> Option<Role> {

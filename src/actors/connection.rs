@@ -40,6 +40,54 @@ pub struct Limits {
     pub max_messages_per_second: u32,
 }
 
+/// The rooms a connection joined, each with the number of the join that
+/// added it (so a late eviction of an earlier join is told apart).
+#[derive(Debug, Default)]
+pub struct Joined {
+    rooms: HashMap<RoomName, u64>,
+    joins: u64,
+}
+
+impl Joined {
+    /// The join number for `room`: a repeated subscribe keeps the number of
+    /// the join it repeats; a new room past `max` is `too_many_rooms`.
+    pub fn join(&mut self, room: &RoomName, max: usize) -> Result<u64, AppError> {
+        if let Some(number) = self.rooms.get(room) {
+            return Ok(*number);
+        }
+        if self.rooms.len() >= max {
+            return Err(AppError::TooManyRooms(format!(
+                "at most {max} rooms per connection"
+            )));
+        }
+        self.joins += 1;
+        self.rooms.insert(room.clone(), self.joins);
+        Ok(self.joins)
+    }
+
+    /// Forgets a room the client left; false if it was not joined.
+    pub fn leave(&mut self, room: &RoomName) -> bool {
+        self.rooms.remove(room).is_some()
+    }
+
+    /// Forgets a room that dropped join `generation` (not a later join).
+    pub fn evicted(&mut self, room: &RoomName, generation: u64) {
+        if self.rooms.get(room) == Some(&generation) {
+            self.rooms.remove(room);
+        }
+    }
+
+    /// The rooms joined.
+    pub fn names(&self) -> impl Iterator<Item = &RoomName> {
+        self.rooms.keys()
+    }
+
+    /// Forgets every room, handing them out.
+    pub fn drain(&mut self) -> impl Iterator<Item = RoomName> + '_ {
+        self.rooms.drain().map(|(room, _)| room)
+    }
+}
+
 /// One native WebSocket.
 pub struct Connection {
     id: u64,
@@ -48,10 +96,8 @@ pub struct Connection {
     registry: Addr<Registry>,
     stats: Arc<Stats>,
     limits: Limits,
-    /// Rooms joined, each with the number of the join that added it.
-    rooms: HashMap<RoomName, u64>,
-    /// Numbers joins, so a late eviction of an earlier join is ignored.
-    joins: u64,
+    /// Rooms joined.
+    rooms: Joined,
     last_seen: Instant,
     /// Rooms joined on connect (`?projectId=`, `?sessionId=`, or the room of
     /// a single-room dialect).
@@ -84,8 +130,7 @@ impl Connection {
             registry,
             stats,
             limits,
-            rooms: HashMap::new(),
-            joins: 0,
+            rooms: Joined::default(),
             last_seen: Instant::now(),
             auto,
             dialect,
@@ -111,19 +156,10 @@ impl Connection {
             let err = AppError::BadRequest("since must be 0 or more".into());
             return self.send(&err.ws_frame().to_string());
         }
-        if !self.rooms.contains_key(&room) && self.rooms.len() >= self.limits.max_rooms {
-            let err = AppError::TooManyRooms(format!(
-                "at most {} rooms per connection",
-                self.limits.max_rooms
-            ));
-            return self.send(&err.ws_frame().to_string());
-        }
-        // A repeated subscribe keeps the join number of the join it repeats.
-        let joins = &mut self.joins;
-        let generation = *self.rooms.entry(room.clone()).or_insert_with(|| {
-            *joins += 1;
-            *joins
-        });
+        let generation = match self.rooms.join(&room, self.limits.max_rooms) {
+            Ok(generation) => generation,
+            Err(err) => return self.send(&err.ws_frame().to_string()),
+        };
         self.registry.do_send(registry::Join {
             room,
             sub: Subscriber {
@@ -144,7 +180,7 @@ impl Connection {
             Ok(room) => room,
             Err(err) => return self.send(&err.ws_frame().to_string()),
         };
-        if self.rooms.remove(&room).is_some() {
+        if self.rooms.leave(&room) {
             self.registry.do_send(registry::Leave {
                 room,
                 conn_id: self.id,
@@ -221,7 +257,7 @@ impl Actor for Connection {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        for (room, _) in self.rooms.drain() {
+        for room in self.rooms.drain() {
             self.registry.do_send(registry::Leave {
                 room,
                 conn_id: self.id,
@@ -269,9 +305,7 @@ impl Handler<RoomEvicted> for Connection {
     type Result = ();
 
     fn handle(&mut self, msg: RoomEvicted, ctx: &mut Self::Context) {
-        if self.rooms.get(&msg.room) == Some(&msg.generation) {
-            self.rooms.remove(&msg.room);
-        }
+        self.rooms.evicted(&msg.room, msg.generation);
         if msg.slow {
             ctx.stop();
         }

@@ -11,7 +11,7 @@
 //! joined through `subscribe`, and the `heartbeat` event.
 
 use crate::access::Identity;
-use crate::actors::connection::{self, Limits, RoomEvicted};
+use crate::actors::connection::{self, Joined, Limits, RoomEvicted};
 use crate::actors::registry::{self, Registry};
 use crate::actors::room::{Reply, Subscriber};
 use crate::auth::{Auth, Bucket};
@@ -105,8 +105,7 @@ pub struct SioSession {
     query_token: Option<String>,
     /// Set once the client joined the namespace.
     identity: Option<Arc<Identity>>,
-    rooms: HashMap<RoomName, u64>,
-    joins: u64,
+    rooms: Joined,
     last_seen: Instant,
     bucket: Bucket,
 }
@@ -136,8 +135,7 @@ impl SioSession {
             ws: None,
             query_token,
             identity: None,
-            rooms: HashMap::new(),
-            joins: 0,
+            rooms: Joined::default(),
             last_seen: Instant::now(),
         };
         let handle = Handle {
@@ -279,20 +277,10 @@ impl SioSession {
                 AppError::BadRequest("since must be an integer, 0 or more".into())
             })?),
         };
-        if !self.rooms.contains_key(&room) && self.rooms.len() >= self.env.limits.max_rooms {
-            return Err(AppError::TooManyRooms(format!(
-                "at most {} rooms per connection",
-                self.env.limits.max_rooms
-            )));
-        }
-        let joins = &mut self.joins;
-        let generation = *self.rooms.entry(room.clone()).or_insert_with(|| {
-            *joins += 1;
-            *joins
-        });
         let Some(identity) = self.identity.clone() else {
             return Err(AppError::Unauthorized("not connected".into()));
         };
+        let generation = self.rooms.join(&room, self.env.limits.max_rooms)?;
         self.env.registry.do_send(registry::Join {
             room,
             sub: Subscriber {
@@ -310,7 +298,7 @@ impl SioSession {
     }
 
     fn unsubscribe(&mut self, room: RoomName, ack: Option<u64>) {
-        self.rooms.remove(&room);
+        self.rooms.leave(&room);
         self.env.registry.do_send(registry::Leave {
             room,
             conn_id: self.id,
@@ -325,7 +313,7 @@ impl SioSession {
     }
 
     fn leave_all(&mut self) {
-        for (room, _) in self.rooms.drain() {
+        for room in self.rooms.drain() {
             self.env.registry.do_send(registry::Leave {
                 room,
                 conn_id: self.id,
@@ -345,7 +333,7 @@ impl SioSession {
         if self.identity.is_some() {
             let rooms: Map<String, Value> = self
                 .rooms
-                .keys()
+                .names()
                 .map(|r| (r.to_string(), json!(self.env.stats.room(r.as_str()))))
                 .collect();
             let data = json!({"connections": self.env.stats.connections(),
@@ -445,9 +433,7 @@ impl Handler<RoomEvicted> for SioSession {
     type Result = ();
 
     fn handle(&mut self, msg: RoomEvicted, ctx: &mut Context<Self>) {
-        if self.rooms.get(&msg.room) == Some(&msg.generation) {
-            self.rooms.remove(&msg.room);
-        }
+        self.rooms.evicted(&msg.room, msg.generation);
         if msg.slow {
             ctx.stop();
         }

@@ -269,15 +269,7 @@ pub fn session_access(
         .select(ds::project_id)
         .first(conn)
         .optional()?;
-    Ok(deleted.map(|project_id| SessionAccess {
-        session_id: id.to_string(),
-        project_id,
-        owner_id: None,
-        public: false,
-        collaborators: Vec::new(),
-        exists: false,
-        version,
-    }))
+    Ok(deleted.map(|project_id| SessionAccess::gone(id, &project_id, version)))
 }
 
 /// Records a deleted session: its id is not used again.

@@ -216,15 +216,8 @@ impl Tx<'_> {
                     version,
                     ..last.clone()
                 },
-                None => aq::session_access(self.conn, &id, version)?.unwrap_or(SessionAccess {
-                    session_id: id,
-                    project_id,
-                    owner_id: None,
-                    public: false,
-                    collaborators: Vec::new(),
-                    exists: false,
-                    version,
-                }),
+                None => aq::session_access(self.conn, &id, version)?
+                    .unwrap_or_else(|| SessionAccess::gone(&id, &project_id, version)),
             };
             out.push(Arc::new(access));
         }

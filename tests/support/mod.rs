@@ -120,20 +120,7 @@ pub fn client() -> awc::Client {
 
 /// Sends a request with an optional JSON body; returns status and JSON (Null if none).
 pub async fn call(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
-    let c = client();
-    let req = c.request(method.parse().unwrap(), url);
-    let mut resp = match body {
-        Some(b) => req.send_json(&b).await.unwrap(),
-        None => req.send().await.unwrap(),
-    };
-    let bytes = resp.body().limit(64 * 1024 * 1024).await.unwrap();
-    let json = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
-    };
-    (resp.status().as_u16(), json)
+    call_as(None, method, url, body).await
 }
 
 pub async fn post(url: &str, body: Value) -> (u16, Value) {
