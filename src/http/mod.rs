@@ -3,6 +3,7 @@
 //! decides what happens and the persistence actor writes it.
 
 mod activity;
+mod assets;
 mod collaborators;
 pub mod extract;
 mod hooks;
@@ -132,6 +133,10 @@ pub fn written(outcome: Outcome) -> HttpResponse {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::query_config())
         .app_data(extract::path_config())
+        .route("/", web::get().to(assets::index))
+        .route("/ui/app.js", web::get().to(assets::app))
+        .route("/ui/style.css", web::get().to(assets::style))
+        .route("/client/herald.js", web::get().to(assets::client))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/api/stats", web::get().to(ops::stats))

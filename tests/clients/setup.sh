@@ -8,7 +8,7 @@ dir="${HERALD_CLIENTS_DIR:-$root/target/clients}"
 mkdir -p "$dir"
 
 python_pins="python-socketio==5.18.1 python-engineio==4.15.1 aiohttp==3.14.5"
-node_pins="socket.io-client@4.8.4"
+node_pins="socket.io-client@4.8.4 playwright-core@1.65.1"
 
 if [ "$(cat "$dir/python.stamp" 2>/dev/null)" != "$python_pins" ]; then
   rm -rf "$dir/venv"

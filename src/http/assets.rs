@@ -1,0 +1,40 @@
+//! The dashboard and the JavaScript client, embedded in the binary (from
+//! `web/`), so running herald needs no Node and no files beside it.
+
+use actix_web::HttpResponse;
+
+/// `GET /`: the dashboard page.
+pub async fn index() -> HttpResponse {
+    asset(
+        "text/html; charset=utf-8",
+        include_str!("../../web/index.html"),
+    )
+}
+
+/// `GET /ui/app.js`.
+pub async fn app() -> HttpResponse {
+    asset(JAVASCRIPT, include_str!("../../web/app.js"))
+}
+
+/// `GET /ui/style.css`.
+pub async fn style() -> HttpResponse {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../web/style.css"),
+    )
+}
+
+/// `GET /client/herald.js`: the client as an ES module.
+pub async fn client() -> HttpResponse {
+    asset(JAVASCRIPT, include_str!("../../web/herald.js"))
+}
+
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// An embedded file; revalidated on every load, so an upgrade shows at once.
+fn asset(content_type: &str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(body)
+}

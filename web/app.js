@@ -1,0 +1,358 @@
+// The herald dashboard: live sessions, a session's build progress with its
+// share modal, the work-item board, and the operator page. Plain ES modules,
+// no build step; everything live comes through herald.js.
+import { Herald } from "/client/herald.js";
+
+const main = document.getElementById("main");
+const badge = document.getElementById("badge");
+let token = localStorage.getItem("herald.token") || "";
+let me = null;
+let herald = null;
+let leaveView = () => {};
+
+// ---------------------------------------------------------------- helpers
+
+/** Builds an element: h("div", {class: "x", onclick}, "text", child…). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
+function toast(text, kind = "") {
+  const el = h("div", { class: `toast ${kind}`, role: "status" }, text);
+  document.getElementById("toasts").append(el);
+  setTimeout(() => el.remove(), 6000);
+}
+
+async function api(method, path, body) {
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = resp.status === 204 ? null : await resp.json().catch(() => null);
+  if (!resp.ok) {
+    const err = new Error((data && data.error && data.error.message) || resp.statusText);
+    err.status = resp.status;
+    throw err;
+  }
+  return data;
+}
+
+const when = (d) => (d instanceof Date ? d : new Date(d)).toLocaleTimeString();
+const tokens = (s) => `${(s.tokens_total || 0).toLocaleString()} tokens`;
+
+// ------------------------------------------------------- connection badge
+
+const LIVE_WORDS = { open: "Live", connecting: "Connecting", reconnecting: "Connecting", offline: "Offline", error: "Offline" };
+
+function showState(state) {
+  badge.className = `badge ${state}`;
+  badge.hidden = state === "open";
+  badge.replaceChildren(
+    { connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline", error: "Connection error" }[state] || "",
+    state === "error" || state === "offline" ? h("button", { onclick: () => herald.retry() }, "Retry") : null,
+  );
+  badge.dataset.state = state;
+  for (const el of document.querySelectorAll("[data-live]")) {
+    el.className = `live ${LIVE_WORDS[state]}`;
+    el.textContent = LIVE_WORDS[state];
+  }
+}
+
+function connect() {
+  const url = new URL("/ws", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  herald = new Herald({ url: url.toString(), token: token || undefined });
+  herald.on("state", showState);
+  showState(herald.state);
+}
+
+// ---------------------------------------------------------------- sign-in
+
+async function signIn() {
+  try {
+    me = await api("GET", "/api/me");
+    document.getElementById("who").textContent = me.email || me.name || "";
+    return true;
+  } catch (err) {
+    if (err.status !== 401) throw err;
+  }
+  const input = h("input", { type: "password", name: "token", placeholder: "token", autocomplete: "off" });
+  const form = h("form", { class: "card", onsubmit: (e) => {
+    e.preventDefault();
+    token = input.value.trim();
+    localStorage.setItem("herald.token", token);
+    location.reload();
+  } }, h("h1", {}, "Sign in"), h("p", { class: "muted" }, "Paste the token herald gave you."), h("div", { class: "row" }, input, h("button", { class: "primary" }, "Sign in")));
+  main.replaceChildren(form);
+  return false;
+}
+
+// ------------------------------------------------------------- sessions
+
+function sessionsView() {
+  const projects = new Map(); // id -> {project, sessions: Map}
+  const body = h("div", { id: "projects" });
+  main.replaceChildren(h("h1", {}, "Sessions"), body);
+  const render = () => {
+    body.replaceChildren(...[...projects.values()].map(({ project, sessions }) => h("section", { class: "card", dataset: { project: project.id } },
+      h("h2", {}, project.name),
+      sessions.size === 0 ? h("p", { class: "muted" }, "No sessions yet.") : h("table", {},
+        h("tr", {}, h("th", {}, "Session"), h("th", {}, "Status"), h("th", {}, "Tokens"), h("th", {}, "Agent"), h("th", {}, "Updated")),
+        [...sessions.values()].sort((a, b) => b.updated_at - a.updated_at).map((s) => h("tr", { class: s.needs_attention ? "attention" : "", dataset: { session: s.id } },
+          h("td", {}, h("a", { href: `#/sessions/${encodeURIComponent(s.id)}` }, s.title), s.needs_attention ? h("span", { class: "muted" }, " · needs attention") : null),
+          h("td", {}, h("span", { class: `pill ${s.status}` }, s.status)),
+          h("td", {}, tokens(s)),
+          h("td", { class: "muted" }, s.agent_id || "—"),
+          h("td", { class: "muted" }, when(s.updated_at))))))));
+  };
+  const unsubscribes = [];
+  api("GET", "/api/projects").then((list) => {
+    for (const project of list) {
+      projects.set(project.id, { project, sessions: new Map() });
+      unsubscribes.push(herald.subscribe(`project:${project.id}`, {
+        snapshot: (snap) => {
+          if (!snap) return;
+          const entry = projects.get(project.id);
+          entry.project = snap.project;
+          entry.sessions = new Map(snap.sessions.map((s) => [s.id, s]));
+          render();
+        },
+        event: (e) => {
+          const entry = projects.get(project.id);
+          if (["session_created", "session_updated"].includes(e.event_type)) entry.sessions.set(e.payload.id, e.payload);
+          else if (e.event_type === "status_changed" && entry.sessions.has(e.payload.session_id)) entry.sessions.get(e.payload.session_id).status = e.payload.new_status;
+          else if (e.event_type === "session_deleted") entry.sessions.delete(e.payload.id);
+          else if (e.event_type === "project_updated") entry.project = e.payload;
+          render();
+        },
+      }));
+    }
+    render();
+  }).catch((err) => toast(err.message, "error"));
+  return () => unsubscribes.forEach((u) => u());
+}
+
+// -------------------------------------------------------------- session
+
+function sessionView(id) {
+  const room = `session:${id}`;
+  const state = { session: null, todos: [], tools: new Map(), messages: new Map(), collaborators: new Map() };
+  const header = h("div", { class: "card", id: "session-header" });
+  const progress = h("div", { class: "card", id: "progress" });
+  const tools = h("div", { class: "card", id: "tools" });
+  const messages = h("div", { class: "card", id: "messages" });
+  let modal = null;
+  main.replaceChildren(header, h("div", { class: "grid" }, progress, tools), messages);
+
+  const render = () => {
+    const s = state.session;
+    if (!s) {
+      header.replaceChildren(h("h1", {}, id), h("p", { class: "muted" }, "Waiting for this session…"));
+      return;
+    }
+    header.replaceChildren(
+      h("div", { class: "row" }, h("h1", { style: "flex:1" }, s.title), h("button", { id: "share", onclick: openShare }, "Share")),
+      h("div", { class: "row muted", id: "meta" },
+        h("span", { class: `pill ${s.status}` }, s.status),
+        h("span", { dataset: { field: "agent" } }, `agent ${s.agent_id || "—"}`),
+        h("span", { dataset: { field: "model" } }, `model ${s.model_id || "—"}`),
+        h("span", { dataset: { field: "project" } }, `project ${s.project_name}`),
+        h("span", {}, tokens(s)),
+        h("span", {}, s.visibility)),
+      s.needs_attention ? h("p", { class: "pill idle" }, "Needs attention") : "");
+    const done = state.todos.filter((t) => t.status === "completed").length;
+    const pct = state.todos.length ? Math.round((100 * done) / state.todos.length) : 0;
+    progress.replaceChildren(h("h2", {}, "Build progress"),
+      h("div", { class: "progress", role: "progressbar", "aria-valuenow": pct, "aria-valuemin": 0, "aria-valuemax": 100 }, h("div", { style: `width:${pct}%` })),
+      h("p", { class: "muted", id: "progress-text" }, `${done} of ${state.todos.length} done (${pct} %)`),
+      h("ul", { class: "todos" }, state.todos.map((t) => h("li", { class: t.status, dataset: { todo: t.content } }, t.status === "in_progress" && t.active_form ? t.active_form : t.content))));
+    const summary = (c) => (c.input && typeof c.input === "object" && (c.input.command || c.input.file_path || c.input.pattern)) || "";
+    tools.replaceChildren(h("h2", {}, `Tool calls (${state.tools.size})`), h("ul", {}, [...state.tools.values()].map((c) => h("li", { dataset: { tool: c.tool_call_id } },
+      h("strong", {}, c.tool_name), " ", h("code", {}, summary(c)), h("span", { class: "muted" }, c.state === "output-available" ? " ✓" : " …")))));
+    const list = [...state.messages.values()].sort((a, b) => a.id - b.id);
+    messages.replaceChildren(h("h2", {}, `Messages (${list.length})`), h("ol", { class: "messages", id: "message-list" }, list.map((m) => h("li", { dataset: { message: m.id } }, h("span", { class: "role" }, m.role), m.content))));
+    if (modal) renderShare();
+  };
+
+  const apply = (e) => {
+    const p = e.payload;
+    switch (e.event_type) {
+      case "session_created": case "session_updated": state.session = p; break;
+      case "status_changed": if (state.session) state.session.status = p.new_status; break;
+      case "visibility_changed": if (state.session) state.session.visibility = p.visibility; break;
+      case "todos_updated": state.todos = p.todos; break;
+      case "tool_call_created": case "tool_call_updated": state.tools.set(p.tool_call_id, p); break;
+      case "message_created": state.messages.set(p.id, p); break;
+      case "collaborator_added": state.collaborators.set(p.id, { ...p }); break;
+      case "collaborator_updated": if (state.collaborators.has(p.id)) Object.assign(state.collaborators.get(p.id), p); break;
+      case "collaborator_removed": state.collaborators.delete(p.id); break;
+      case "session_deleted": toast("This session was deleted."); location.hash = "#/"; return;
+      default:
+    }
+    render();
+  };
+
+  // Messages older than the snapshot's 50 come from the REST list; ids dedupe.
+  const backfill = () => api("GET", `/api/sessions/${encodeURIComponent(id)}/messages?limit=1000`).then((list) => {
+    for (const m of list) if (!state.messages.has(m.id)) state.messages.set(m.id, m);
+    render();
+  }).catch(() => {});
+
+  const leave = herald.subscribe(room, {
+    snapshot: (snap) => {
+      if (!snap) return render();
+      state.session = snap.session;
+      state.todos = snap.todos;
+      state.tools = new Map(snap.tool_calls.map((c) => [c.tool_call_id, c]));
+      state.messages = new Map(snap.messages.map((m) => [m.id, m]));
+      state.collaborators = new Map(snap.collaborators.map((c) => [c.id, c]));
+      render();
+      backfill();
+    },
+    event: apply,
+    revoked: () => {
+      toast("Your access to this session has been revoked.", "error");
+      location.hash = "#/";
+    },
+    error: (f) => {
+      toast(f.code === "forbidden" ? "You do not have access to this session." : f.message, "error");
+      location.hash = "#/";
+    },
+  });
+  render();
+
+  // ------------------------------------------------------ share modal
+  function openShare() {
+    modal = h("div", { class: "modal", id: "share-modal", onclick: (e) => { if (e.target === modal) closeShare(); } });
+    document.body.append(modal);
+    renderShare();
+    showState(herald.state);
+  }
+  function closeShare() {
+    if (modal) modal.remove();
+    modal = null;
+  }
+  function renderShare() {
+    const s = state.session;
+    const email = h("input", { type: "email", name: "email", placeholder: "email", required: true });
+    const role = h("select", { name: "role" }, ["viewer", "editor", "owner"].map((r) => h("option", { value: r }, r)));
+    const act = (p) => p.catch((err) => toast(err.message, "error"));
+    const base = `/api/sessions/${encodeURIComponent(id)}/collaborators`;
+    modal.replaceChildren(h("div", { class: "card" },
+      h("div", { class: "row" }, h("h2", { style: "flex:1" }, "Share"), h("span", { class: "live", dataset: { live: "" } }), h("button", { onclick: closeShare }, "Close")),
+      h("label", { class: "row" }, h("input", { type: "checkbox", id: "public", checked: s && s.visibility === "public",
+        onchange: (e) => act(api("PATCH", `/api/sessions/${encodeURIComponent(id)}`, { visibility: e.target.checked ? "public" : "private" })) }), "Anyone signed in can view"),
+      h("table", { id: "collaborators" }, [...state.collaborators.values()].map((c) => h("tr", { dataset: { collaborator: c.email } },
+        h("td", {}, c.email, h("div", { class: "muted" }, c.status || "")),
+        h("td", {}, h("select", { "aria-label": `role of ${c.email}`, onchange: (e) => act(api("PATCH", `${base}/${c.id}`, { role: e.target.value })) },
+          ["viewer", "editor", "owner"].map((r) => h("option", { value: r, selected: r === c.role }, r)))),
+        h("td", {}, h("button", { "aria-label": `remove ${c.email}`, onclick: () => act(api("DELETE", `${base}/${c.id}`)) }, "Remove"))))),
+      h("form", { class: "row", id: "invite", onsubmit: (e) => {
+        e.preventDefault();
+        act(api("POST", base, { email: email.value, role: role.value }).then(() => { email.value = ""; }));
+      } }, email, role, h("button", { class: "primary" }, "Add"))));
+    showState(herald.state);
+  }
+
+  return () => {
+    closeShare();
+    leave();
+  };
+}
+
+// ----------------------------------------------------------------- board
+
+function boardView() {
+  const items = { features: new Map(), tracks: new Map(), spikes: new Map() };
+  const trail = h("ol", { id: "trail", class: "muted" });
+  const board = h("div", { class: "columns", id: "board" });
+  main.replaceChildren(h("h1", {}, "Work items"), board, h("h2", {}, "Audit trail"), trail);
+  const render = () => {
+    const column = (title, map, line) => h("section", { class: "card" }, h("h2", {}, title),
+      map.size === 0 ? h("p", { class: "muted" }, "None yet.") : [...map.values()].map((it) => h("div", { class: "card feature", dataset: { item: it.id } }, line(it))));
+    board.replaceChildren(
+      column("Features", items.features, (f) => [h("strong", {}, f.title), " ", h("span", { class: "pill", dataset: { status: f.status } }, f.status),
+        f.links && f.links.length ? h("div", { class: "muted" }, `links: ${f.links.map((l) => `${l.link_type} ${l.linked_feature_id}`).join(", ")}`) : null,
+        f.comments && f.comments.length ? h("div", { class: "muted" }, `${f.comments.length} comment(s), last: ${f.comments[f.comments.length - 1].comment_text}`) : null]),
+      column("Tracks", items.tracks, (t) => [h("strong", {}, t.title), h("div", { class: "muted" }, t.description)]),
+      column("Spikes", items.spikes, (s) => [h("strong", {}, s.title), h("div", { class: "muted" }, s.findings)]));
+  };
+  const loadTrail = () => api("GET", "/api/broadcast/events?limit=20").then((rows) => {
+    trail.replaceChildren(...rows.map((r) => h("li", {}, `${when(r.timestamp)} ${r.event_type} ${r.resource_id}${r.agent_id ? ` by ${r.agent_id}` : ""}`)));
+  }).catch(() => {});
+  const feature = (id) => items.features.get(id) || { id, title: id, status: "", links: [], comments: [] };
+  const leave = herald.subscribe("broadcasts", {
+    snapshot: (snap) => {
+      items.features = new Map(snap.features.map((f) => [f.id, f]));
+      items.tracks = new Map(snap.tracks.map((t) => [t.id, t]));
+      items.spikes = new Map(snap.spikes.map((s) => [s.id, s]));
+      render();
+      loadTrail();
+    },
+    event: (e) => {
+      const p = e.payload;
+      switch (e.event_type) {
+        case "feature_created": case "feature_updated": items.features.set(p.id, { ...feature(p.id), ...p }); break;
+        case "status_changed": if (p.feature_id) items.features.set(p.feature_id, { ...feature(p.feature_id), status: p.new_status }); break;
+        case "link_added": { const f = feature(p.feature_id); f.links = [...(f.links || []), p]; items.features.set(f.id, f); break; }
+        case "comment_added": { const f = feature(p.feature_id); f.comments = [...(f.comments || []), p]; items.features.set(f.id, f); break; }
+        case "feature_deleted": items.features.delete(p.feature_id); break;
+        case "track_updated": items.tracks.set(p.id, p); break;
+        case "spike_updated": items.spikes.set(p.id, p); break;
+        default:
+      }
+      render();
+      loadTrail();
+    },
+  });
+  render();
+  return leave;
+}
+
+// -------------------------------------------------------------- operator
+
+function opsView() {
+  const out = h("div", { id: "ops" });
+  main.replaceChildren(h("h1", {}, "Operator"), out);
+  let last = null;
+  const tick = () => api("GET", "/api/stats").then((s) => {
+    const now = performance.now();
+    const rate = last ? ((s.events_total - last.events) * 1000) / (now - last.at) : 0;
+    last = { events: s.events_total, at: now };
+    out.replaceChildren(
+      h("div", { class: "grid" },
+        h("div", { class: "card" }, h("div", { class: "muted" }, "Connections"), h("strong", { id: "stat-connections" }, s.connections)),
+        h("div", { class: "card" }, h("div", { class: "muted" }, "Events per second"), h("strong", { id: "stat-rate" }, rate.toFixed(1))),
+        h("div", { class: "card" }, h("div", { class: "muted" }, "Events stored"), h("strong", {}, s.events_total)),
+        h("div", { class: "card" }, h("div", { class: "muted" }, "Uptime"), h("strong", {}, `${s.uptime_s} s`))),
+      h("h2", {}, "Rooms"),
+      h("table", { id: "rooms" }, h("tr", {}, h("th", {}, "Room"), h("th", {}, "Connections")), s.rooms.map((r) => h("tr", {}, h("td", {}, r.room), h("td", {}, r.connections)))));
+  }).catch((err) => out.replaceChildren(h("p", { class: "muted" }, err.message)));
+  tick();
+  const timer = setInterval(tick, 1000);
+  return () => clearInterval(timer);
+}
+
+// ---------------------------------------------------------------- router
+
+function route() {
+  leaveView();
+  const hash = location.hash || "#/";
+  const session = hash.match(/^#\/sessions\/(.+)$/);
+  if (session) leaveView = sessionView(decodeURIComponent(session[1]));
+  else if (hash === "#/board") leaveView = boardView();
+  else if (hash === "#/ops") leaveView = opsView();
+  else leaveView = sessionsView();
+}
+
+if (await signIn()) {
+  connect();
+  window.addEventListener("hashchange", route);
+  route();
+}

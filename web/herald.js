@@ -1,0 +1,258 @@
+// herald.js — the browser (and Node) client of herald's native WebSocket
+// protocol. No build step, no dependencies: import it as an ES module.
+//
+//   import { Herald } from "/client/herald.js";
+//   const herald = new Herald({ url: "ws://127.0.0.1:8080/ws", token });
+//   herald.on("state", (state) => badge(state));
+//   herald.subscribe("session:s1", {
+//     snapshot: (snap, seq) => render(snap),   // fresh join, or rehydrate
+//     event: (envelope) => apply(envelope),     // each once, in seq order
+//     revoked: (info) => leave(info),           // access ended (4003)
+//   });
+//
+// It reconnects with exponential backoff and full jitter, resumes every room
+// from the last seq it delivered, rehydrates from the snapshot when the
+// server cannot replay (`recovered: false`), never hands an event to the
+// app twice or out of order, and parses date fields into `Date` objects.
+// See docs/client.md.
+
+/** Connection states, in the order a healthy connection goes through them. */
+export const STATES = ["connecting", "open", "reconnecting", "offline", "error"];
+
+/** Close codes after which reconnecting cannot help. */
+export const FATAL_CLOSES = new Set([4001, 4003]);
+
+/**
+ * Delay before reconnect attempt `attempt` (0-based): full jitter over an
+ * exponentially growing ceiling, `random() * min(cap, base * 2^attempt)`.
+ */
+export function backoff(attempt, { base = 1000, cap = 30000, random = Math.random } = {}) {
+  const ceiling = Math.min(cap, base * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * ceiling);
+}
+
+const DATE_KEYS = /(^|_)(at|ts|timestamp)$/;
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/** Turns RFC 3339 strings under date-like keys (`*_at`, `ts`, `timestamp`) into `Date`s, deeply. */
+export function parseDates(value) {
+  if (Array.isArray(value)) return value.map(parseDates);
+  if (value === null || typeof value !== "object" || value instanceof Date) return value;
+  const out = {};
+  for (const [key, v] of Object.entries(value)) {
+    out[key] = typeof v === "string" && DATE_KEYS.test(key) && ISO.test(v) ? new Date(v) : parseDates(v);
+  }
+  return out;
+}
+
+/**
+ * What one room has delivered: the last seq handed to the app. Decides
+ * whether an envelope is new (deliver), old (drop), or past a gap (resume).
+ */
+export class RoomCursor {
+  constructor() {
+    /** Last seq delivered, or null before the first `subscribed`. */
+    this.seq = null;
+  }
+
+  /** The `since` to resume with, or undefined for a fresh join. */
+  since() {
+    return this.seq === null ? undefined : this.seq;
+  }
+
+  /** A `subscribed` frame: a fresh snapshot resets the position. */
+  subscribed(frame) {
+    if (!frame.recovered) this.seq = frame.seq;
+    else if (this.seq === null) this.seq = frame.seq;
+  }
+
+  /** "deliver", "duplicate" (already delivered) or "gap" (something is missing). */
+  accept(seq) {
+    if (this.seq !== null && seq <= this.seq) return "duplicate";
+    if (this.seq !== null && seq !== this.seq + 1) return "gap";
+    this.seq = seq;
+    return "deliver";
+  }
+}
+
+/** A herald connection with any number of rooms. */
+export class Herald {
+  /**
+   * @param {object} options
+   * @param {string} options.url        the `/ws` URL
+   * @param {string} [options.token]    sent as `?token=`
+   * @param {number} [options.maxAttempts=Infinity]  reconnects before going `offline`
+   * @param {number} [options.baseDelay=1000]  first backoff ceiling, ms
+   * @param {number} [options.maxDelay=30000]  largest backoff ceiling, ms
+   * @param {Function} [options.WebSocket]     constructor (default: the global one)
+   */
+  constructor(options) {
+    this.options = { maxAttempts: Infinity, baseDelay: 1000, maxDelay: 30000, ...options };
+    this.WebSocket = this.options.WebSocket || globalThis.WebSocket;
+    this.state = "connecting";
+    this.rooms = new Map();
+    this.listeners = new Map();
+    this.attempt = 0;
+    this.socket = null;
+    this.timer = null;
+    this.closed = false;
+    this.connect();
+  }
+
+  /** Listens to `state` (the new state), `close` ({code, reason}) or `message` (every frame). */
+  on(name, fn) {
+    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
+    this.listeners.get(name).add(fn);
+    return () => this.listeners.get(name).delete(fn);
+  }
+
+  emit(name, value) {
+    for (const fn of this.listeners.get(name) || []) fn(value);
+  }
+
+  setState(state) {
+    if (state === this.state) return;
+    this.state = state;
+    this.emit("state", state);
+  }
+
+  /**
+   * Joins `room`; `handlers` get `snapshot(snapshot, seq)` on a fresh join
+   * or a rehydrate, `event(envelope)` for each event, `revoked(frame)` when
+   * access ends, `error(frame)` on a refusal.
+   */
+  subscribe(room, handlers = {}) {
+    const entry = this.rooms.get(room) || { cursor: new RoomCursor(), handlers };
+    entry.handlers = handlers;
+    this.rooms.set(room, entry);
+    this.sendSubscribe(room, entry);
+    return () => this.unsubscribe(room);
+  }
+
+  /** Leaves `room`. */
+  unsubscribe(room) {
+    if (!this.rooms.delete(room)) return;
+    this.send({ type: "unsubscribe", room });
+  }
+
+  /** Stops for good. */
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.socket) this.socket.close(1000);
+    this.setState("offline");
+  }
+
+  /** After `offline` or `error`: start again with a fresh backoff. */
+  retry() {
+    this.closed = false;
+    this.attempt = 0;
+    clearTimeout(this.timer);
+    this.connect();
+  }
+
+  send(message) {
+    if (this.socket && this.socket.readyState === 1) this.socket.send(JSON.stringify(message));
+  }
+
+  sendSubscribe(room, entry) {
+    const since = entry.cursor.since();
+    this.send(since === undefined ? { type: "subscribe", room } : { type: "subscribe", room, since });
+  }
+
+  connect() {
+    if (this.closed) return;
+    const url = new URL(this.options.url);
+    if (this.options.token) url.searchParams.set("token", this.options.token);
+    const socket = new this.WebSocket(url.toString());
+    this.socket = socket;
+    socket.onopen = () => {
+      this.attempt = 0;
+      this.setState("open");
+      for (const [room, entry] of this.rooms) this.sendSubscribe(room, entry);
+    };
+    socket.onmessage = (message) => this.receive(message.data);
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.emit("close", { code: event.code, reason: event.reason });
+      if (this.closed) return;
+      if (FATAL_CLOSES.has(event.code)) {
+        this.setState("error");
+        return;
+      }
+      this.scheduleReconnect();
+    };
+  }
+
+  scheduleReconnect() {
+    if (this.attempt >= this.options.maxAttempts) {
+      this.setState("offline");
+      return;
+    }
+    this.setState("reconnecting");
+    const delay = backoff(this.attempt, { base: this.options.baseDelay, cap: this.options.maxDelay });
+    this.attempt += 1;
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  receive(text) {
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    this.emit("message", frame);
+    switch (frame.type) {
+      case "subscribed":
+        return this.onSubscribed(frame);
+      case "event":
+        return this.onEnvelope(frame);
+      case "batch-update":
+        for (const envelope of frame.updates) this.onEnvelope(envelope);
+        return;
+      case "unsubscribed":
+        if (frame.reason === "revoked") {
+          const entry = this.rooms.get(frame.room);
+          this.rooms.delete(frame.room);
+          if (entry && entry.handlers.revoked) entry.handlers.revoked(frame);
+        }
+        return;
+      case "error": {
+        const entry = frame.room && this.rooms.get(frame.room);
+        if (entry) {
+          if (frame.code === "forbidden") this.rooms.delete(frame.room);
+          if (entry.handlers.error) entry.handlers.error(frame);
+        }
+        return;
+      }
+      default:
+    }
+  }
+
+  onSubscribed(frame) {
+    const entry = this.rooms.get(frame.room);
+    if (!entry) return;
+    entry.cursor.subscribed(frame);
+    if (!frame.recovered && entry.handlers.snapshot) {
+      entry.handlers.snapshot(parseDates(frame.snapshot), frame.seq);
+    }
+  }
+
+  onEnvelope(envelope) {
+    const entry = this.rooms.get(envelope.room);
+    if (!entry) return;
+    switch (entry.cursor.accept(envelope.seq)) {
+      case "deliver":
+        if (entry.handlers.event) entry.handlers.event(parseDates(envelope));
+        return;
+      case "gap":
+        // Never expected from herald; rejoin from what was delivered.
+        this.send({ type: "unsubscribe", room: envelope.room });
+        this.sendSubscribe(envelope.room, entry);
+        return;
+      default:
+    }
+  }
+}
