@@ -87,3 +87,60 @@ pub async fn upgrade_status(url: &str) -> u16 {
         Err(other) => panic!("upgrade failed: {other}"),
     }
 }
+
+/// A project and a session in it, created by `owner`; returns the project id.
+pub async fn owned_session(srv: &TestServer, owner: &User, session: &str) -> String {
+    let (st, p) = owner
+        .call(
+            "POST",
+            &srv.url("/api/projects"),
+            Some(json!({"name": "team"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{p}");
+    let pid = p["id"].as_str().unwrap().to_string();
+    let (st, s) = owner
+        .call(
+            "POST",
+            &srv.url(&format!("/api/projects/{pid}/sessions")),
+            Some(json!({"id": session})),
+        )
+        .await;
+    assert_eq!(st, 201, "{s}");
+    assert_eq!(s["owner_id"], owner.id.as_str());
+    assert_eq!(s["visibility"], "private");
+    pid
+}
+
+pub async fn share(srv: &TestServer, owner: &User, session: &str, email: &str, role: &str) -> i64 {
+    let (st, c) = owner
+        .call(
+            "POST",
+            &srv.url(&format!("/api/sessions/{session}/collaborators")),
+            Some(json!({"email": email, "role": role})),
+        )
+        .await;
+    assert_eq!(st, 201, "{c}");
+    c["id"].as_i64().unwrap()
+}
+
+pub async fn set_visibility(srv: &TestServer, who: &User, session: &str, visibility: &str) {
+    let (st, body) = who
+        .call(
+            "PATCH",
+            &srv.url(&format!("/api/sessions/{session}")),
+            Some(json!({"visibility": visibility})),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+}
+
+/// The next flat frame whose `type` is not one of the session's own updates.
+pub async fn next_of(ws: &mut Ws, wanted: &str) -> Value {
+    loop {
+        let frame = ws.next_json().await;
+        if frame["type"] == wanted {
+            return frame;
+        }
+    }
+}
