@@ -147,11 +147,19 @@ pub fn socket_packet(text: &str) -> Result<SocketIn, AppError> {
     }
 }
 
-/// Engine.IO `open`: the session id and the timings the client must keep.
-pub fn open(sid: &str, ping_interval_ms: u64, ping_timeout_ms: u64, max_payload: usize) -> String {
+/// Engine.IO `open`: the session id, the upgrades it may still make (a
+/// WebSocket session has none) and the timings the client must keep.
+pub fn open(
+    sid: &str,
+    websocket: bool,
+    ping_interval_ms: u64,
+    ping_timeout_ms: u64,
+    max_payload: usize,
+) -> String {
+    let upgrades: &[&str] = if websocket { &[] } else { &["websocket"] };
     let handshake = json!({
         "sid": sid,
-        "upgrades": ["websocket"],
+        "upgrades": upgrades,
         "pingInterval": ping_interval_ms,
         "pingTimeout": ping_timeout_ms,
         "maxPayload": max_payload,
@@ -253,9 +261,10 @@ mod tests {
     #[test]
     fn golden_frames() {
         assert_eq!(
-            open("s", 25000, 20000, 1000),
+            open("s", false, 25000, 20000, 1000),
             r#"0{"maxPayload":1000,"pingInterval":25000,"pingTimeout":20000,"sid":"s","upgrades":["websocket"]}"#
         );
+        assert!(open("s", true, 1, 1, 1).contains(r#""upgrades":[]"#));
         assert_eq!(connected("x"), r#"40{"sid":"x"}"#);
         assert_eq!(
             connect_error("/", "unauthorized"),

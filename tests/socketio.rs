@@ -126,9 +126,7 @@ async fn a_test_run_streams_through_the_generic_route() {
     back_to_zero(&srv).await;
 }
 
-#[actix_web::test]
-async fn node_socket_io_client_upgrades_and_gets_each_message_once() {
-    let srv = sio_server(|_| {});
+async fn node(srv: &TestServer, transports: &str) {
     let dir = clients_dir();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/sio_node.mjs");
     let args = vec![
@@ -136,8 +134,22 @@ async fn node_socket_io_client_upgrades_and_gets_each_message_once() {
         dir.display().to_string(),
         srv.url(""),
         "2".to_string(),
+        transports.to_string(),
     ];
     run_client(PathBuf::from("node"), args).await;
+}
+
+#[actix_web::test]
+async fn node_socket_io_client_upgrades_and_gets_each_message_once() {
+    let srv = sio_server(|_| {});
+    node(&srv, "default").await;
+    back_to_zero(&srv).await;
+}
+
+#[actix_web::test]
+async fn node_socket_io_client_over_websocket_only() {
+    let srv = sio_server(|_| {});
+    node(&srv, "websocket").await;
     back_to_zero(&srv).await;
 }
 

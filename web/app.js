@@ -67,8 +67,19 @@ function showState(state) {
 function connect() {
   const url = new URL("/ws", location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-  herald = new Herald({ url: url.toString(), token: token || undefined });
-  herald.on("state", showState);
+  // Gives up after about five minutes of failed attempts: the badge says Offline, with Retry.
+  herald = new Herald({ url: url.toString(), token: token || undefined, maxAttempts: 12 });
+  let lastClose = 0;
+  herald.on("close", ({ code }) => { lastClose = code; });
+  herald.on("state", (state) => {
+    showState(state);
+    // 4001, or an upgrade refused with 401: the token stopped being valid.
+    if (state === "error" && lastClose !== 4003 && token) {
+      localStorage.removeItem("herald.token");
+      toast("Your token is no longer valid; sign in again.", "error");
+      setTimeout(() => location.reload(), 1500);
+    }
+  });
   showState(herald.state);
 }
 
@@ -112,8 +123,12 @@ function sessionsView() {
           h("td", { class: "muted" }, when(s.updated_at))))))));
   };
   const unsubscribes = [];
-  api("GET", "/api/projects").then((list) => {
+  let left = false;
+  // Projects have no room of their own: new ones are picked up every few seconds.
+  const load = () => api("GET", "/api/projects").then((list) => {
+    if (left) return;
     for (const project of list) {
+      if (projects.has(project.id)) continue;
       projects.set(project.id, { project, sessions: new Map() });
       unsubscribes.push(herald.subscribe(`project:${project.id}`, {
         snapshot: (snap) => {
@@ -135,7 +150,13 @@ function sessionsView() {
     }
     render();
   }).catch((err) => toast(err.message, "error"));
-  return () => unsubscribes.forEach((u) => u());
+  load();
+  const timer = setInterval(load, 5000);
+  return () => {
+    left = true;
+    clearInterval(timer);
+    unsubscribes.forEach((u) => u());
+  };
 }
 
 // -------------------------------------------------------------- session
@@ -228,8 +249,25 @@ function sessionView(id) {
   render();
 
   // ------------------------------------------------------ share modal
+  // Built once when opened; live changes update its list and toggle only, so
+  // what someone is typing in the form is never wiped.
+  let shareParts = null;
   function openShare() {
-    modal = h("div", { class: "modal", id: "share-modal", onclick: (e) => { if (e.target === modal) closeShare(); } });
+    const email = h("input", { type: "email", name: "email", placeholder: "email", required: true });
+    const role = h("select", { name: "role" }, ["viewer", "editor", "owner"].map((r) => h("option", { value: r }, r)));
+    const visibility = h("input", { type: "checkbox", id: "public",
+      onchange: (e) => act(api("PATCH", `/api/sessions/${encodeURIComponent(id)}`, { visibility: e.target.checked ? "public" : "private" })) });
+    const list = h("table", { id: "collaborators" });
+    const form = h("form", { class: "row", id: "invite", onsubmit: (e) => {
+      e.preventDefault();
+      act(api("POST", collaborators, { email: email.value, role: role.value }).then(() => { email.value = ""; }));
+    } }, email, role, h("button", { class: "primary" }, "Add"));
+    modal = h("div", { class: "modal", id: "share-modal", onclick: (e) => { if (e.target === modal) closeShare(); } },
+      h("div", { class: "card" },
+        h("div", { class: "row" }, h("h2", { style: "flex:1" }, "Share"), h("span", { class: "live", dataset: { live: "" } }), h("button", { onclick: closeShare }, "Close")),
+        h("label", { class: "row" }, visibility, "Anyone signed in can view"),
+        list, form));
+    shareParts = { visibility, list };
     document.body.append(modal);
     renderShare();
     showState(herald.state);
@@ -237,27 +275,18 @@ function sessionView(id) {
   function closeShare() {
     if (modal) modal.remove();
     modal = null;
+    shareParts = null;
   }
+  const collaborators = `/api/sessions/${encodeURIComponent(id)}/collaborators`;
+  const act = (p) => p.catch((err) => toast(err.message, "error"));
   function renderShare() {
     const s = state.session;
-    const email = h("input", { type: "email", name: "email", placeholder: "email", required: true });
-    const role = h("select", { name: "role" }, ["viewer", "editor", "owner"].map((r) => h("option", { value: r }, r)));
-    const act = (p) => p.catch((err) => toast(err.message, "error"));
-    const base = `/api/sessions/${encodeURIComponent(id)}/collaborators`;
-    modal.replaceChildren(h("div", { class: "card" },
-      h("div", { class: "row" }, h("h2", { style: "flex:1" }, "Share"), h("span", { class: "live", dataset: { live: "" } }), h("button", { onclick: closeShare }, "Close")),
-      h("label", { class: "row" }, h("input", { type: "checkbox", id: "public", checked: s && s.visibility === "public",
-        onchange: (e) => act(api("PATCH", `/api/sessions/${encodeURIComponent(id)}`, { visibility: e.target.checked ? "public" : "private" })) }), "Anyone signed in can view"),
-      h("table", { id: "collaborators" }, [...state.collaborators.values()].map((c) => h("tr", { dataset: { collaborator: c.email } },
-        h("td", {}, c.email, h("div", { class: "muted" }, c.status || "")),
-        h("td", {}, h("select", { "aria-label": `role of ${c.email}`, onchange: (e) => act(api("PATCH", `${base}/${c.id}`, { role: e.target.value })) },
-          ["viewer", "editor", "owner"].map((r) => h("option", { value: r, selected: r === c.role }, r)))),
-        h("td", {}, h("button", { "aria-label": `remove ${c.email}`, onclick: () => act(api("DELETE", `${base}/${c.id}`)) }, "Remove"))))),
-      h("form", { class: "row", id: "invite", onsubmit: (e) => {
-        e.preventDefault();
-        act(api("POST", base, { email: email.value, role: role.value }).then(() => { email.value = ""; }));
-      } }, email, role, h("button", { class: "primary" }, "Add"))));
-    showState(herald.state);
+    shareParts.visibility.checked = Boolean(s && s.visibility === "public");
+    shareParts.list.replaceChildren(...[...state.collaborators.values()].map((c) => h("tr", { dataset: { collaborator: c.email } },
+      h("td", {}, c.email, h("div", { class: "muted" }, c.status || "")),
+      h("td", {}, h("select", { "aria-label": `role of ${c.email}`, onchange: (e) => act(api("PATCH", `${collaborators}/${c.id}`, { role: e.target.value })) },
+        ["viewer", "editor", "owner"].map((r) => h("option", { value: r, selected: r === c.role }, r)))),
+      h("td", {}, h("button", { "aria-label": `remove ${c.email}`, onclick: () => act(api("DELETE", `${collaborators}/${c.id}`)) }, "Remove")))));
   }
 
   return () => {
@@ -283,9 +312,14 @@ function boardView() {
       column("Tracks", items.tracks, (t) => [h("strong", {}, t.title), h("div", { class: "muted" }, t.description)]),
       column("Spikes", items.spikes, (s) => [h("strong", {}, s.title), h("div", { class: "muted" }, s.findings)]));
   };
-  const loadTrail = () => api("GET", "/api/broadcast/events?limit=20").then((rows) => {
-    trail.replaceChildren(...rows.map((r) => h("li", {}, `${when(r.timestamp)} ${r.event_type} ${r.resource_id}${r.agent_id ? ` by ${r.agent_id}` : ""}`)));
-  }).catch(() => {});
+  let asked = 0;
+  const loadTrail = () => {
+    const ask = ++asked;
+    return api("GET", "/api/broadcast/events?limit=20").then((rows) => {
+      if (ask !== asked) return; // a newer answer is on its way
+      trail.replaceChildren(...rows.map((r) => h("li", {}, `${when(r.timestamp)} ${r.event_type} ${r.resource_id}${r.agent_id ? ` by ${r.agent_id}` : ""}`)));
+    }).catch(() => {});
+  };
   const feature = (id) => items.features.get(id) || { id, title: id, status: "", links: [], comments: [] };
   const leave = herald.subscribe("broadcasts", {
     snapshot: (snap) => {

@@ -66,10 +66,11 @@ export class RoomCursor {
     else if (this.seq === null) this.seq = frame.seq;
   }
 
-  /** "deliver", "duplicate" (already delivered) or "gap" (something is missing). */
+  /** "deliver", "duplicate" (already delivered, or before the join's
+   * `subscribed`: left over from an earlier subscription) or "gap". */
   accept(seq) {
-    if (this.seq !== null && seq <= this.seq) return "duplicate";
-    if (this.seq !== null && seq !== this.seq + 1) return "gap";
+    if (this.seq === null || seq <= this.seq) return "duplicate";
+    if (seq !== this.seq + 1) return "gap";
     this.seq = seq;
     return "deliver";
   }
@@ -95,11 +96,14 @@ export class Herald {
     this.attempt = 0;
     this.socket = null;
     this.timer = null;
+    this.silence = null;
+    this.heartbeatMs = 0;
     this.closed = false;
     this.connect();
   }
 
-  /** Listens to `state` (the new state), `close` ({code, reason}) or `message` (every frame). */
+  /** Listens to `state` (the new state), `close` ({code, reason}), `error`
+   * (every `error` frame, also those about no room) or `message` (every frame). */
   on(name, fn) {
     if (!this.listeners.has(name)) this.listeners.set(name, new Set());
     this.listeners.get(name).add(fn);
@@ -139,7 +143,7 @@ export class Herald {
   close() {
     this.closed = true;
     clearTimeout(this.timer);
-    if (this.socket) this.socket.close(1000);
+    this.drop();
     this.setState("offline");
   }
 
@@ -148,7 +152,26 @@ export class Herald {
     this.closed = false;
     this.attempt = 0;
     clearTimeout(this.timer);
+    this.drop();
     this.connect();
+  }
+
+  /** Forgets the current socket (its events are ignored from now on) and closes it. */
+  drop() {
+    const socket = this.socket;
+    this.socket = null;
+    clearTimeout(this.silence);
+    if (socket) socket.close(1000);
+  }
+
+  /** Closes a connection that has been silent past two heartbeats: it is
+   * half-open, and the close starts a reconnect. */
+  watch(socket) {
+    clearTimeout(this.silence);
+    if (!this.heartbeatMs || this.socket !== socket) return;
+    this.silence = setTimeout(() => {
+      if (this.socket === socket) socket.close(4000, "silent");
+    }, 2.5 * this.heartbeatMs);
   }
 
   send(message) {
@@ -166,23 +189,48 @@ export class Herald {
     if (this.options.token) url.searchParams.set("token", this.options.token);
     const socket = new this.WebSocket(url.toString());
     this.socket = socket;
+    let opened = false;
     socket.onopen = () => {
+      if (this.socket !== socket) return;
+      opened = true;
       this.attempt = 0;
       this.setState("open");
       for (const [room, entry] of this.rooms) this.sendSubscribe(room, entry);
     };
-    socket.onmessage = (message) => this.receive(message.data);
+    socket.onmessage = (message) => {
+      if (this.socket !== socket) return;
+      this.watch(socket);
+      this.receive(message.data);
+    };
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      clearTimeout(this.silence);
       this.emit("close", { code: event.code, reason: event.reason });
       if (this.closed) return;
       if (FATAL_CLOSES.has(event.code)) {
         this.setState("error");
         return;
       }
+      if (!opened && this.options.token) {
+        // A refused upgrade looks like any failure (1006): ask whether the token still holds.
+        this.tokenRefused().then((refused) => (refused ? this.setState("error") : this.scheduleReconnect()));
+        return;
+      }
       this.scheduleReconnect();
     };
+  }
+
+  /** Whether herald says 401 to the token (only where `fetch` exists). */
+  async tokenRefused() {
+    if (typeof fetch !== "function") return false;
+    try {
+      const url = new URL("/api/me", this.options.url.replace(/^ws/, "http"));
+      const resp = await fetch(url, { headers: { Authorization: `Bearer ${this.options.token}` } });
+      return resp.status === 401;
+    } catch {
+      return false;
+    }
   }
 
   scheduleReconnect() {
@@ -205,6 +253,10 @@ export class Herald {
     }
     this.emit("message", frame);
     switch (frame.type) {
+      case "welcome":
+        this.heartbeatMs = frame.heartbeat_ms;
+        this.watch(this.socket);
+        return;
       case "subscribed":
         return this.onSubscribed(frame);
       case "event":
@@ -222,9 +274,10 @@ export class Herald {
       case "error": {
         const entry = frame.room && this.rooms.get(frame.room);
         if (entry) {
-          if (frame.code === "forbidden") this.rooms.delete(frame.room);
+          if (frame.code === "forbidden" || frame.code === "too_many_rooms") this.rooms.delete(frame.room);
           if (entry.handlers.error) entry.handlers.error(frame);
         }
+        this.emit("error", frame);
         return;
       }
       default:

@@ -158,7 +158,10 @@ impl Connection {
         }
         let generation = match self.rooms.join(&room, self.limits.max_rooms) {
             Ok(generation) => generation,
-            Err(err) => return self.send(&err.ws_frame().to_string()),
+            Err(err) => {
+                let answer = Answer::plain(Dialect::Native);
+                return self.send(&protocol::error_frame(answer, &err, Some(&room)));
+            }
         };
         self.registry.do_send(registry::Join {
             room,

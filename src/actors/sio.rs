@@ -121,6 +121,7 @@ impl SioSession {
         let ping_timeout = env.limits.timeout.as_millis() as u64 - ping_interval;
         let _ = outbox.push_text(&engineio::open(
             &sid,
+            websocket,
             ping_interval,
             ping_timeout,
             env.max_payload,

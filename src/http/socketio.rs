@@ -58,6 +58,11 @@ fn env(state: &AppState) -> SioEnv {
     }
 }
 
+/// The longest a poll waits: one heartbeat, by which time a ping is queued anyway.
+fn poll_limit(state: &AppState) -> Duration {
+    Duration::from_millis(state.settings.ws.heartbeat_interval_ms)
+}
+
 /// `GET /socket.io/`: a handshake, a poll, or a WebSocket.
 pub async fn get(
     state: web::Data<AppState>,
@@ -72,7 +77,7 @@ pub async fn get(
     match (q.transport.as_deref(), q.sid) {
         (Some("polling"), None) => {
             let (_, handle) = SioSession::open(env(&state), q.token, false);
-            poll(&handle).await
+            poll(&handle, poll_limit(&state)).await
         }
         (Some("polling"), Some(sid)) => match state.sio.get(&sid) {
             None => refuse(1, "Session ID unknown"),
@@ -86,18 +91,27 @@ pub async fn get(
             }
             Some(handle) => {
                 let _guard = PollGuard(handle.polling.clone());
-                poll(&handle).await
+                poll(&handle, poll_limit(&state)).await
             }
         },
         (Some("websocket"), sid) => {
+            // A session is made only for a handshake that checks out.
+            let response = match actix_web_actors::ws::handshake(&req) {
+                Ok(response) => response,
+                Err(e) => return refuse(3, &format!("Bad request: websocket: {e}")),
+            };
             let handle = match sid {
                 None => SioSession::open(env(&state), q.token, true).1,
                 Some(sid) => match state.sio.get(&sid) {
+                    // One WebSocket per session: a second probe is refused.
+                    Some(handle) if handle.upgraded.load(Ordering::SeqCst) => {
+                        return refuse(3, "Bad request: the session already has a WebSocket")
+                    }
                     Some(handle) => handle,
                     None => return refuse(1, "Session ID unknown"),
                 },
             };
-            websocket(&state, &req, payload, handle)
+            websocket(&state, response, payload, handle)
         }
         _ => refuse(0, "Transport unknown"),
     }
@@ -151,10 +165,17 @@ impl Drop for PollGuard {
     }
 }
 
-/// Waits for what the session has queued and answers it as one payload; a
-/// close becomes the `1` packet.
-async fn poll(handle: &Handle) -> HttpResponse {
-    let first = OutboxStream(handle.outbox.clone()).next().await;
+/// Waits for what the session has queued (at most `limit`, then a `6` noop:
+/// a poll left open across an upgrade still returns) and answers it as one
+/// payload; a close becomes the `1` packet.
+async fn poll(handle: &Handle, limit: Duration) -> HttpResponse {
+    let waited =
+        actix_web::rt::time::timeout(limit, OutboxStream(handle.outbox.clone()).next()).await;
+    let Ok(first) = waited else {
+        return HttpResponse::Ok()
+            .content_type("text/plain; charset=UTF-8")
+            .body(engineio::NOOP);
+    };
     let (rest, closing) = handle.outbox.drain();
     let mut packets: Vec<String> = Vec::new();
     let mut closed = first.is_none();
@@ -179,14 +200,10 @@ async fn poll(handle: &Handle) -> HttpResponse {
 /// then, once the session moved to it, the session's outbox.
 fn websocket(
     state: &AppState,
-    req: &HttpRequest,
+    mut response: actix_web::HttpResponseBuilder,
     payload: web::Payload,
     handle: Handle,
 ) -> HttpResponse {
-    let mut response = match actix_web_actors::ws::handshake(req) {
-        Ok(response) => response,
-        Err(e) => return refuse(3, &format!("Bad request: websocket: {e}")),
-    };
     let own = Outbox::new(state.settings.ws.outbound_buffer_bytes);
     let max = state.settings.ws.max_frame_bytes;
     actix_web::rt::spawn(read(payload, handle.clone(), own.clone(), max));
@@ -194,6 +211,7 @@ fn websocket(
         own: OutboxStream(own),
         session: OutboxStream(handle.outbox),
         upgraded: handle.upgraded,
+        own_done: false,
     })
 }
 
@@ -247,23 +265,32 @@ async fn read(mut payload: web::Payload, handle: Handle, own: Arc<Outbox>, max: 
     }
 }
 
-/// The body of a Socket.IO WebSocket.
+/// The body of a Socket.IO WebSocket: its own frames, then (once the session
+/// moved to it) the session's, until the session's end, close frame included.
 struct SessionStream {
     own: OutboxStream,
     session: OutboxStream,
     upgraded: Arc<AtomicBool>,
+    /// The socket's own frames have all been written.
+    own_done: bool,
 }
 
 impl Stream for SessionStream {
     type Item = Result<web::Bytes, actix_web::Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match Pin::new(&mut self.own).poll_next(cx) {
-            Poll::Pending => {}
-            ready => return ready,
+        if !self.own_done {
+            match Pin::new(&mut self.own).poll_next(cx) {
+                Poll::Ready(Some(frame)) => return Poll::Ready(Some(frame)),
+                Poll::Ready(None) => self.own_done = true,
+                Poll::Pending => {}
+            }
         }
         if self.upgraded.load(Ordering::SeqCst) {
-            Pin::new(&mut self.session).poll_next(cx)
+            return Pin::new(&mut self.session).poll_next(cx);
+        }
+        if self.own_done {
+            Poll::Ready(None)
         } else {
             Poll::Pending
         }

@@ -20,6 +20,8 @@ test("backoff stays within full-jitter bounds from 1 s to the 30 s cap", () => {
 test("a cursor delivers each seq once and in order, and spots gaps", () => {
   const c = new RoomCursor();
   assert.equal(c.since(), undefined);
+  // Before the join's `subscribed`: left over from an earlier subscription.
+  assert.equal(c.accept(1), "duplicate");
   c.subscribed({ recovered: false, seq: 4 });
   assert.equal(c.accept(5), "deliver");
   assert.equal(c.accept(5), "duplicate");
@@ -157,5 +159,24 @@ test("a revoked room calls revoked and is not resumed", () => {
   ws.push({ type: "unsubscribed", room: "session:s1", reason: "revoked", code: 4003 });
   assert.deepEqual(revoked, [4003]);
   assert.equal(h.rooms.size, 0);
+  h.close();
+});
+
+test("a silent connection is closed and resumed; retry() leaves no second socket", async () => {
+  FakeSocket.all = [];
+  const h = new Herald({ url: "ws://h/ws", WebSocket: FakeSocket, baseDelay: 1, maxDelay: 1 });
+  const ws = FakeSocket.all[0];
+  ws.open();
+  ws.push({ type: "welcome", connection_id: "c", heartbeat_ms: 4 });
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(ws.readyState, 3, "a silent socket stays open");
+  await new Promise((r) => setTimeout(r, 20));
+  assert.ok(FakeSocket.all.length >= 2, "no reconnect after silence");
+  const before = FakeSocket.all.length;
+  h.retry();
+  h.retry();
+  const live = FakeSocket.all.filter((s) => s.readyState !== 3);
+  assert.equal(live.length, 1, "two sockets left open");
+  assert.equal(FakeSocket.all.length, before + 2);
   h.close();
 });

@@ -120,10 +120,17 @@ impl Room {
         };
         log::debug!("room {}: access revoked for connection {id}", self.name);
         if !is_single_room(sub.dialect) {
-            let answer = Answer::plain(sub.dialect);
+            let dialect = sub.dialect;
+            // A `subscribe` still waiting for its ack gets a failed one.
+            let err = AppError::Forbidden(format!("you may not read {}", self.name));
+            for answer in self.answers(id).into_iter().filter(|a| a.ack.is_some()) {
+                let frame = protocol::error_frame(answer, &err, Some(&self.name));
+                self.push_text(id, &frame);
+            }
+            let answer = Answer::plain(dialect);
             let frame =
                 protocol::unsubscribed_frame(answer, &self.name, "revoked", Some(CLOSE_REVOKED));
-            let _ = sub.outbox.push_text(&frame);
+            self.push_text(id, &frame);
             self.evict(id, false);
         } else {
             sub.outbox.close(CLOSE_REVOKED, "Access revoked");

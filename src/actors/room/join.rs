@@ -23,8 +23,7 @@ impl Room {
     /// `recheck` (the room may not have learned a grant that just committed).
     fn join_checked(&mut self, msg: Join, recheck: bool, ctx: &mut Context<Self>) {
         let id = msg.sub.conn_id;
-        if let Some(sub) = self.subs.get(&id) {
-            // Still loading: the first join's `subscribed` is on its way.
+        if let Some(sub) = self.subs.get_mut(&id) {
             if sub.live {
                 let answer = Answer {
                     dialect: sub.dialect,
@@ -32,6 +31,9 @@ impl Room {
                 };
                 let frame = protocol::subscribed_frame(answer, &self.name, sub.cursor, true, None);
                 self.push_text(id, &frame);
+            } else {
+                // Still loading: the first join's `subscribed` answers this one too.
+                sub.acks.extend(msg.sub.ack);
             }
             return;
         }
@@ -47,7 +49,7 @@ impl Room {
             id,
             Sub {
                 identity: msg.sub.identity,
-                ack: msg.sub.ack,
+                acks: msg.sub.ack.into_iter().collect(),
                 outbox: msg.sub.outbox,
                 dialect: msg.sub.dialect,
                 generation: msg.sub.generation,
@@ -63,8 +65,7 @@ impl Room {
         match msg.since {
             Some(since) if self.can_replay(since) => match self.run_since(since) {
                 Some(run) => {
-                    let frame = self.subscribed(id, self.head, true, None);
-                    self.push_text(id, &frame);
+                    self.send_subscribed(id, self.head, true, None);
                     if let Some(sub) = self.subs.get_mut(&id) {
                         sub.cursor = since;
                     }
@@ -106,8 +107,7 @@ impl Room {
                         && found.first().is_none_or(|d| d.seq == from + 1) =>
                 {
                     if resume {
-                        let frame = act.subscribed(id, upto, true, None);
-                        act.push_text(id, &frame);
+                        act.send_subscribed(id, upto, true, None);
                     }
                     if let Some(sub) = act.subs.get_mut(&id) {
                         sub.cursor = from;
@@ -167,8 +167,7 @@ impl Room {
                 // Access ended after the join was let in: the snapshot says so.
                 Ok(None) => act.revoke(id),
                 Ok(Some((snap, seq))) => {
-                    let frame = act.subscribed(id, seq, false, snap.as_ref());
-                    act.push_text(id, &frame);
+                    act.send_subscribed(id, seq, false, snap.as_ref());
                     if let Some(sub) = act.subs.get_mut(&id) {
                         sub.cursor = seq;
                     }
@@ -179,36 +178,42 @@ impl Room {
         }));
     }
 
-    /// How to answer this subscriber: its dialect, and the ack its
-    /// `subscribe` asked for (answered once).
-    pub(super) fn answer(&mut self, id: u64) -> Answer {
-        match self.subs.get_mut(&id) {
-            Some(sub) => Answer {
-                dialect: sub.dialect,
-                ack: sub.ack.take(),
-            },
-            None => Answer::plain(Dialect::Native),
+    /// How to answer this subscriber's pending `subscribe`s: one answer per
+    /// Socket.IO ack it asked for (each answered once), else one plain answer.
+    pub(super) fn answers(&mut self, id: u64) -> Vec<Answer> {
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return Vec::new();
+        };
+        let dialect = sub.dialect;
+        if sub.acks.is_empty() {
+            return vec![Answer::plain(dialect)];
         }
+        sub.acks
+            .drain(..)
+            .map(|ack| Answer {
+                dialect,
+                ack: Some(ack),
+            })
+            .collect()
     }
 
-    /// The `subscribed` frame as the subscriber wants it.
-    fn subscribed(
-        &mut self,
-        id: u64,
-        seq: i64,
-        recovered: bool,
-        snapshot: Option<&Value>,
-    ) -> String {
-        let answer = self.answer(id);
-        protocol::subscribed_frame(answer, &self.name, seq, recovered, snapshot)
+    /// Sends `subscribed` as the subscriber wants it (once per pending ack).
+    fn send_subscribed(&mut self, id: u64, seq: i64, recovered: bool, snapshot: Option<&Value>) {
+        for answer in self.answers(id) {
+            let frame = protocol::subscribed_frame(answer, &self.name, seq, recovered, snapshot);
+            self.push_text(id, &frame);
+        }
     }
 
     /// A read for this subscriber failed: tell it and drop it from the room.
     fn fail(&mut self, id: u64, err: &AppError) {
-        let answer = self.answer(id);
-        let frame = protocol::error_frame(answer, err, Some(&self.name));
-        self.push_text(id, &frame);
-        let plain = Answer::plain(answer.dialect);
+        let answers = self.answers(id);
+        let dialect = answers.first().map_or(Dialect::Native, |a| a.dialect);
+        for answer in answers {
+            let frame = protocol::error_frame(answer, err, Some(&self.name));
+            self.push_text(id, &frame);
+        }
+        let plain = Answer::plain(dialect);
         let frame = protocol::unsubscribed_frame(plain, &self.name, "unavailable", None);
         self.push_text(id, &frame);
         self.evict(id, false);

@@ -81,8 +81,8 @@ pub struct Reply {
 
 struct Sub {
     identity: Arc<Identity>,
-    /// The ack the pending `subscribed` answers (taken when it is sent).
-    ack: Option<u64>,
+    /// The acks the pending `subscribed` answers (taken when it is sent).
+    acks: Vec<u64>,
     outbox: Arc<Outbox>,
     dialect: crate::protocol::Dialect,
     conn: Recipient<RoomEvicted>,
