@@ -294,6 +294,26 @@ pub fn was_deleted(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
         .is_some())
 }
 
+/// The access facts of sessions already read, in one query for their collaborators.
+pub fn access_of(
+    conn: &mut DbConn,
+    sessions: &[crate::db::models::Session],
+    version: i64,
+) -> QueryResult<Vec<SessionAccess>> {
+    let found = sessions
+        .iter()
+        .map(|s| {
+            (
+                s.id.clone(),
+                s.project_id.clone(),
+                s.owner_id.clone(),
+                s.visibility.clone(),
+            )
+        })
+        .collect();
+    facts(conn, found, version)
+}
+
 /// The access facts of every session of a project, as of `version`.
 pub fn project_access(
     conn: &mut DbConn,
