@@ -35,6 +35,9 @@ impl Room {
         if let Some(timer) = self.timer.take() {
             ctx.cancel_future(timer);
         }
+        if self.fenced {
+            return;
+        }
         let mut by_cursor: HashMap<(i64, Dialect), Vec<u64>> = HashMap::new();
         for (id, sub) in &self.subs {
             if sub.live && sub.cursor < self.head {

@@ -16,6 +16,20 @@ impl Room {
     /// Adds a subscriber: again to a room it is in (answered, nothing resent),
     /// resuming from memory, resuming from the log, or fresh with a snapshot.
     pub(super) fn join(&mut self, msg: Join, ctx: &mut Context<Self>) {
+        // A resume past the head names a seq another node committed that
+        // this room has not read yet: read the log up to it first.
+        if let Some(since) = msg.since.filter(|s| *s > self.head) {
+            if !self.subs.contains_key(&msg.sub.conn_id) {
+                self.target = self.target.max(since);
+                self.deferred.push(msg);
+                return self.fetch_gap(ctx);
+            }
+        }
+        self.join_now(msg, ctx);
+    }
+
+    /// [`Room::join`] at the room's current head.
+    pub(super) fn join_now(&mut self, msg: Join, ctx: &mut Context<Self>) {
         self.join_checked(msg, true, ctx);
     }
 
