@@ -18,6 +18,8 @@ pub struct Stats {
     nodes: Mutex<Vec<NodeRow>>,
     /// The cluster listener is up (always false on a single node).
     listening: AtomicBool,
+    /// Wake-ups heard from the cluster listener (every node's, this one's too).
+    notifications: AtomicUsize,
 }
 
 impl Default for Stats {
@@ -36,6 +38,7 @@ impl Stats {
             node,
             nodes: Mutex::new(Vec::new()),
             listening: AtomicBool::new(false),
+            notifications: AtomicUsize::new(0),
         }
     }
 
@@ -74,6 +77,16 @@ impl Stats {
     /// The cluster listener went up or down.
     pub fn set_listening(&self, up: bool) {
         self.listening.store(up, Ordering::Relaxed);
+    }
+
+    /// A wake-up arrived on the cluster channel.
+    pub fn notification_received(&self) {
+        self.notifications.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Wake-ups received since start.
+    pub fn notifications(&self) -> usize {
+        self.notifications.load(Ordering::Relaxed)
     }
 
     /// Whether the cluster listener is up.

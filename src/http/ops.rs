@@ -53,6 +53,10 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> AppResult<Ht
     Ok(HttpResponse::Ok().json(json!({
         "node": state.stats.node(),
         "nodes": nodes,
+        "cluster": {
+            "listening": state.stats.listening(),
+            "notifications_received": state.stats.notifications(),
+        },
         "connections": state.stats.connections(),
         "rooms": rooms,
         "events_total": total,

@@ -320,6 +320,7 @@ impl Handler<Notified> for Cluster {
     type Result = ();
 
     fn handle(&mut self, msg: Notified, ctx: &mut Context<Self>) {
+        self.env.stats.notification_received();
         self.wake(Wake::decode(&msg.0), ctx);
     }
 }

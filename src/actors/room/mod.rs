@@ -245,11 +245,14 @@ impl Room {
                         act.head = first.seq - 1;
                         act.recent.clear();
                     }
+                    // Events other nodes committed wait for the batching
+                    // window like this node's own.
+                    let urgent = found.iter().any(|d| d.event.priority);
                     for d in found {
                         act.stash.insert(d.seq, d);
                     }
                     act.absorb(ctx);
-                    act.flush(ctx);
+                    act.flush_soon(urgent, ctx);
                     if act.head < act.target {
                         act.fetch_gap(ctx);
                     } else {
@@ -268,6 +271,20 @@ impl Room {
 }
 
 impl Room {
+    /// Flushes now if `urgent` (a priority event) or without a batching
+    /// window; else once the window is over.
+    fn flush_soon(&mut self, urgent: bool, ctx: &mut Context<Self>) {
+        let window = self.env.batch_window;
+        if urgent || window.is_zero() {
+            self.flush(ctx);
+        } else if self.timer.is_none() {
+            self.timer = Some(ctx.run_later(window, |act, ctx| {
+                act.timer = None;
+                act.flush(ctx);
+            }));
+        }
+    }
+
     /// When the room is empty, asks the registry to stop it after
     /// [`IDLE_AFTER`] without a join.
     pub(super) fn idle_check(&mut self, ctx: &mut Context<Self>) {
@@ -421,15 +438,7 @@ impl Handler<Publish> for Room {
             return;
         }
         self.absorb(ctx);
-        let window = self.env.batch_window;
-        if urgent || window.is_zero() {
-            self.flush(ctx);
-        } else if self.timer.is_none() {
-            self.timer = Some(ctx.run_later(window, |act, ctx| {
-                act.timer = None;
-                act.flush(ctx);
-            }));
-        }
+        self.flush_soon(urgent, ctx);
     }
 }
 

@@ -133,6 +133,26 @@ pub struct FanoutReport {
     pub tool_cpu_pct: Option<f64>,
     /// CPU of the server over the publish window, % of one core.
     pub server_cpu_pct: Option<f64>,
+    /// With several `--subscribe-url`s: delivery and latency per node.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_node: Vec<NodeLatency>,
+}
+
+/// One node's share of a fanout run over several nodes.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeLatency {
+    /// The node's URL.
+    pub url: String,
+    /// Its clients that subscribed.
+    pub subscribed: usize,
+    /// Confirmed events its clients received.
+    pub delivered: u64,
+    /// Confirmed events its clients did not receive.
+    pub lost: u64,
+    /// Repeated deliveries.
+    pub duplicates: u64,
+    /// Publish to receive on this node.
+    pub latency_ms: Latency,
 }
 
 /// Formats an optional CPU share.
@@ -176,6 +196,12 @@ impl FanoutReport {
         }
         self.print_publish();
         self.print_delivery();
+        for n in &self.per_node {
+            println!(
+                "  node {}  {} clients, {} delivered, {} lost, {} dup, latency {}",
+                n.url, n.subscribed, n.delivered, n.lost, n.duplicates, n.latency_ms
+            );
+        }
         self.print_resources();
     }
 
