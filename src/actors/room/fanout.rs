@@ -64,8 +64,18 @@ impl Room {
                 }
             }
         }
-        while self.recent.len() > RECENT_CAPACITY {
-            self.recent.pop_front();
+        self.trim_recent();
+    }
+
+    /// Keeps `recent` within [`RECENT_CAPACITY`] deliveries and
+    /// [`super::RECENT_BYTES`]; what falls out is read from the log when needed.
+    pub(super) fn trim_recent(&mut self) {
+        while self.recent.len() > RECENT_CAPACITY
+            || (self.recent_bytes > super::RECENT_BYTES && self.recent.len() > 1)
+        {
+            if let Some(d) = self.recent.pop_front() {
+                self.recent_bytes = self.recent_bytes.saturating_sub(d.weight());
+            }
         }
     }
 

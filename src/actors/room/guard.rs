@@ -55,7 +55,7 @@ pub(super) fn read_gap(
     from: i64,
 ) -> QueryResult<(Vec<Arc<Delivery>>, Vec<SessionAccess>)> {
     read_tx(conn, |c| {
-        let found = events::replay(c, room, from, super::MAX_REPLAY)?;
+        let found = events::replay(c, room, from, super::REPLAY_PAGE)?;
         let book = match room.kind() {
             RoomKind::Session(_) | RoomKind::Project(_) if !found.is_empty() => {
                 read_facts(c, room)?

@@ -35,6 +35,12 @@ use std::time::Duration;
 
 /// A resume further behind than this gets a snapshot instead of a replay.
 pub const MAX_REPLAY: i64 = 10_000;
+/// Most deliveries one read of the log brings into memory (a replay or a
+/// gap is read page by page, the next page once the last one was sent): at
+/// most `REPLAY_PAGE × events.max_payload_bytes` per read.
+pub const REPLAY_PAGE: i64 = 64;
+/// Most payload bytes the room keeps in `recent`, besides the count.
+pub const RECENT_BYTES: usize = 16 * 1024 * 1024;
 /// How long an empty room lives before it is stopped.
 const IDLE_AFTER: Duration = Duration::from_secs(10);
 /// Wait before retrying a failed read of the room's head or of a gap.
@@ -112,6 +118,8 @@ pub struct Room {
     stash: BTreeMap<i64, Arc<Delivery>>,
     fetching: bool,
     recent: VecDeque<Arc<Delivery>>,
+    /// What `recent` holds, in [`Delivery::weight`] (bounded by [`RECENT_BYTES`]).
+    recent_bytes: usize,
     subs: HashMap<u64, Sub>,
     tokens: u64,
     joins: u64,
@@ -148,6 +156,7 @@ impl Room {
             stash: BTreeMap::new(),
             fetching: false,
             recent: VecDeque::new(),
+            recent_bytes: 0,
             subs: HashMap::new(),
             tokens: 0,
             joins: 0,
@@ -208,13 +217,16 @@ impl Room {
             if seq <= self.head {
                 entry.remove();
             } else if seq == self.head + 1 {
-                self.recent.push_back(entry.remove());
+                let d = entry.remove();
+                self.recent_bytes += d.weight();
+                self.recent.push_back(d);
                 self.head = seq;
             } else {
                 self.fetch_gap(ctx);
                 break;
             }
         }
+        self.trim_recent();
     }
 
     fn fetch_gap(&mut self, ctx: &mut Context<Self>) {
@@ -244,6 +256,7 @@ impl Room {
                         );
                         act.head = first.seq - 1;
                         act.recent.clear();
+                        act.recent_bytes = 0;
                     }
                     // Events other nodes committed wait for the batching
                     // window like this node's own.
