@@ -91,3 +91,41 @@ async fn a_room_full_of_large_events_keeps_memory_bounded() {
         RSS_BOUND >> 20
     );
 }
+
+#[actix_web::test]
+async fn a_listing_of_large_events_is_cut_near_8_mib_and_pages_on() {
+    let srv = TestServer::start();
+    let filler = "y".repeat(PAYLOAD_BYTES);
+    let url = srv.url("/api/rooms/pages/events");
+    for n in 0..40 {
+        let (status, body) = post(
+            &url,
+            json!({"event_type": "blob", "payload": {"n": n, "blob": filler}}),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let mut seqs = Vec::new();
+    let mut pages = 0;
+    while seqs.len() < 40 {
+        let since = seqs.last().copied().unwrap_or(0);
+        let mut resp = client()
+            .get(format!("{url}?since={since}&limit=1000"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        let body = resp.body().limit(64 * 1024 * 1024).await.unwrap();
+        assert!(
+            body.len() < 9 * 1024 * 1024,
+            "a page of {} bytes",
+            body.len()
+        );
+        let page: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+        assert!(!page.is_empty());
+        seqs.extend(page.iter().map(|e| e["seq"].as_i64().unwrap()));
+        pages += 1;
+    }
+    assert_eq!(seqs, (1..=40).collect::<Vec<i64>>());
+    assert!(pages >= 2, "40 events of 240 KiB came in one page");
+}
