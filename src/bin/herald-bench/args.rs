@@ -20,6 +20,9 @@ OPTIONS:
     --connect-rate C    fanout: WebSocket connections opened per second (default 2000)
     --socketio          fanout: clients speak Socket.IO over /socket.io/ (WebSocket
                         transport) instead of the native protocol
+    --churn N           fanout: N clients per second (spread over all of them) drop
+                        their connection without a close and resume with `since`
+                        while the events are published; native protocol only
     --subscribe-url URL fanout: open the clients on this node instead of --url;
                         repeat it (or give a comma list) to spread them round
                         robin over several nodes of a cluster; the publisher
@@ -67,6 +70,8 @@ pub struct Args {
     pub socketio: bool,
     /// Nodes the fanout clients connect to (empty: `url`).
     pub subscribe_urls: Vec<String>,
+    /// Clients per second that drop and resume (fanout).
+    pub churn: Option<f64>,
 }
 
 impl Default for Args {
@@ -84,6 +89,7 @@ impl Default for Args {
             connect_rate: 2000.0,
             socketio: false,
             subscribe_urls: Vec::new(),
+            churn: None,
         }
     }
 }
@@ -98,7 +104,8 @@ pub enum Command {
 }
 
 /// Options that take a value.
-const VALUE_OPTIONS: [&str; 10] = [
+const VALUE_OPTIONS: [&str; 11] = [
+    "--churn",
     "--subscribe-url",
     "--url",
     "--mode",
@@ -157,6 +164,9 @@ pub fn parse(raw: impl IntoIterator<Item = String>) -> Result<Command, String> {
         };
         apply(&mut args, &name, &value)?;
     }
+    if args.churn.is_some() && args.socketio {
+        return Err("--churn resumes with the native protocol: not with --socketio".to_owned());
+    }
     if args.room.is_empty() {
         return Err("--room must not be empty".to_owned());
     }
@@ -186,6 +196,7 @@ fn apply(args: &mut Args, name: &str, value: &str) -> Result<(), String> {
         }
         "--server-pid" => args.server_pid = Some(number(name, value)?),
         "--connect-rate" => args.connect_rate = positive(name, value)?,
+        "--churn" => args.churn = Some(positive(name, value)?),
         "--subscribe-url" => args.subscribe_urls.extend(
             value
                 .split(',')
@@ -222,6 +233,8 @@ mod tests {
         assert_eq!(b.url, "http://h:1");
         let c = run("--subscribe-url http://a:1,http://b:2 --subscribe-url=http://c:3")?;
         assert_eq!(c.subscribe_urls, ["http://a:1", "http://b:2", "http://c:3"]);
+        assert_eq!(run("--churn 50")?.churn, Some(50.0));
+        assert!(run("--churn 5 --socketio").is_err());
         Ok(())
     }
 

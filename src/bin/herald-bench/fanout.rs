@@ -135,6 +135,10 @@ fn client_config(args: &Args, target: &Target, total: u64) -> crate::Result<Clie
         subscribe,
         socketio: args.socketio,
         n_limit: total,
+        churn: args.churn.map(|per_s| {
+            let mean = Duration::from_secs_f64(args.clients.max(1) as f64 / per_s);
+            (args.room.clone(), mean)
+        }),
     })
 }
 
@@ -200,6 +204,9 @@ fn build_report(
         tool_cpu_pct: res.tool_cpu,
         server_cpu_pct: res.server_cpu,
         per_node: Vec::new(),
+        churn_per_s: args.churn,
+        resumes: merged.resumes,
+        resumes_not_recovered: merged.not_recovered,
     }
 }
 
@@ -292,6 +299,8 @@ struct Merged {
     duplicates: u64,
     unconfirmed: u64,
     latency: Histogram,
+    resumes: u64,
+    not_recovered: u64,
 }
 
 impl Merged {
@@ -320,6 +329,8 @@ impl Merged {
         self.unconfirmed += r.unique - delivered + r.foreign;
         self.duplicates += r.duplicates;
         self.latency.merge(&r.latency);
+        self.resumes += r.resumes;
+        self.not_recovered += r.not_recovered;
     }
 
     /// Adds another node's totals.
@@ -342,6 +353,8 @@ impl Merged {
         self.unconfirmed += o.unconfirmed;
         self.duplicates += o.duplicates;
         self.latency.merge(&o.latency);
+        self.resumes += o.resumes;
+        self.not_recovered += o.not_recovered;
     }
 }
 

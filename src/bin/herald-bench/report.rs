@@ -136,6 +136,12 @@ pub struct FanoutReport {
     /// With several `--subscribe-url`s: delivery and latency per node.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub per_node: Vec<NodeLatency>,
+    /// `--churn`: clients per second asked to drop and resume.
+    pub churn_per_s: Option<f64>,
+    /// Drops followed by a resume with `since`.
+    pub resumes: u64,
+    /// Resumes answered `recovered: false` (a snapshot instead of a replay).
+    pub resumes_not_recovered: u64,
 }
 
 /// One node's share of a fanout run over several nodes.
@@ -196,6 +202,12 @@ impl FanoutReport {
         }
         self.print_publish();
         self.print_delivery();
+        if let Some(per_s) = self.churn_per_s {
+            println!(
+                "  churn              {per_s}/s asked: {} drops resumed with since, {} not recovered",
+                self.resumes, self.resumes_not_recovered
+            );
+        }
         for n in &self.per_node {
             println!(
                 "  node {}  {} clients, {} delivered, {} lost, {} dup, latency {}",
