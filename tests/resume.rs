@@ -58,7 +58,7 @@ async fn a_resume_that_missed_nothing_goes_live_at_once() {
         assert_eq!(sub["recovered"], true, "{sub}");
         publish(&srv, room, json!({"n": 9})).await;
         match ws.recv_within(std::time::Duration::from_secs(2)).await {
-            Some(Incoming::Json(v)) => assert_eq!(seqs_of(&[v.clone()]), vec![next_seq], "{v}"),
+            Some(Incoming::Json(v)) => assert_eq!(v["seq"], next_seq, "{v}"),
             other => panic!("no live event after a resume at the head: {other:?}"),
         }
     }
