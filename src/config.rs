@@ -30,6 +30,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Several nodes on one PostgreSQL database.
     pub cluster: ClusterSettings,
+    /// HTTP API behaviour.
+    pub http: HttpSettings,
 }
 
 /// `[server]`
@@ -143,6 +145,23 @@ impl Default for AuthSettings {
             required: false,
             admin_token: None,
             max_writes_per_second: 200,
+        }
+    }
+}
+
+/// `[http]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// How long the first answer of a write with an `Idempotency-Key` is
+    /// kept, in seconds; a repeat within it gets that answer again.
+    pub idempotency_ttl_s: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            idempotency_ttl_s: 86_400,
         }
     }
 }
@@ -276,6 +295,7 @@ impl Settings {
                 "at most 64 characters from A-Z a-z 0-9 - _ .",
             ));
         }
+        positive("http.idempotency_ttl_s", self.http.idempotency_ttl_s)?;
         positive("cluster.heartbeat_ms", self.cluster.heartbeat_ms)?;
         positive("cluster.reconcile_ms", self.cluster.reconcile_ms)?;
         if self.cluster.node_timeout_ms <= self.cluster.heartbeat_ms {

@@ -22,6 +22,8 @@ pub enum AppError {
     NotFound(String),
     /// The request conflicts with the current state (duplicate id, unique email).
     Conflict(String),
+    /// An `Idempotency-Key` used before for another request.
+    IdempotencyMismatch(String),
     /// The body is larger than `server.max_body_bytes`.
     PayloadTooLarge(String),
     /// Too many requests or subscriptions.
@@ -44,6 +46,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
+            AppError::IdempotencyMismatch(_) => "idempotency_mismatch",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::RateLimited(_) => "rate_limited",
             AppError::TooManyRooms(_) => "too_many_rooms",
@@ -61,6 +64,7 @@ impl AppError {
             | AppError::Forbidden(m)
             | AppError::NotFound(m)
             | AppError::Conflict(m)
+            | AppError::IdempotencyMismatch(m)
             | AppError::PayloadTooLarge(m)
             | AppError::RateLimited(m)
             | AppError::TooManyRooms(m)
@@ -102,6 +106,7 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::IdempotencyMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited(_) | AppError::TooManyRooms(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

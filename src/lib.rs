@@ -140,6 +140,7 @@ pub async fn run(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
+            .wrap_fn(http::mark_replayed)
             .configure(http::routes)
     })
     .workers(workers)
@@ -200,8 +201,9 @@ impl Core {
             db::Backend::Sqlite(_) => None,
         };
         let cluster_node = cluster_url.as_ref().map(|_| stats.node().to_string());
+        let ttl = settings.http.idempotency_ttl_s;
         let writer = Persistence::start_in_arbiter(&writer_thread.handle(), move |_| {
-            Persistence::new(manager, writer_registry, retention, cluster_node)
+            Persistence::new(manager, writer_registry, retention, cluster_node, ttl)
         });
         let cluster = cluster_url.map(|url| {
             let thread = Arbiter::new();

@@ -16,8 +16,9 @@
 
 use crate::actors::cluster::Wake;
 use crate::actors::registry::{self, Registry};
-use crate::db::{cluster, DbConn, DbManager};
-use crate::domain::{self, Command, CommandCtx, Outcome};
+use crate::db::{cluster, idempotency, DbConn, DbManager};
+use crate::domain::idempotency as keyed;
+use crate::domain::{Command, CommandCtx, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::time::now_ms;
 use actix::prelude::*;
@@ -26,6 +27,8 @@ use futures::channel::oneshot;
 
 /// Most commands in one transaction; more wait for the next one.
 const MAX_GROUP: usize = 512;
+/// How often a group also forgets every expired idempotency answer.
+const SWEEP_EVERY_MS: i64 = 60_000;
 
 /// The single writer. Start it with `start_in_arbiter` on an arbiter of its own.
 pub struct Persistence {
@@ -37,6 +40,10 @@ pub struct Persistence {
     /// This node's id when it shares a PostgreSQL database with others:
     /// each group that changed something also queues one wake-up for them.
     cluster_node: Option<String>,
+    /// `http.idempotency_ttl_s`, in ms: stored answers older are forgotten.
+    idempotency_ttl_ms: i64,
+    /// When expired idempotency answers were last swept (unix ms).
+    swept_at: i64,
     queue: Vec<Job>,
     /// A `RunGroup` is on its way.
     scheduled: bool,
@@ -61,6 +68,7 @@ impl Persistence {
         registry: Addr<Registry>,
         retention: u64,
         cluster_node: Option<String>,
+        idempotency_ttl_s: u64,
     ) -> Self {
         Persistence {
             manager,
@@ -68,6 +76,8 @@ impl Persistence {
             registry,
             retention,
             cluster_node,
+            idempotency_ttl_ms: (idempotency_ttl_s as i64).saturating_mul(1000),
+            swept_at: now_ms(),
             queue: Vec::new(),
             scheduled: false,
         }
@@ -101,10 +111,17 @@ impl Persistence {
                 .into_iter()
                 .map(|p| ((p.command, p.ctx), p.reply))
                 .unzip();
+            let now = now_ms();
+            let sweep = now - self.swept_at >= SWEEP_EVERY_MS;
+            if sweep {
+                self.swept_at = now;
+            }
             let group = Group {
                 commands,
                 retention: self.retention,
                 cluster_node: self.cluster_node.as_deref(),
+                idempotency_ttl_ms: self.idempotency_ttl_ms,
+                sweep,
             };
             let (kept, results) = run_group(self.conn.take(), &self.manager, group);
             self.conn = kept;
@@ -151,6 +168,9 @@ struct Group<'a> {
     commands: Vec<(Command, CommandCtx)>,
     retention: u64,
     cluster_node: Option<&'a str>,
+    idempotency_ttl_ms: i64,
+    /// Also forget every expired idempotency answer.
+    sweep: bool,
 }
 
 /// Runs one group in one transaction. Returns the
@@ -164,6 +184,8 @@ fn run_group(
         commands,
         retention,
         cluster_node,
+        idempotency_ttl_ms,
+        sweep,
     } = group;
     let mut conn = match conn.map(Ok).unwrap_or_else(|| manager.connect()) {
         Ok(conn) => conn,
@@ -176,12 +198,25 @@ fn run_group(
     let count = commands.len();
     let now = now_ms();
     let outer = conn.transaction::<_, diesel::result::Error, _>(|c| {
+        let expired_before = now.saturating_sub(idempotency_ttl_ms);
+        if sweep {
+            idempotency::expire(c, expired_before, None)?;
+        }
         let results = commands
             .into_iter()
             .map(|(command, mut ctx)| {
                 ctx.now = now;
                 ctx.retention = retention;
-                c.transaction(|c| domain::apply(c, &ctx, &command))
+                let first =
+                    c.transaction(|c| keyed::apply_keyed(c, &ctx, &command, expired_before));
+                match first {
+                    Ok(outcome) => Ok(outcome),
+                    Err(keyed::KeyedError::App(err)) => Err(err),
+                    // Another node stored this key's answer first: answer with it.
+                    Err(keyed::KeyedError::Taken) => {
+                        c.transaction(|c| keyed::answer_taken(c, &ctx, expired_before))
+                    }
+                }
             })
             .collect::<Vec<_>>();
         if let Some(node) = cluster_node {

@@ -8,6 +8,7 @@ pub mod access;
 pub mod activity;
 pub mod cluster;
 pub mod events;
+pub mod idempotency;
 pub mod models;
 pub mod projects;
 pub mod schema;

@@ -209,3 +209,16 @@ diesel::table! {
         seen_at -> BigInt,
     }
 }
+
+diesel::table! {
+    idempotency_keys (caller, key) {
+        caller -> Text,
+        key -> Text,
+        method -> Text,
+        path -> Text,
+        body_hash -> Text,
+        created -> Bool,
+        response -> Text,
+        created_at -> BigInt,
+    }
+}

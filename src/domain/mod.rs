@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod collaborators;
 pub mod hooks;
+pub mod idempotency;
 pub mod projects;
 pub mod rooms;
 pub mod sessions;
@@ -108,6 +109,8 @@ pub struct CommandCtx {
     pub origin_session_id: Option<String>,
     /// Deliveries kept per room (`events.retention_per_room`).
     pub retention: u64,
+    /// `Idempotency-Key` and the request's fingerprint, if the write has one.
+    pub idempotency: Option<Arc<idempotency::IdempotencyKey>>,
 }
 
 impl Default for CommandCtx {
@@ -119,6 +122,7 @@ impl Default for CommandCtx {
             agent_id: None,
             origin_session_id: None,
             retention: 0,
+            idempotency: None,
         }
     }
 }
@@ -137,6 +141,9 @@ pub struct Outcome {
     pub access: Vec<Arc<SessionAccess>>,
     /// Users whose token this command ended (their sockets close with 4001).
     pub ended_tokens: Vec<String>,
+    /// The stored first answer of a keyed write, given again: `body`
+    /// already holds its events and nothing was written.
+    pub replayed: bool,
 }
 
 /// A command's view of the open transaction.
@@ -302,6 +309,7 @@ pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResul
         committed: tx.committed,
         access,
         ended_tokens: tx.ended_tokens,
+        replayed: false,
     })
 }
 

@@ -3,10 +3,11 @@
 //! and query/path errors turned into JSON.
 
 use super::AppState;
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::CommandCtx;
 use crate::error::AppError;
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures::future::LocalBoxFuture;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
@@ -32,6 +33,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
+        let req = req.clone();
         Box::pin(async move {
             let too_large = || AppError::PayloadTooLarge(format!("body over {limit} bytes"));
             if declared.is_some_and(|n| n > limit) {
@@ -45,6 +47,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
+            req.extensions_mut()
+                .insert(BodyHash(crate::auth::hash_bytes(&body)));
             let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
                 b"{}"
             } else {
@@ -55,6 +59,35 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
                 .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
         })
     }
+}
+
+/// SHA-256 (hex) of the request body, kept by [`Body`] for idempotent writes.
+#[derive(Clone)]
+pub struct BodyHash(pub String);
+
+/// The `Idempotency-Key` of `req` with the request's fingerprint, if any.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, AppError> {
+    let Some(value) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| AppError::BadRequest("Idempotency-Key is not text".into()))?;
+    IdempotencyKey::validate(key)?;
+    let body_hash = req
+        .extensions()
+        .get::<BodyHash>()
+        .map_or_else(|| crate::auth::hash_bytes(b""), |h| h.0.clone());
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.path().to_string(), |p| p.as_str().to_string());
+    Ok(Some(IdempotencyKey {
+        key: key.to_string(),
+        method: req.method().as_str().to_string(),
+        path,
+        body_hash,
+    }))
 }
 
 /// The writer's identity headers, recorded on the events.
@@ -78,6 +111,7 @@ pub fn command_ctx(req: &HttpRequest) -> Result<CommandCtx, AppError> {
     Ok(CommandCtx {
         agent_id: header("X-Agent-ID")?,
         origin_session_id: header("X-Session-ID")?,
+        idempotency: idempotency_key(req)?.map(std::sync::Arc::new),
         ..CommandCtx::default()
     })
 }
