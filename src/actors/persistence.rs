@@ -11,6 +11,13 @@
 //! and, if none is pending, schedules a `RunGroup` to itself; actix handles
 //! every message waiting in the mailbox before such a self-notification, so
 //! each group holds everything that arrived while the previous one committed.
+//!
+//! Other nodes may write to the same PostgreSQL database at the same time
+//! (docs/cluster.md, "Several writers"). The group runs at READ COMMITTED, so
+//! a command that waited for another node's lock sees that node's commit. A
+//! command the database picked as a deadlock victim is rolled back alone (its
+//! savepoint) and runs again in the next group, after this group released
+//! the locks that closed the cycle.
 
 use crate::actors::registry::{self, Registry};
 use crate::db::{DbConn, DbManager};
@@ -18,11 +25,16 @@ use crate::domain::{self, Command, CommandCtx, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::time::now_ms;
 use actix::prelude::*;
+use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use futures::channel::oneshot;
 
 /// Most commands in one transaction; more wait for the next one.
 const MAX_GROUP: usize = 512;
+/// How many groups a command may be tried in before a deadlock with other
+/// writers is answered 503. Each try after the first follows a commit that
+/// released this node's locks, so a second failure is already rare.
+const MAX_TRIES: u32 = 5;
 
 /// The single writer. Start it with `start_in_arbiter` on an arbiter of its own.
 pub struct Persistence {
@@ -45,6 +57,8 @@ struct Pending {
     command: Command,
     ctx: CommandCtx,
     reply: oneshot::Sender<AppResult<Outcome>>,
+    /// Groups this command already failed in as a deadlock victim.
+    tries: u32,
 }
 
 impl Persistence {
@@ -82,20 +96,34 @@ impl Persistence {
                 break;
             }
         }
-        self.queue = rest.collect();
+        let rest: Vec<Job> = rest.collect();
+        let mut again = Vec::new();
         if !runs.is_empty() {
-            let (commands, replies): (Vec<_>, Vec<_>) = runs
-                .into_iter()
-                .map(|p| ((p.command, p.ctx), p.reply))
-                .unzip();
-            let (kept, results) =
-                run_group(self.conn.take(), &self.manager, commands, self.retention);
+            let (kept, results) = run_group(self.conn.take(), &self.manager, &runs, self.retention);
             self.conn = kept;
-            deliver(&self.registry, results, replies);
+            let mut answered = Vec::with_capacity(runs.len());
+            for (mut pending, result) in runs.into_iter().zip(results) {
+                match result {
+                    Err(AppError::Contended(why)) if pending.tries + 1 < MAX_TRIES => {
+                        log::debug!("write deferred to the next group: {why}");
+                        pending.tries += 1;
+                        again.push(Job::Run(Box::new(pending)));
+                    }
+                    result => answered.push((result, pending.reply)),
+                }
+            }
+            deliver(&self.registry, answered);
         }
-        for done in drained {
-            let _ = done.send(());
+        if again.is_empty() {
+            for done in drained {
+                let _ = done.send(());
+            }
+        } else {
+            // A drain waits for the deferred commands too.
+            again.extend(drained.into_iter().map(Job::Drain));
         }
+        again.extend(rest);
+        self.queue = again;
         if !self.queue.is_empty() {
             self.scheduled = true;
             ctx.notify(RunGroup);
@@ -106,10 +134,9 @@ impl Persistence {
 /// Tells the registry what committed, then answers the callers.
 fn deliver(
     registry: &Addr<Registry>,
-    results: Vec<AppResult<Outcome>>,
-    replies: Vec<oneshot::Sender<AppResult<Outcome>>>,
+    answered: Vec<(AppResult<Outcome>, oneshot::Sender<AppResult<Outcome>>)>,
 ) {
-    let outcomes = || results.iter().filter_map(|r| r.as_ref().ok());
+    let outcomes = || answered.iter().filter_map(|(r, _)| r.as_ref().ok());
     let committed: Vec<_> = outcomes()
         .flat_map(|o| o.committed.iter().cloned())
         .collect();
@@ -124,7 +151,7 @@ fn deliver(
             ended_tokens,
         });
     }
-    for (result, reply) in results.into_iter().zip(replies) {
+    for (result, reply) in answered {
         let _ = reply.send(result);
     }
 }
@@ -134,7 +161,7 @@ fn deliver(
 fn run_group(
     conn: Option<DbConn>,
     manager: &DbManager,
-    commands: Vec<(Command, CommandCtx)>,
+    commands: &[Pending],
     retention: u64,
 ) -> (Option<DbConn>, Vec<AppResult<Outcome>>) {
     let mut conn = match conn.map(Ok).unwrap_or_else(|| manager.connect()) {
@@ -148,12 +175,20 @@ fn run_group(
     let count = commands.len();
     let now = now_ms();
     let outer = conn.transaction::<_, diesel::result::Error, _>(|c| {
+        if let DbConn::Pg(pg) = c {
+            // Whatever the database's default: a command that waited for
+            // another node's lock must see what that node committed.
+            pg.batch_execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")?;
+        }
         Ok(commands
-            .into_iter()
-            .map(|(command, mut ctx)| {
-                ctx.now = now;
-                ctx.retention = retention;
-                c.transaction(|c| domain::apply(c, &ctx, &command))
+            .iter()
+            .map(|pending| {
+                let ctx = CommandCtx {
+                    now,
+                    retention,
+                    ..pending.ctx.clone()
+                };
+                c.transaction(|c| domain::apply(c, &ctx, &pending.command))
             })
             .collect::<Vec<_>>())
     });
@@ -201,6 +236,7 @@ impl Handler<Execute> for Persistence {
             command: msg.command,
             ctx: msg.ctx,
             reply: tx,
+            tries: 0,
         };
         self.enqueue(Job::Run(Box::new(pending)), ctx);
         Box::pin(async move {
