@@ -182,6 +182,26 @@ pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     Ok(applied.iter().map(|v| v.to_string()).collect())
 }
 
+/// Serialises the writers of one resource until the end of the transaction:
+/// a write that checks whether something exists and then creates or changes
+/// it takes the resource's lock first, so on PostgreSQL a writer on another
+/// node that wants the same resource waits for this commit and then sees it
+/// (READ COMMITTED), exactly as if it had come second on one node. Keys are
+/// names (`session:s1`), hashed to a transaction-level advisory lock; a
+/// hash collision only makes two writers wait for each other. SQLite has one
+/// writer (one node per file, and SQLite's own write lock): nothing to do.
+pub fn lock(conn: &mut DbConn, key: &str) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(_) => Ok(()),
+        DbConn::Pg(pg) => {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(key)
+                .execute(pg)
+                .map(drop)
+        }
+    }
+}
+
 /// Runs `f` in a read transaction that sees one consistent snapshot: SQLite's
 /// deferred transaction does; PostgreSQL needs REPEATABLE READ for it.
 pub fn read_tx<T>(

@@ -160,6 +160,12 @@ impl Tx<'_> {
         &self.ctx.caller
     }
 
+    /// Holds `kind:id` until commit against writers on other nodes
+    /// ([`crate::db::lock`]). Taken before a write reads what it decides on.
+    pub fn lock(&mut self, kind: &str, id: &str) -> AppResult<()> {
+        Ok(crate::db::lock(self.conn, &format!("{kind}:{id}"))?)
+    }
+
     /// The access facts of an existing session (404 otherwise).
     pub fn access(&mut self, session_id: &str) -> AppResult<SessionAccess> {
         aq::session_access(self.conn, session_id, 0)?

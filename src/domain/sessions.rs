@@ -70,6 +70,8 @@ pub fn create(tx: &mut Tx<'_>, c: &Create) -> AppResult<Value> {
     validate_id("id", &c.id)?;
     let title = c.title.clone().unwrap_or_else(|| DEFAULT_TITLE.to_string());
     check_name("title", &title, true)?;
+    tx.lock("session", &c.id)?;
+    tx.lock("project", &c.project_id)?;
     let Some(project) = pq::find(tx.conn, &c.project_id)? else {
         return Err(AppError::not_found("project", &c.project_id));
     };
@@ -131,6 +133,8 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
     if let Some(visibility) = &u.visibility {
         check_enum("visibility", visibility, VISIBILITIES)?;
     }
+    // `before` must be what this write changes, also with other nodes.
+    tx.lock("session", &u.id)?;
     let before = q::find(tx.conn, &u.id)?.ok_or_else(|| AppError::not_found("session", &u.id))?;
     if u.visibility.is_some() {
         tx.require_manage(&u.id)?;
@@ -164,6 +168,7 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
 
 /// Deletes a session and emits `session_deleted {id, project_id}`.
 pub fn delete(tx: &mut Tx<'_>, id: &str) -> AppResult<Value> {
+    tx.lock("session", id)?;
     let row = q::find(tx.conn, id)?.ok_or_else(|| AppError::not_found("session", id))?;
     let last = tx.access(id)?;
     if !last.can_manage(tx.caller()) {
