@@ -30,10 +30,11 @@ pub(super) fn read_start(
 ) -> QueryResult<(i64, Vec<SessionAccess>)> {
     read_tx(conn, |c| {
         let seq = events::last_seq(c, room.as_str())?;
-        let version = aq::version(c)?;
+        // Each fact carries its session's access version, read in this
+        // snapshot: it compares with the facts later commits bring.
         let book = match room.kind() {
-            RoomKind::Session(id) => aq::session_access(c, id, version)?.into_iter().collect(),
-            RoomKind::Project(id) => aq::project_access(c, id, version)?,
+            RoomKind::Session(id) => aq::session_access(c, id)?.into_iter().collect(),
+            RoomKind::Project(id) => aq::project_access(c, id)?,
             RoomKind::Broadcasts | RoomKind::Free => Vec::new(),
         };
         Ok((seq, book))
@@ -41,8 +42,9 @@ pub(super) fn read_start(
 }
 
 impl Room {
-    /// Takes access facts; a newer version replaces an older one. A session
-    /// room then removes whoever may no longer read it.
+    /// Takes access facts; a newer version replaces an older one, an older
+    /// one (a commit that reached this room after a later one) is dropped. A
+    /// session room then removes whoever may no longer read it.
     pub(super) fn learn(&mut self, facts: Vec<Arc<SessionAccess>>) {
         if facts.is_empty() {
             return;
@@ -51,7 +53,7 @@ impl Room {
             if self
                 .book
                 .get(&f.session_id)
-                .is_none_or(|known| known.version <= f.version)
+                .is_none_or(|known| f.supersedes(known))
             {
                 self.book.insert(f.session_id.clone(), f);
             }
