@@ -317,6 +317,69 @@ async fn a_work_item_s_first_post_on_two_nodes_creates_it_once() {
     }
 }
 
+#[actix_web::test]
+async fn writes_to_sessions_of_one_project_from_two_nodes_all_commit() {
+    let Some(db) = PgDatabase::create() else {
+        return;
+    };
+    let nodes = start_nodes(&db, 2).await;
+    // Each write locks its session's room, then the project's: groups on two
+    // nodes take them in opposite orders and deadlock now and then.
+    let (st, p) = post(&nodes[0].url("/api/projects"), json!({"name": "P"})).await;
+    assert_eq!(st, 201, "{p}");
+    let pid = p["id"].as_str().unwrap().to_string();
+    let mut sessions = Vec::new();
+    for n in 0..4 {
+        let url = nodes[0].url(&format!("/api/projects/{pid}/sessions"));
+        let (st, s) = post(&url, json!({"title": format!("S{n}")})).await;
+        assert_eq!(st, 201, "{s}");
+        sessions.push(s["id"].as_str().unwrap().to_string());
+    }
+    const WRITERS: usize = 4;
+    const EACH: usize = 10;
+    let tasks: Vec<_> = nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(n, node)| (0..WRITERS).map(move |w| (n, w, node.url(""))))
+        .map(|(n, w, base)| {
+            let sessions = sessions.clone();
+            actix_web::rt::spawn(async move {
+                for i in 0..EACH {
+                    // Node 0 walks the sessions forwards, node 1 backwards.
+                    let k = if n == 0 {
+                        w + i
+                    } else {
+                        WRITERS * EACH - w - i
+                    };
+                    let sid = &sessions[k % sessions.len()];
+                    let url = format!("{base}/api/sessions/{sid}/messages");
+                    let (st, body) = post(&url, json!({"prompt": format!("{n}-{w}-{i}")})).await;
+                    assert_eq!(st, 201, "{body}");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let total = 2 * WRITERS * EACH;
+    // project_created, one session_created per session, then the messages.
+    let events = log(&nodes[1], &format!("project:{pid}")).await;
+    let expected = 1 + sessions.len() + total;
+    assert_eq!(seqs_of(&events), (1..=expected as i64).collect::<Vec<_>>());
+    #[derive(QueryableByName)]
+    struct Deadlocks {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let seen: Deadlocks = diesel::sql_query(
+        "SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .get_result(&mut db.connect())
+    .unwrap();
+    eprintln!("deadlocks resolved: {}", seen.n);
+}
+
 #[derive(QueryableByName)]
 struct Version {
     #[diesel(sql_type = BigInt)]
