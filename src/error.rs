@@ -32,6 +32,11 @@ pub enum AppError {
     TooManyRooms(String),
     /// The database cannot be reached.
     Unavailable(String),
+    /// Another writer held what this write needed and the database gave up
+    /// on one of them (a deadlock between nodes). The writer runs such a
+    /// write again in its next transaction; only if that keeps failing does
+    /// the caller see it, as 503.
+    Contended(String),
     /// A bug or an unexpected failure; details go to the log, not the client.
     Internal(String),
 }
@@ -50,7 +55,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::RateLimited(_) => "rate_limited",
             AppError::TooManyRooms(_) => "too_many_rooms",
-            AppError::Unavailable(_) => "unavailable",
+            AppError::Unavailable(_) | AppError::Contended(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
     }
@@ -69,6 +74,7 @@ impl AppError {
             | AppError::RateLimited(m)
             | AppError::TooManyRooms(m)
             | AppError::Unavailable(m)
+            | AppError::Contended(m)
             | AppError::Internal(m) => m,
         }
     }
@@ -109,7 +115,7 @@ impl ResponseError for AppError {
             AppError::IdempotencyMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited(_) | AppError::TooManyRooms(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Contended(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -134,6 +140,16 @@ impl From<diesel::result::Error> for AppError {
             }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 AppError::Unavailable(format!("database unavailable: {}", info.message()))
+            }
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                AppError::Contended(info.message().to_string())
+            }
+            // diesel reports PostgreSQL's 40P01 only by its message (herald
+            // expects the server's messages in English, its default).
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().starts_with("deadlock detected") =>
+            {
+                AppError::Contended(info.message().to_string())
             }
             other => {
                 log::error!("database error: {other}");

@@ -50,8 +50,9 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Opens the database named in `settings` and applies pending migrations.
-/// Returns the names of the migrations applied.
+/// Opens the database named in `settings` and applies pending migrations
+/// (on PostgreSQL under an advisory lock, so nodes started together run
+/// them once). Returns the names of the migrations applied.
 pub fn migrate(settings: &Settings) -> io::Result<Vec<String>> {
     let manager = db::DbManager::new(&settings.database.url, settings.database.busy_timeout_ms)
         .map_err(io::Error::other)?;
@@ -99,6 +100,9 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    // Held until the server stops: a second server on one SQLite file stops here.
+    let backend = db::Backend::from_url(&settings.database.url).map_err(io::Error::other)?;
+    let _serving = db::lock_for_serving(&backend).map_err(io::Error::other)?;
     let settings = Arc::new(settings);
     let migrate_settings = settings.clone();
     let applied = web::block(move || migrate(&migrate_settings))

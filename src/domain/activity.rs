@@ -172,6 +172,8 @@ pub fn replace_todos(tx: &mut Tx<'_>, session_id: &str, list: &[TodoInput]) -> A
         }
     }
     let owner = session(tx, session_id)?;
+    // Two nodes replacing the list at once would collide on its positions.
+    tx.lock("todos", session_id)?;
     let rows: Vec<Todo> = list
         .iter()
         .enumerate()
@@ -205,6 +207,8 @@ pub fn save_tool_call(tx: &mut Tx<'_>, a: &SaveToolCall) -> AppResult<(bool, Val
     text("tool_name", &a.tool_name, MAX_TOOL_ID)?;
     one_of("state", &a.state, TOOL_STATES)?;
     let owner = session(tx, &a.session_id)?;
+    // The same call posted to two nodes: the second waits, then is a repeat.
+    tx.lock("tool-call", &format!("{}/{}", a.session_id, a.tool_call_id))?;
     let before = q::tool_call(tx.conn, &a.session_id, &a.tool_call_id)?;
     // What is not sent is kept: a result without its input keeps the input.
     let input = match (&a.input, &before) {

@@ -167,9 +167,15 @@ impl Tx<'_> {
         &self.ctx.caller
     }
 
+    /// Holds `kind:id` until commit against writers on other nodes
+    /// ([`crate::db::lock`]). Taken before a write reads what it decides on.
+    pub fn lock(&mut self, kind: &str, id: &str) -> AppResult<()> {
+        Ok(crate::db::lock(self.conn, &format!("{kind}:{id}"))?)
+    }
+
     /// The access facts of an existing session (404 otherwise).
     pub fn access(&mut self, session_id: &str) -> AppResult<SessionAccess> {
-        aq::session_access(self.conn, session_id, 0)?
+        aq::session_access(self.conn, session_id)?
             .ok_or_else(|| AppError::not_found("session", session_id))
     }
 
@@ -201,8 +207,9 @@ impl Tx<'_> {
         }
     }
 
-    /// Notes that a session is being deleted, with its facts before that:
-    /// its readers keep reading its events (its deletion too).
+    /// Notes that a session is being deleted, with its facts before that
+    /// (and the version its deletion took): its readers keep reading its
+    /// events (its deletion too).
     pub fn touch_deleted(&mut self, mut last: SessionAccess) {
         last.exists = false;
         self.touched
@@ -210,21 +217,23 @@ impl Tx<'_> {
         self.deleted.push(last);
     }
 
-    /// The facts of every touched session, as of the last event appended.
+    /// The facts of every touched session, each with the next access
+    /// version of that session (taken here, under its row lock, so versions
+    /// follow commit order whichever node commits).
     fn touched_access(&mut self) -> AppResult<Vec<Arc<SessionAccess>>> {
-        let version = self.committed.last().map_or(0, |c| c.event.id);
         let mut out = Vec::with_capacity(self.touched.len());
         for (id, project_id) in std::mem::take(&mut self.touched) {
             // A session deleted here keeps its last readers in the live rooms
-            // (they get its deletion); the database has only its tombstone.
+            // (they get its deletion); the database has only its tombstone,
+            // which took its version when it was deleted.
             let last = self.deleted.iter().find(|d| d.session_id == id);
             let access = match last {
-                Some(last) => SessionAccess {
-                    version,
-                    ..last.clone()
-                },
-                None => aq::session_access(self.conn, &id, version)?
-                    .unwrap_or_else(|| SessionAccess::gone(&id, &project_id, version)),
+                Some(last) => last.clone(),
+                None => {
+                    aq::bump_access(self.conn, &id)?;
+                    aq::session_access(self.conn, &id)?
+                        .unwrap_or_else(|| SessionAccess::gone(&id, &project_id, 0))
+                }
             };
             out.push(Arc::new(access));
         }

@@ -45,7 +45,7 @@ pub fn publish(tx: &mut Tx<'_>, p: &Publish) -> AppResult<Value> {
         )));
     }
     let session = match p.room.kind() {
-        RoomKind::Session(id) => crate::db::access::session_access(tx.conn, id, 0)?,
+        RoomKind::Session(id) => crate::db::access::session_access(tx.conn, id)?,
         _ => None,
     };
     if !access::may_publish(tx.caller(), p.room.kind(), session.as_ref()) {

@@ -72,7 +72,7 @@ impl AppState {
     pub async fn check_read(&self, who: &Arc<Identity>, session_id: &str) -> AppResult<()> {
         let id = session_id.to_string();
         let access = self
-            .read(move |c| Ok(crate::db::access::session_access(c, &id, 0)?))
+            .read(move |c| Ok(crate::db::access::session_access(c, &id)?))
             .await?
             .ok_or_else(|| AppError::not_found("session", session_id))?;
         if access.can_read(who) {

@@ -89,7 +89,7 @@ pub async fn session(
     let who = identify(&state, &req).await?;
     let session = id.clone();
     if let Some(access) = state
-        .read(move |c| Ok(aq::session_access(c, &session, 0)?))
+        .read(move |c| Ok(aq::session_access(c, &session)?))
         .await?
     {
         if !access.can_read(&who) {

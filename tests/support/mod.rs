@@ -4,6 +4,7 @@
 
 mod auth;
 mod http;
+pub mod pg;
 pub mod process;
 mod sio;
 
