@@ -13,7 +13,6 @@ use std::path::Path;
 pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
 /// Prefix of environment overrides: `HERALD__WS__BATCH_WINDOW_MS=0`.
 pub const ENV_PREFIX: &str = "HERALD__";
-
 /// All of herald's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -42,6 +41,16 @@ pub struct ServerSettings {
     pub workers: usize,
     /// How long a graceful shutdown waits for in-flight requests.
     pub shutdown_timeout_ms: u64,
+    /// Origins (`scheme://host[:port]`, exact) besides herald's own whose
+    /// browser requests are served; `"*"` allows any. Others get 403.
+    pub allowed_origins: Vec<String>,
+    /// With `auth.required = false`, `Host` names (`name` for any port, or
+    /// `name:port`) served besides the loopback ones; `"*"` allows any.
+    pub allowed_hosts: Vec<String>,
+    /// WebSocket plus Socket.IO clients at once; one more gets 429.
+    pub max_connections: usize,
+    /// WebSocket plus Socket.IO clients from one peer address; one more gets 429.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for ServerSettings {
@@ -51,6 +60,10 @@ impl Default for ServerSettings {
             max_body_bytes: 1024 * 1024,
             workers: 0,
             shutdown_timeout_ms: 10_000,
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            max_connections: 100_000,
+            max_connections_per_ip: 1_000,
         }
     }
 }
@@ -96,6 +109,9 @@ pub struct WsSettings {
     /// Client messages one connection may send per second (a burst of as many
     /// is allowed); past it they are answered `rate_limited`. 0 = no limit.
     pub max_messages_per_second: u32,
+    /// An Engine.IO session that has not sent its Socket.IO CONNECT this
+    /// long after the handshake is closed.
+    pub connect_timeout_ms: u64,
 }
 
 impl Default for WsSettings {
@@ -108,16 +124,28 @@ impl Default for WsSettings {
             max_rooms_per_connection: 100,
             outbound_buffer_bytes: 1024 * 1024,
             max_messages_per_second: 200,
+            connect_timeout_ms: 10_000,
         }
     }
 }
 
 /// `[events]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventsSettings {
     /// Deliveries kept per room for replay; 0 keeps all. Events stay in the audit trail.
     pub retention_per_room: u64,
+    /// Largest event payload (its JSON text) on any route; larger is 422.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for EventsSettings {
+    fn default() -> Self {
+        EventsSettings {
+            retention_per_room: 0,
+            max_payload_bytes: 256 * 1024,
+        }
+    }
 }
 
 /// `[auth]`
@@ -199,7 +227,7 @@ impl Settings {
             .bind
             .parse()
             .map_err(|e| ConfigError::new("server.bind", format!("not an address: {e}")))?;
-        positive("server.max_body_bytes", self.server.max_body_bytes as u64)?;
+        self.validate_server()?;
         self.validate_database()?;
         self.validate_ws()?;
         if !self.auth.required && !bind.ip().is_loopback() {
@@ -210,6 +238,40 @@ impl Settings {
         }
         if self.auth.required && self.auth.admin_token.as_deref().is_some_and(str::is_empty) {
             return Err(ConfigError::new("auth.admin_token", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    fn validate_server(&self) -> Result<(), ConfigError> {
+        let s = &self.server;
+        positive("server.max_body_bytes", s.max_body_bytes as u64)?;
+        positive("server.max_connections", s.max_connections as u64)?;
+        positive(
+            "server.max_connections_per_ip",
+            s.max_connections_per_ip as u64,
+        )?;
+        positive(
+            "events.max_payload_bytes",
+            self.events.max_payload_bytes as u64,
+        )?;
+        // What a browser sends: `scheme://host[:port]`, nothing after it.
+        let origin_ok = |o: &String| {
+            o == "*"
+                || o.split_once("://").is_some_and(|(scheme, rest)| {
+                    !scheme.is_empty() && !rest.is_empty() && !rest.contains('/')
+                })
+        };
+        if let Some(bad) = s.allowed_origins.iter().find(|o| !origin_ok(o)) {
+            return Err(ConfigError::new(
+                "server.allowed_origins",
+                format!("{bad:?} is not an origin: expected scheme://host[:port] or \"*\""),
+            ));
+        }
+        if s.allowed_hosts.iter().any(String::is_empty) {
+            return Err(ConfigError::new(
+                "server.allowed_hosts",
+                "entries must not be empty",
+            ));
         }
         Ok(())
     }
@@ -233,6 +295,7 @@ impl Settings {
 
     fn validate_ws(&self) -> Result<(), ConfigError> {
         positive("ws.heartbeat_interval_ms", self.ws.heartbeat_interval_ms)?;
+        positive("ws.connect_timeout_ms", self.ws.connect_timeout_ms)?;
         if self.ws.client_timeout_ms <= self.ws.heartbeat_interval_ms {
             return Err(ConfigError::new(
                 "ws.client_timeout_ms",

@@ -6,6 +6,7 @@ mod activity;
 mod assets;
 mod collaborators;
 pub mod extract;
+pub mod guard;
 mod hooks;
 mod ops;
 mod projects;
@@ -129,11 +130,19 @@ pub fn written(outcome: Outcome) -> HttpResponse {
     response.json(Value::Object(body))
 }
 
-/// The route table.
+/// The route table, every route behind the [`guard`] (Origin, Host).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::query_config())
         .app_data(extract::path_config())
-        .route("/", web::get().to(assets::index))
+        .service(
+            web::scope("")
+                .wrap(actix_web::middleware::from_fn(guard::guard))
+                .configure(table),
+        );
+}
+
+fn table(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(assets::index))
         .route("/ui/app.js", web::get().to(assets::app))
         .route("/ui/style.css", web::get().to(assets::style))
         .route("/client/herald.js", web::get().to(assets::client))
