@@ -12,6 +12,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bodies;
 mod origin;
 
 use serde_json::Value;
