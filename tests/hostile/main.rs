@@ -13,6 +13,7 @@
 mod support;
 
 mod bodies;
+mod holes;
 mod origin;
 
 use serde_json::Value;

@@ -1,0 +1,31 @@
+//! Item: smaller holes. Token totals that would overflow, herald's own event
+//! types on the generic route, and the dashboard's security headers.
+
+use super::*;
+use serde_json::json;
+
+#[actix_web::test]
+async fn token_totals_that_would_overflow_are_422_and_the_writer_carries_on() {
+    let srv = TestServer::start();
+    let (_, sid) = project_and_session(&srv).await;
+    let usage = srv.url(&format!("/api/sessions/{sid}/token-usage"));
+    let max = i64::MAX;
+    // One report that alone overflows the total (input + output).
+    let got = post(&usage, json!({"input_tokens": max, "output_tokens": 1})).await;
+    assert_error(&got, 422, "validation_failed");
+    // Up to the limit is fine; one more token past it is not.
+    let (st, body) = post(&usage, json!({"input_tokens": max, "output_tokens": 0})).await;
+    assert_eq!(st, 201, "{body}");
+    let got = post(&usage, json!({"input_tokens": 1, "output_tokens": 0})).await;
+    assert_error(&got, 422, "validation_failed");
+    let got = post(&usage, json!({"input_tokens": 0, "output_tokens": 1})).await;
+    assert_error(&got, 422, "validation_failed");
+    // The same through a hook's usage.
+    let hook = json!({"hook_event_name": "Stop", "session_id": sid,
+                      "usage": {"input_tokens": 5, "output_tokens": 5}});
+    let got = post(&srv.url("/api/hooks"), hook).await;
+    assert_error(&got, 422, "validation_failed");
+    let (_, s) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
+    assert_eq!(s["session"]["tokens_total"], json!(max), "{s}");
+    still_serving(&srv).await;
+}
