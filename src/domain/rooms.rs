@@ -10,6 +10,57 @@ use serde_json::{json, Value};
 /// Longest event type name.
 pub const MAX_EVENT_TYPE: usize = 64;
 
+/// Event types only herald emits, refused on the generic route (422) so a
+/// publisher cannot forge them: the domain's events, the native frame types
+/// a client switches on, and the names Socket.IO clients reserve.
+pub const RESERVED_EVENT_TYPES: &[&str] = &[
+    // Domain events.
+    "project_created",
+    "project_updated",
+    "project_deleted",
+    "session_created",
+    "session_updated",
+    "session_deleted",
+    "status_changed",
+    "visibility_changed",
+    "message_created",
+    "token_usage",
+    "todos_updated",
+    "tool_call_created",
+    "tool_call_updated",
+    "collaborator_added",
+    "collaborator_updated",
+    "collaborator_removed",
+    "feature_created",
+    "feature_updated",
+    "feature_deleted",
+    "link_added",
+    "comment_added",
+    "track_updated",
+    "spike_updated",
+    // Frames and events of the protocol.
+    "welcome",
+    "event",
+    "batch-update",
+    "subscribed",
+    "unsubscribed",
+    "subscribe",
+    "unsubscribe",
+    "error",
+    "heartbeat",
+    "ping",
+    "pong",
+    "redacted",
+    "broadcast_event",
+    // Reserved by Socket.IO clients.
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
 /// `POST /api/rooms/{room}/events` after shape checks.
 #[derive(Debug, Clone)]
 pub struct Publish {
@@ -33,6 +84,12 @@ pub fn publish(tx: &mut Tx<'_>, p: &Publish) -> AppResult<Value> {
     if !type_ok {
         return Err(AppError::Validation(format!(
             "event_type must be 1-{MAX_EVENT_TYPE} characters of A-Z a-z 0-9 _ . : -"
+        )));
+    }
+    if RESERVED_EVENT_TYPES.contains(&p.event_type.as_str()) {
+        return Err(AppError::Validation(format!(
+            "event_type {:?} is herald's own and cannot be published",
+            p.event_type
         )));
     }
     // A RawValue is valid JSON with no surrounding white space.

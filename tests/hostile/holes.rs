@@ -29,3 +29,35 @@ async fn token_totals_that_would_overflow_are_422_and_the_writer_carries_on() {
     assert_eq!(s["session"]["tokens_total"], json!(max), "{s}");
     still_serving(&srv).await;
 }
+
+#[actix_web::test]
+async fn herald_event_types_cannot_be_published_through_the_generic_route() {
+    let srv = TestServer::start();
+    let before = events_total(&srv).await;
+    for event_type in [
+        "session_created",
+        "session_updated",
+        "status_changed",
+        "message_created",
+        "unsubscribed",
+        "subscribed",
+        "error",
+        "event",
+        "batch-update",
+        "welcome",
+        "heartbeat",
+        "redacted",
+        "connect",
+        "disconnect",
+    ] {
+        let body = json!({"event_type": event_type, "payload": {"room": "lobby"}});
+        let got = post(&srv.url("/api/rooms/lobby/events"), body).await;
+        assert_eq!(got.0, 422, "{event_type}: {}", got.1);
+        assert_error(&got, 422, "validation_failed");
+    }
+    assert_eq!(events_total(&srv).await, before);
+    // Names of the application's own stay free.
+    publish(&srv, "lobby", json!({"a": 1})).await;
+    let body = json!({"event_type": "test_started", "payload": {}});
+    assert_eq!(post(&srv.url("/api/rooms/lobby/events"), body).await.0, 201);
+}
