@@ -13,6 +13,11 @@ use std::path::Path;
 pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
 /// Prefix of environment overrides: `HERALD__WS__BATCH_WINDOW_MS=0`.
 pub const ENV_PREFIX: &str = "HERALD__";
+/// What stands in for a secret wherever settings are printed or logged.
+pub const MASK: &str = "***";
+/// Shortest `auth.admin_token` accepted when auth is required.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+
 /// All of herald's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -236,10 +241,27 @@ impl Settings {
                 "must be true when server.bind is not a loopback address",
             ));
         }
-        if self.auth.required && self.auth.admin_token.as_deref().is_some_and(str::is_empty) {
-            return Err(ConfigError::new("auth.admin_token", "must not be empty"));
+        let short = |t: &str| t.chars().count() < MIN_ADMIN_TOKEN_CHARS;
+        if self.auth.required && self.auth.admin_token.as_deref().is_some_and(short) {
+            return Err(ConfigError::new(
+                "auth.admin_token",
+                format!(
+                    "must be at least {MIN_ADMIN_TOKEN_CHARS} characters (a long random string)"
+                ),
+            ));
         }
         Ok(())
+    }
+
+    /// These settings with their secrets masked, for `check-config` and the
+    /// logs: `auth.admin_token`, and the password in `database.url`.
+    pub fn redacted(&self) -> Settings {
+        let mut shown = self.clone();
+        if shown.auth.admin_token.is_some() {
+            shown.auth.admin_token = Some(MASK.into());
+        }
+        shown.database.url = mask_url_password(&self.database.url);
+        shown
     }
 
     fn validate_server(&self) -> Result<(), ConfigError> {
@@ -320,6 +342,37 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// A database URL with its password masked: `postgres://user:***@host/db`,
+/// also a `password=` query parameter.
+pub fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:{MASK}@{host}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}={MASK}"),
+                    _ => p.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
@@ -443,6 +496,38 @@ mod tests {
     fn open_access_refuses_public_bind() {
         let err = load_env(&[("HERALD__SERVER__BIND", "0.0.0.0:8080")]).unwrap_err();
         assert_eq!(err.key, "auth.required");
+    }
+
+    #[test]
+    fn secrets_are_masked_and_short_admin_tokens_refused() {
+        let err = load_env(&[
+            ("HERALD__AUTH__REQUIRED", "true"),
+            ("HERALD__AUTH__ADMIN_TOKEN", "change-me"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.key, "auth.admin_token");
+        let s = load_env(&[
+            ("HERALD__AUTH__ADMIN_TOKEN", "a-long-enough-admin-token"),
+            (
+                "HERALD__DATABASE__URL",
+                "postgres://herald:pw@db:5432/h?password=pw2&x=1",
+            ),
+        ])
+        .unwrap()
+        .redacted();
+        assert_eq!(s.auth.admin_token.as_deref(), Some(MASK));
+        assert_eq!(
+            s.database.url,
+            "postgres://herald:***@db:5432/h?password=***&x=1"
+        );
+        for (url, shown) in [
+            ("postgres://u@h/d", "postgres://u@h/d"),
+            ("postgresql://u:p@h", "postgresql://u:***@h"),
+            ("sqlite://data/x.db", "sqlite://data/x.db"),
+            ("postgres://u:p%40x@h/d", "postgres://u:***@h/d"),
+        ] {
+            assert_eq!(mask_url_password(url), shown);
+        }
     }
 
     #[test]
