@@ -61,3 +61,25 @@ async fn herald_event_types_cannot_be_published_through_the_generic_route() {
     let body = json!({"event_type": "test_started", "payload": {}});
     assert_eq!(post(&srv.url("/api/rooms/lobby/events"), body).await.0, 201);
 }
+
+#[actix_web::test]
+async fn the_dashboard_is_served_with_security_headers() {
+    let srv = TestServer::start();
+    for path in ["/", "/ui/app.js", "/ui/style.css", "/client/herald.js"] {
+        let resp = client().get(srv.url(path)).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        assert_eq!(
+            header("content-security-policy").as_deref(),
+            Some("default-src 'self'; frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+        assert_eq!(header("referrer-policy").as_deref(), Some("no-referrer"));
+    }
+}
