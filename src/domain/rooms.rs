@@ -1,6 +1,6 @@
 //! Generic publish: any JSON object to any valid room.
 
-use super::{Tx, MAX_PAYLOAD_BYTES};
+use super::Tx;
 use crate::access;
 use crate::error::{AppError, AppResult};
 use crate::types::{RoomKind, RoomName};
@@ -96,9 +96,10 @@ pub fn publish(tx: &mut Tx<'_>, p: &Publish) -> AppResult<Value> {
     if !p.payload.get().starts_with('{') {
         return Err(AppError::Validation("payload must be a JSON object".into()));
     }
-    if p.payload.get().len() > MAX_PAYLOAD_BYTES {
+    let max = tx.ctx.max_payload_bytes;
+    if p.payload.get().len() > max {
         return Err(AppError::Validation(format!(
-            "payload must be at most {MAX_PAYLOAD_BYTES} bytes"
+            "payload must be at most {max} bytes (events.max_payload_bytes)"
         )));
     }
     let session = match p.room.kind() {

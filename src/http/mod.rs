@@ -88,6 +88,7 @@ impl AppState {
     /// commit. 429 past the caller's write rate.
     pub async fn execute(&self, req: &HttpRequest, command: Command) -> AppResult<Outcome> {
         let mut ctx = extract::command_ctx(req)?;
+        ctx.max_payload_bytes = self.settings.events.max_payload_bytes;
         ctx.caller = self.caller(req).await?;
         self.auth.count_write(&ctx.caller)?;
         self.writer

@@ -15,6 +15,7 @@ mod support;
 mod bodies;
 mod holes;
 mod origin;
+mod payloads;
 
 use serde_json::Value;
 use support::*;
