@@ -13,6 +13,7 @@
 mod support;
 
 mod bodies;
+mod engineio;
 mod holes;
 mod origin;
 mod payloads;
