@@ -14,6 +14,7 @@ mod support;
 
 mod bodies;
 mod engineio;
+mod fuzz;
 mod holes;
 mod origin;
 mod payloads;
