@@ -80,13 +80,31 @@ impl AppError {
     }
 
     /// The WebSocket `error` frame for this error. On a socket a validation
-    /// problem is reported as `bad_request` (DESIGN §8).
+    /// problem is reported as `bad_request` (DESIGN §8). Internal and
+    /// database details are logged, never sent: the client gets a generic
+    /// message with the code.
     pub fn ws_frame(&self) -> serde_json::Value {
         let code = match self {
             AppError::Validation(_) => "bad_request",
             other => other.code(),
         };
-        json!({"type": "error", "code": code, "message": self.message()})
+        json!({"type": "error", "code": code, "message": self.public_message()})
+    }
+
+    /// The message a client may see: [`AppError::message`], except for
+    /// internal and unavailable errors, whose details stay in the log.
+    pub fn public_message(&self) -> &str {
+        match self {
+            AppError::Internal(detail) => {
+                log::error!("internal error: {detail}");
+                "internal error"
+            }
+            AppError::Unavailable(detail) => {
+                log::warn!("unavailable: {detail}");
+                "service unavailable, try again"
+            }
+            other => other.message(),
+        }
     }
 
     /// Shorthand for a 404 on a named resource.
@@ -121,12 +139,8 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let message = match self {
-            AppError::Internal(_) => "internal error",
-            other => other.message(),
-        };
         HttpResponse::build(self.status_code())
-            .json(json!({"error": {"code": self.code(), "message": message}}))
+            .json(json!({"error": {"code": self.code(), "message": self.public_message()}}))
     }
 }
 
@@ -168,3 +182,31 @@ impl From<r2d2::Error> for AppError {
 
 /// Result with [`AppError`].
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_errors_never_carry_internal_details() {
+        for err in [
+            AppError::Internal("disk I/O error at /srv/herald/secret.db".into()),
+            AppError::Unavailable("database unavailable: host db.internal:5432".into()),
+        ] {
+            let frame = err.ws_frame().to_string();
+            assert!(
+                !frame.contains("secret.db") && !frame.contains("db.internal"),
+                "{frame}"
+            );
+            assert_eq!(err.ws_frame()["code"], err.code());
+            let body = actix_web::body::to_bytes(err.error_response().into_body());
+            let body = futures::executor::block_on(body).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&body).contains("secret"),
+                "{body:?}"
+            );
+        }
+        let frame = AppError::BadRequest("bad room".into()).ws_frame();
+        assert_eq!(frame["message"], "bad room");
+    }
+}

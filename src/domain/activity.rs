@@ -139,7 +139,8 @@ pub fn add_usage(tx: &mut Tx<'_>, a: &AddUsage) -> AppResult<Value> {
     if let Some(model) = &a.model {
         text("model", model, MAX_TOOL_ID)?;
     }
-    session(tx, &a.session_id)?;
+    let before = session(tx, &a.session_id)?;
+    check_totals(&before, a)?;
     let usage = Usage {
         id: 0,
         session_id: a.session_id.clone(),
@@ -157,6 +158,27 @@ pub fn add_usage(tx: &mut Tx<'_>, a: &AddUsage) -> AppResult<Value> {
     tx.emit("token_usage", resource, &body, &rooms, false)?;
     tx.emit("session_updated", resource, &after.to_json(), &rooms, false)?;
     Ok(body)
+}
+
+/// 422 when adding `a` would take one of the session's totals past
+/// `i64::MAX` (the database would wrap, fail, or turn it into a float).
+fn check_totals(s: &Session, a: &AddUsage) -> AppResult<()> {
+    let total = a.input_tokens.checked_add(a.output_tokens);
+    let sums = [
+        s.tokens_input.checked_add(a.input_tokens),
+        s.tokens_output.checked_add(a.output_tokens),
+        total.and_then(|t| s.tokens_total.checked_add(t)),
+        s.tokens_cache_read.checked_add(a.cache_read_input_tokens),
+        s.tokens_cache_creation
+            .checked_add(a.cache_creation_input_tokens),
+    ];
+    if sums.iter().any(Option::is_none) {
+        return Err(AppError::Validation(format!(
+            "token counts would take the session's totals past {}",
+            i64::MAX
+        )));
+    }
+    Ok(())
 }
 
 /// Replaces the todo list; emits `todos_updated {session_id, todos}` (priority).

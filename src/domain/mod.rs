@@ -24,7 +24,8 @@ use std::sync::Arc;
 
 /// Longest project name or session title, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
-/// Largest event payload accepted through the generic route, in bytes.
+/// The default of `events.max_payload_bytes`: the largest event payload
+/// (its JSON text), on every route.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
 /// Event types flushed at once, never held by the batching window.
@@ -111,6 +112,8 @@ pub struct CommandCtx {
     pub retention: u64,
     /// `Idempotency-Key` and the request's fingerprint, if the write has one.
     pub idempotency: Option<Arc<idempotency::IdempotencyKey>>,
+    /// Largest event payload in bytes (`events.max_payload_bytes`).
+    pub max_payload_bytes: usize,
 }
 
 impl Default for CommandCtx {
@@ -123,6 +126,7 @@ impl Default for CommandCtx {
             origin_session_id: None,
             retention: 0,
             idempotency: None,
+            max_payload_bytes: MAX_PAYLOAD_BYTES,
         }
     }
 }
@@ -253,6 +257,7 @@ impl Tx<'_> {
     }
 
     /// [`Tx::emit`] with a payload that is already JSON text (an object).
+    /// 422 over `events.max_payload_bytes`, whatever the route.
     pub fn emit_text(
         &mut self,
         event_type: &str,
@@ -261,6 +266,14 @@ impl Tx<'_> {
         rooms: &[RoomName],
         priority: bool,
     ) -> AppResult<()> {
+        let max = self.ctx.max_payload_bytes;
+        if payload.len() > max {
+            return Err(AppError::Validation(format!(
+                "the {event_type} payload would be {} bytes; at most {max} \
+                 (events.max_payload_bytes)",
+                payload.len()
+            )));
+        }
         let new = NewEvent {
             event_type: event_type.to_string(),
             resource_type: resource.0.to_string(),

@@ -6,6 +6,7 @@ mod activity;
 mod assets;
 mod collaborators;
 pub mod extract;
+pub mod guard;
 mod hooks;
 mod ops;
 mod projects;
@@ -89,6 +90,7 @@ impl AppState {
     /// commit. 429 past the caller's write rate.
     pub async fn execute(&self, req: &HttpRequest, command: Command) -> AppResult<Outcome> {
         let mut ctx = extract::command_ctx(req)?;
+        ctx.max_payload_bytes = self.settings.events.max_payload_bytes;
         ctx.caller = self.caller(req).await?;
         self.auth.count_write(&ctx.caller)?;
         let outcome = self
@@ -151,11 +153,19 @@ where
     }
 }
 
-/// The route table.
+/// The route table, every route behind the [`guard`] (Origin, Host).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::query_config())
         .app_data(extract::path_config())
-        .route("/", web::get().to(assets::index))
+        .service(
+            web::scope("")
+                .wrap(actix_web::middleware::from_fn(guard::guard))
+                .configure(table),
+        );
+}
+
+fn table(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(assets::index))
         .route("/ui/app.js", web::get().to(assets::app))
         .route("/ui/style.css", web::get().to(assets::style))
         .route("/client/herald.js", web::get().to(assets::client))
