@@ -87,7 +87,7 @@ pub fn add_user(
         ..domain::CommandCtx::default()
     };
     let outcome = conn
-        .transaction(|c| domain::apply(c, &ctx, &command))
+        .transaction(|c| domain::apply_now(c, &ctx, &command))
         .map_err(|e| io::Error::other(e.message().to_string()))?;
     Ok((serde_json::Value::Object(outcome.body), token))
 }
