@@ -18,6 +18,9 @@ pub struct Identity {
     /// `auth.admin_token`, a user created with `admin: true`, or anyone
     /// while `auth.required` is false.
     pub admin: bool,
+    /// The hash of the user's token it was resolved from: a node that may
+    /// have missed a token's end checks its sockets' tokens by it.
+    pub token_hash: Option<String>,
 }
 
 impl Identity {
@@ -28,6 +31,7 @@ impl Identity {
             email: None,
             name: Some("local".into()),
             admin: true,
+            token_hash: None,
         })
     }
 
@@ -38,6 +42,7 @@ impl Identity {
             email: None,
             name: Some("admin".into()),
             admin: true,
+            token_hash: None,
         })
     }
 
@@ -48,7 +53,10 @@ impl Identity {
 }
 
 /// A collaborator's role; the order is the order of rights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads.
     Viewer,
@@ -82,8 +90,9 @@ impl Role {
     }
 }
 
-/// What decides access to one session, as of one committed event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What decides access to one session, as of one committed event. Travels
+/// with the commit to this node's rooms and, serialised, to other nodes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionAccess {
     /// The session.
     pub session_id: String,
@@ -176,6 +185,7 @@ mod tests {
             email: Some(email.into()),
             name: None,
             admin: false,
+            token_hash: None,
         }
     }
 
@@ -242,6 +252,7 @@ mod tests {
             email: None,
             name: None,
             admin: false,
+            token_hash: None,
         };
         assert_eq!(s.role(&anonymous), None);
     }

@@ -9,7 +9,7 @@ use crate::error::{AppError, AppResult};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -60,6 +60,10 @@ pub struct Auth {
     /// Bumped when a token ends, so a lookup that read the database before
     /// that does not put the old token back in the cache.
     generation: AtomicU64,
+    /// False while this node cannot confirm that no token ended on another
+    /// node (its cluster listener is down): every token is read from the
+    /// database.
+    trusted: AtomicBool,
     writes: RateLimiter,
 }
 
@@ -72,6 +76,7 @@ impl Auth {
             pool,
             cache: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
+            trusted: AtomicBool::new(true),
             writes: RateLimiter::new(settings.max_writes_per_second),
         }
     }
@@ -93,7 +98,10 @@ impl Auth {
         if self.admin_hash.as_deref().is_some_and(|h| same(h, &hash)) {
             return Ok(Identity::admin_token());
         }
-        if let Some(found) = self.cached(&hash) {
+        if let Some(found) = self
+            .cached(&hash)
+            .filter(|_| self.trusted.load(Ordering::SeqCst))
+        {
             return Ok(found);
         }
         let generation = self.generation.load(Ordering::SeqCst);
@@ -110,6 +118,7 @@ impl Auth {
             email: Some(user.email),
             name: user.name,
             admin: user.admin,
+            token_hash: Some(hash.clone()),
         });
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_CAPACITY {
@@ -129,6 +138,19 @@ impl Auth {
             self.generation.fetch_add(1, Ordering::SeqCst);
             cache.retain(|_, who| who.user_id.as_deref() != Some(user_id));
         }
+    }
+
+    /// Forgets every cached token (after this node may have missed an end).
+    pub fn forget_all(&self) {
+        if let Ok(mut cache) = self.cache.lock() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            cache.clear();
+        }
+    }
+
+    /// Whether cached tokens may be used (see `trusted`).
+    pub fn trust_cache(&self, trusted: bool) {
+        self.trusted.store(trusted, Ordering::SeqCst);
     }
 
     fn cached(&self, hash: &str) -> Option<Arc<Identity>> {

@@ -28,6 +28,8 @@ pub struct Settings {
     pub events: EventsSettings,
     /// Authentication.
     pub auth: AuthSettings,
+    /// Several nodes on one PostgreSQL database.
+    pub cluster: ClusterSettings,
 }
 
 /// `[server]`
@@ -145,6 +147,36 @@ impl Default for AuthSettings {
     }
 }
 
+/// `[cluster]` (PostgreSQL only; a SQLite database is one node).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterSettings {
+    /// This node's id in the `nodes` table and `/api/stats`; empty means
+    /// one generated at start.
+    pub node_id: String,
+    /// How often the node writes its row in `nodes` (its connection count
+    /// and the time it was last seen).
+    pub heartbeat_ms: u64,
+    /// A node not seen for this long is gone; a node that lost its listener
+    /// or the database this long catches up every live room before it
+    /// delivers again.
+    pub node_timeout_ms: u64,
+    /// How often the node compares the heads of its live rooms with the log
+    /// and delivers what a lost notification would have hidden.
+    pub reconcile_ms: u64,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        ClusterSettings {
+            node_id: String::new(),
+            heartbeat_ms: 1000,
+            node_timeout_ms: 10_000,
+            reconcile_ms: 1000,
+        }
+    }
+}
+
 /// A configuration problem, naming the key it is about.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
@@ -202,6 +234,7 @@ impl Settings {
         positive("server.max_body_bytes", self.server.max_body_bytes as u64)?;
         self.validate_database()?;
         self.validate_ws()?;
+        self.validate_cluster()?;
         if !self.auth.required && !bind.ip().is_loopback() {
             return Err(ConfigError::new(
                 "auth.required",
@@ -229,6 +262,29 @@ impl Settings {
             return Err(ConfigError::new("database.url", "names no file"));
         }
         positive("database.pool_size", self.database.pool_size.into())
+    }
+
+    fn validate_cluster(&self) -> Result<(), ConfigError> {
+        let id = &self.cluster.node_id;
+        if id.len() > 64
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(ConfigError::new(
+                "cluster.node_id",
+                "at most 64 characters from A-Z a-z 0-9 - _ .",
+            ));
+        }
+        positive("cluster.heartbeat_ms", self.cluster.heartbeat_ms)?;
+        positive("cluster.reconcile_ms", self.cluster.reconcile_ms)?;
+        if self.cluster.node_timeout_ms <= self.cluster.heartbeat_ms {
+            return Err(ConfigError::new(
+                "cluster.node_timeout_ms",
+                "must be greater than cluster.heartbeat_ms",
+            ));
+        }
+        Ok(())
     }
 
     fn validate_ws(&self) -> Result<(), ConfigError> {

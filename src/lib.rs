@@ -39,6 +39,7 @@ pub mod types;
 
 use actix::{Actor, Arbiter};
 use actix_web::{web, App, HttpServer};
+use actors::cluster::{self, Cluster, ClusterEnv};
 use actors::persistence::{self, Persistence};
 use actors::registry::{self, Registry};
 use actors::room::RoomEnv;
@@ -109,11 +110,22 @@ pub async fn run(
     let manager = db::DbManager::new(&settings.database.url, settings.database.busy_timeout_ms)
         .map_err(io::Error::other)?;
     let pool = db::pool(manager.clone(), settings.database.pool_size);
-    let stats = Arc::new(stats::Stats::default());
-    let core = Core::start(&settings, manager, pool.clone(), stats.clone());
+    let node = match settings.cluster.node_id.as_str() {
+        "" => format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        id => id.to_string(),
+    };
+    let stats = Arc::new(stats::Stats::new(node));
+    let auth = Arc::new(auth::Auth::new(&settings.auth, pool.clone()));
+    let core = Core::start(
+        &settings,
+        manager,
+        pool.clone(),
+        stats.clone(),
+        auth.clone(),
+    );
 
     let state = http::AppState {
-        auth: Arc::new(auth::Auth::new(&settings.auth, pool.clone())),
+        auth,
         sio: Arc::default(),
         settings: settings.clone(),
         pool,
@@ -158,6 +170,9 @@ struct Core {
     rooms_thread: Arbiter,
     /// The persistence actor alone: its transactions block this thread.
     writer_thread: Arbiter,
+    /// On PostgreSQL: the cluster actor and its listener, on a thread of
+    /// their own so that a wake-up never waits behind a busy room.
+    cluster: Option<(actix::Addr<Cluster>, Arbiter)>,
 }
 
 impl Core {
@@ -166,33 +181,59 @@ impl Core {
         manager: db::DbManager,
         pool: db::Pool,
         stats: Arc<stats::Stats>,
+        auth: Arc<auth::Auth>,
     ) -> Core {
         let rooms_thread = Arbiter::new();
         let env = RoomEnv {
-            pool,
+            pool: pool.clone(),
             batch_window: Duration::from_millis(settings.ws.batch_window_ms),
             retention: settings.events.retention_per_room,
-            stats,
+            stats: stats.clone(),
         };
         let registry =
             Registry::start_in_arbiter(&rooms_thread.handle(), move |_| Registry::new(env));
         let retention = settings.events.retention_per_room;
         let writer_thread = Arbiter::new();
         let writer_registry = registry.clone();
+        let cluster_url = match manager.backend() {
+            db::Backend::Postgres(url) => Some(url.clone()),
+            db::Backend::Sqlite(_) => None,
+        };
+        let cluster_node = cluster_url.as_ref().map(|_| stats.node().to_string());
         let writer = Persistence::start_in_arbiter(&writer_thread.handle(), move |_| {
-            Persistence::new(manager, writer_registry, retention)
+            Persistence::new(manager, writer_registry, retention, cluster_node)
+        });
+        let cluster = cluster_url.map(|url| {
+            let thread = Arbiter::new();
+            let env = ClusterEnv {
+                node: stats.node().to_string(),
+                url,
+                settings: settings.cluster.clone(),
+                pool,
+                registry: registry.clone(),
+                auth,
+                stats,
+            };
+            let addr = Cluster::start_in_arbiter(&thread.handle(), move |_| Cluster::new(env));
+            (addr, thread)
         });
         Core {
             registry,
             writer,
             rooms_thread,
             writer_thread,
+            cluster,
         }
     }
 
-    /// Commits every queued write, then stops the threads.
+    /// Commits every queued write, then stops the threads (and takes this
+    /// node out of the `nodes` table).
     async fn stop(self) {
         let _ = self.writer.send(persistence::Drain).await;
+        if let Some((cluster, thread)) = self.cluster {
+            let _ = cluster.send(cluster::Leave).await;
+            thread.stop();
+        }
         self.writer_thread.stop();
         self.rooms_thread.stop();
     }

@@ -165,6 +165,12 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// Roughly what keeping it costs, in bytes: the payload, once as read
+    /// and once rendered, and the envelope around them.
+    pub fn weight(&self) -> usize {
+        2 * self.event.payload.get().len() + 256
+    }
+
     /// A delivery whose envelope is not rendered yet.
     pub fn new(room: RoomName, seq: i64, event: Arc<Event>) -> Arc<Delivery> {
         Arc::new(Delivery {

@@ -41,6 +41,30 @@ async fn resubscribe_with_since_gets_exactly_the_missed_events() {
 }
 
 #[actix_web::test]
+async fn a_resume_that_missed_nothing_goes_live_at_once() {
+    let srv = TestServer::start();
+    let mut first = Ws::open(&srv).await;
+    first.subscribe("r", None).await;
+    for n in 0..3 {
+        publish(&srv, "r", json!({"n": n})).await;
+    }
+    assert_eq!(seqs_of(&first.events(3).await), vec![1, 2, 3]);
+    drop(first);
+    // Back before anything new was written: nothing is owed, and the next
+    // event must arrive live at once (it used to wait for a stall to end).
+    for (room, since, next_seq) in [("r", 3, 4), ("empty", 0, 1)] {
+        let mut ws = Ws::open(&srv).await;
+        let sub = ws.subscribe(room, Some(since)).await;
+        assert_eq!(sub["recovered"], true, "{sub}");
+        publish(&srv, room, json!({"n": 9})).await;
+        match ws.recv_within(std::time::Duration::from_secs(2)).await {
+            Some(Incoming::Json(v)) => assert_eq!(v["seq"], next_seq, "{v}"),
+            other => panic!("no live event after a resume at the head: {other:?}"),
+        }
+    }
+}
+
+#[actix_web::test]
 async fn resume_from_a_cold_room_reads_the_log() {
     let srv = TestServer::start();
     for n in 0..30 {

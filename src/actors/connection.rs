@@ -234,7 +234,10 @@ impl Connection {
             log::debug!("connection {}: client timed out", self.public_id);
             return self.close(transport::CLOSE_GOING_AWAY, "client timeout", ctx);
         }
-        self.send(&protocol::heartbeat(self.stats.connections(), now_ms()));
+        self.send(&protocol::heartbeat(
+            self.stats.cluster_connections(),
+            now_ms(),
+        ));
         let _ = self.outbox.push(transport::ping_frame(b""));
     }
 }
@@ -247,6 +250,7 @@ impl Actor for Connection {
         self.registry.do_send(registry::Connect {
             id: self.id,
             user_id: self.identity.user_id.clone(),
+            token_hash: self.identity.token_hash.clone(),
             addr: ctx.address().recipient(),
         });
         if self.dialect == Dialect::Native {

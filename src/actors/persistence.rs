@@ -1,9 +1,11 @@
-//! The persistence actor: the only writer. Commands are applied in arrival
+//! The persistence actor: this node's only writer. Commands are applied in arrival
 //! order; while one transaction runs, the next commands queue and go into the
 //! next transaction together (group commit). Each command runs in its own
 //! savepoint, so one failing command does not undo the others. Callers get
 //! their answer only after commit, and the registry is told after commit, in
-//! commit order.
+//! commit order. On a PostgreSQL database shared by several nodes, each
+//! group that changed something also queues one wake-up for the other nodes
+//! (`actors::cluster`), inside its transaction.
 //!
 //! The actor runs alone on an arbiter (thread) of its own and does its
 //! transactions there, synchronously: it is the one place where blocking is
@@ -12,8 +14,9 @@
 //! every message waiting in the mailbox before such a self-notification, so
 //! each group holds everything that arrived while the previous one committed.
 
+use crate::actors::cluster::Wake;
 use crate::actors::registry::{self, Registry};
-use crate::db::{DbConn, DbManager};
+use crate::db::{cluster, DbConn, DbManager};
 use crate::domain::{self, Command, CommandCtx, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::time::now_ms;
@@ -31,6 +34,9 @@ pub struct Persistence {
     conn: Option<DbConn>,
     registry: Addr<Registry>,
     retention: u64,
+    /// This node's id when it shares a PostgreSQL database with others:
+    /// each group that changed something also queues one wake-up for them.
+    cluster_node: Option<String>,
     queue: Vec<Job>,
     /// A `RunGroup` is on its way.
     scheduled: bool,
@@ -48,13 +54,20 @@ struct Pending {
 }
 
 impl Persistence {
-    /// A writer on `manager`'s database that reports commits to `registry`.
-    pub fn new(manager: DbManager, registry: Addr<Registry>, retention: u64) -> Self {
+    /// A writer on `manager`'s database that reports commits to `registry`
+    /// (and, with `cluster_node`, to the other nodes).
+    pub fn new(
+        manager: DbManager,
+        registry: Addr<Registry>,
+        retention: u64,
+        cluster_node: Option<String>,
+    ) -> Self {
         Persistence {
             manager,
             conn: None,
             registry,
             retention,
+            cluster_node,
             queue: Vec::new(),
             scheduled: false,
         }
@@ -88,8 +101,12 @@ impl Persistence {
                 .into_iter()
                 .map(|p| ((p.command, p.ctx), p.reply))
                 .unzip();
-            let (kept, results) =
-                run_group(self.conn.take(), &self.manager, commands, self.retention);
+            let group = Group {
+                commands,
+                retention: self.retention,
+                cluster_node: self.cluster_node.as_deref(),
+            };
+            let (kept, results) = run_group(self.conn.take(), &self.manager, group);
             self.conn = kept;
             deliver(&self.registry, results, replies);
         }
@@ -129,14 +146,25 @@ fn deliver(
     }
 }
 
+/// One transaction's worth of work.
+struct Group<'a> {
+    commands: Vec<(Command, CommandCtx)>,
+    retention: u64,
+    cluster_node: Option<&'a str>,
+}
+
 /// Runs one group in one transaction. Returns the
 /// connection (if still usable) and one result per command.
 fn run_group(
     conn: Option<DbConn>,
     manager: &DbManager,
-    commands: Vec<(Command, CommandCtx)>,
-    retention: u64,
+    group: Group<'_>,
 ) -> (Option<DbConn>, Vec<AppResult<Outcome>>) {
+    let Group {
+        commands,
+        retention,
+        cluster_node,
+    } = group;
     let mut conn = match conn.map(Ok).unwrap_or_else(|| manager.connect()) {
         Ok(conn) => conn,
         Err(err) => {
@@ -148,14 +176,30 @@ fn run_group(
     let count = commands.len();
     let now = now_ms();
     let outer = conn.transaction::<_, diesel::result::Error, _>(|c| {
-        Ok(commands
+        let results = commands
             .into_iter()
             .map(|(command, mut ctx)| {
                 ctx.now = now;
                 ctx.retention = retention;
                 c.transaction(|c| domain::apply(c, &ctx, &command))
             })
-            .collect::<Vec<_>>())
+            .collect::<Vec<_>>();
+        if let Some(node) = cluster_node {
+            // Inside the transaction: PostgreSQL sends it at commit, after
+            // the rows are visible, and never for a group that rolled back,
+            // so no crash can separate a commit from its wake-up.
+            let ok = || results.iter().filter_map(|r| r.as_ref().ok());
+            let wake = Wake::of_group(
+                node,
+                ok().flat_map(|o| o.committed.iter()),
+                ok().flat_map(|o| o.access.iter()),
+                ok().flat_map(|o| o.ended_tokens.iter()),
+            );
+            if let Some(wake) = wake {
+                cluster::notify(c, &wake.encode())?;
+            }
+        }
+        Ok(results)
     });
     match outer {
         Ok(results) => (Some(conn), results),

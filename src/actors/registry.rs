@@ -21,12 +21,25 @@ struct Entry {
     joins: u64,
 }
 
+/// One open connection.
+struct Conn {
+    /// Its user (none for admin-token and local callers).
+    user_id: Option<String>,
+    /// The hash of the token it was opened with, checked on a catch-up.
+    token_hash: Option<String>,
+    /// Where to send a close.
+    addr: Recipient<connection::Close>,
+}
+
 /// Rooms by name, connections by id.
 pub struct Registry {
     rooms: HashMap<RoomName, Entry>,
-    /// Each connection's user (none for admin-token and local callers).
-    conns: HashMap<u64, (Option<String>, Recipient<connection::Close>)>,
+    conns: HashMap<u64, Conn>,
     env: RoomEnv,
+    /// The cluster cannot confirm this node is current: rooms hold
+    /// deliveries and joins until the next [`CatchUp`]; rooms started
+    /// meanwhile start fenced.
+    fenced: bool,
 }
 
 impl Registry {
@@ -36,6 +49,7 @@ impl Registry {
             rooms: HashMap::new(),
             conns: HashMap::new(),
             env,
+            fenced: false,
         }
     }
 }
@@ -101,6 +115,8 @@ pub struct Connect {
     pub id: u64,
     /// The user it was opened by, if any.
     pub user_id: Option<String>,
+    /// The hash of the user's token it was opened with.
+    pub token_hash: Option<String>,
     /// Where to send a close.
     pub addr: Recipient<connection::Close>,
 }
@@ -113,6 +129,36 @@ pub struct Disconnect {
     pub id: u64,
 }
 
+/// Other nodes committed up to these seqs (room name, seq): live rooms
+/// that are behind read the log.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemoteHeads {
+    /// Room names with a seq known to be committed.
+    pub heads: Vec<(String, i64)>,
+}
+
+/// The names of the live rooms.
+#[derive(Message)]
+#[rtype(result = "Vec<RoomName>")]
+pub struct LiveRooms;
+
+/// The users with open connections and the token hashes they opened them with.
+#[derive(Message)]
+#[rtype(result = "HashMap<String, Vec<String>>")]
+pub struct LiveUsers;
+
+/// This node may have missed commits: every room holds deliveries and joins.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Fence;
+
+/// This node hears other nodes again: every room re-reads its head and
+/// access facts, then delivers (and takes joins) again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CatchUp;
+
 /// Close every connection with 1001; answers with how many were told.
 #[derive(Message)]
 #[rtype(result = "usize")]
@@ -124,8 +170,9 @@ impl Handler<Join> for Registry {
     fn handle(&mut self, msg: Join, ctx: &mut Context<Self>) {
         let registry = ctx.address();
         let env = &self.env;
+        let fenced = self.fenced;
         let entry = self.rooms.entry(msg.room.clone()).or_insert_with(|| Entry {
-            addr: Room::new(msg.room.clone(), env.clone(), registry).start(),
+            addr: Room::new(msg.room.clone(), env.clone(), registry, fenced).start(),
             joins: 0,
         });
         entry.joins += 1;
@@ -158,12 +205,12 @@ impl Handler<Committed> for Registry {
 
     fn handle(&mut self, msg: Committed, _: &mut Context<Self>) {
         for user in &msg.ended_tokens {
-            for (_, addr) in self
+            for conn in self
                 .conns
                 .values()
-                .filter(|(u, _)| u.as_ref() == Some(user))
+                .filter(|c| c.user_id.as_ref() == Some(user))
             {
-                addr.do_send(connection::Close {
+                conn.addr.do_send(connection::Close {
                     code: CLOSE_UNAUTHORIZED,
                     reason: "Token revoked",
                 });
@@ -231,7 +278,14 @@ impl Handler<Connect> for Registry {
     type Result = ();
 
     fn handle(&mut self, msg: Connect, _: &mut Context<Self>) {
-        self.conns.insert(msg.id, (msg.user_id, msg.addr));
+        self.conns.insert(
+            msg.id,
+            Conn {
+                user_id: msg.user_id,
+                token_hash: msg.token_hash,
+                addr: msg.addr,
+            },
+        );
     }
 }
 
@@ -243,12 +297,71 @@ impl Handler<Disconnect> for Registry {
     }
 }
 
+impl Handler<RemoteHeads> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: RemoteHeads, _: &mut Context<Self>) {
+        for (name, seq) in msg.heads {
+            let Ok(name) = RoomName::parse(&name) else {
+                continue;
+            };
+            if let Some(entry) = self.rooms.get(&name) {
+                entry.addr.do_send(room::Behind { seq });
+            }
+        }
+    }
+}
+
+impl Handler<LiveRooms> for Registry {
+    type Result = MessageResult<LiveRooms>;
+
+    fn handle(&mut self, _: LiveRooms, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.rooms.keys().cloned().collect())
+    }
+}
+
+impl Handler<LiveUsers> for Registry {
+    type Result = MessageResult<LiveUsers>;
+
+    fn handle(&mut self, _: LiveUsers, _: &mut Context<Self>) -> Self::Result {
+        let mut users: HashMap<String, Vec<String>> = HashMap::new();
+        for conn in self.conns.values() {
+            if let (Some(user), Some(hash)) = (&conn.user_id, &conn.token_hash) {
+                users.entry(user.clone()).or_default().push(hash.clone());
+            }
+        }
+        MessageResult(users)
+    }
+}
+
+impl Handler<Fence> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, _: Fence, _: &mut Context<Self>) {
+        self.fenced = true;
+        for entry in self.rooms.values() {
+            entry.addr.do_send(room::Fence);
+        }
+    }
+}
+
+impl Handler<CatchUp> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, _: CatchUp, _: &mut Context<Self>) {
+        self.fenced = false;
+        for entry in self.rooms.values() {
+            entry.addr.do_send(room::Refresh);
+        }
+    }
+}
+
 impl Handler<ShutdownAll> for Registry {
     type Result = usize;
 
     fn handle(&mut self, _: ShutdownAll, _: &mut Context<Self>) -> usize {
-        for (_, addr) in self.conns.values() {
-            addr.do_send(connection::Close {
+        for conn in self.conns.values() {
+            conn.addr.do_send(connection::Close {
                 code: CLOSE_GOING_AWAY,
                 reason: "server shutting down",
             });

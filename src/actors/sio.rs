@@ -224,6 +224,7 @@ impl SioSession {
                     act.env.registry.do_send(registry::Connect {
                         id: act.id,
                         user_id: identity.user_id.clone(),
+                        token_hash: identity.token_hash.clone(),
                         addr: ctx.address().recipient(),
                     });
                 }
@@ -337,7 +338,7 @@ impl SioSession {
                 .names()
                 .map(|r| (r.to_string(), json!(self.env.stats.room(r.as_str()))))
                 .collect();
-            let data = json!({"connections": self.env.stats.connections(),
+            let data = json!({"connections": self.env.stats.cluster_connections(),
                               "room_connections": rooms, "ts": rfc3339(now_ms())});
             self.send(&engineio::event("heartbeat", &data.to_string()));
         }

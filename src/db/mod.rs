@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod activity;
+pub mod cluster;
 pub mod events;
 pub mod models;
 pub mod projects;

@@ -200,3 +200,12 @@ diesel::table! {
 
 diesel::joinable!(collaborators -> sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(collaborators, sessions, users);
+
+diesel::table! {
+    nodes (id) {
+        id -> Text,
+        connections -> BigInt,
+        started_at -> BigInt,
+        seen_at -> BigInt,
+    }
+}

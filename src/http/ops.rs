@@ -1,8 +1,10 @@
 //! Operations: liveness, readiness (the database answers), live counters.
 
 use super::AppState;
+use crate::db::cluster::NodeRow;
 use crate::db::events;
 use crate::error::{AppError, AppResult};
+use crate::time::{now_ms, rfc3339};
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::connection::SimpleConnection;
 use serde_json::json;
@@ -34,7 +36,27 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> AppResult<Ht
         .into_iter()
         .map(|(room, connections)| json!({"room": room, "connections": connections}))
         .collect();
+    let mut nodes = state.stats.nodes();
+    if nodes.is_empty() {
+        // One node (SQLite), or a cluster node before its first heartbeat.
+        nodes.push(NodeRow {
+            id: state.stats.node().to_string(),
+            connections: state.stats.connections() as i64,
+            started_at: 0,
+            seen_at: now_ms(),
+        });
+    }
+    let nodes: Vec<_> = nodes
+        .iter()
+        .map(|n| json!({"id": n.id, "connections": n.connections, "seen_at": rfc3339(n.seen_at)}))
+        .collect();
     Ok(HttpResponse::Ok().json(json!({
+        "node": state.stats.node(),
+        "nodes": nodes,
+        "cluster": {
+            "listening": state.stats.listening(),
+            "notifications_received": state.stats.notifications(),
+        },
         "connections": state.stats.connections(),
         "rooms": rooms,
         "events_total": total,

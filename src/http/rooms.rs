@@ -3,6 +3,7 @@
 use super::extract::Body;
 use super::{written, AppState};
 use crate::access::{self, Identity};
+use crate::actors::room::REPLAY_PAGE;
 use crate::db::{access as aq, events, DbConn};
 use crate::domain::{rooms, Command};
 use crate::error::{AppError, AppResult};
@@ -15,6 +16,8 @@ use std::sync::Arc;
 /// Default and largest page of `GET /api/rooms/{room}/events`.
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
+/// A listing stops adding events once its body is this large.
+const MAX_LIST_BYTES: usize = 8 * 1024 * 1024;
 
 /// `POST /api/rooms/{room}/events` body.
 #[derive(Deserialize)]
@@ -75,24 +78,49 @@ pub async fn list(
         return Err(AppError::Validation("since must be 0 or more".into()));
     }
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let found = state
-        .read(move |c| {
-            let found = events::replay(c, &room, since, limit)?;
-            Ok(redact_for(c, &room, &who, found)?)
-        })
+    let body = state
+        .read(move |c| Ok(render_page(c, &room, &who, since, limit)?))
         .await?;
-    let mut body = String::with_capacity(2 + found.len() * 320);
-    body.push('[');
-    for (i, d) in found.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(d.native());
-    }
-    body.push(']');
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(body))
+}
+
+/// The JSON array of at most `limit` envelopes after `since`, read from the
+/// log [`REPLAY_PAGE`] at a time and cut once it passes [`MAX_LIST_BYTES`]
+/// (always at least one event): a reader pages on with `since` = the last
+/// seq it got, and the server never holds more than one page and the body.
+fn render_page(
+    c: &mut DbConn,
+    room: &RoomName,
+    who: &Identity,
+    since: i64,
+    limit: i64,
+) -> diesel::QueryResult<String> {
+    let mut body = String::from("[");
+    let (mut from, mut count) = (since, 0);
+    while count < limit && body.len() < MAX_LIST_BYTES {
+        let page = events::replay(c, room, from, (limit - count).min(REPLAY_PAGE))?;
+        let Some(last) = page.last().map(|d| d.seq) else {
+            break;
+        };
+        for d in redact_for(c, room, who, page)? {
+            if count > 0 {
+                if body.len() >= MAX_LIST_BYTES {
+                    break;
+                }
+                body.push(',');
+            }
+            body.push_str(d.native());
+            count += 1;
+            from = d.seq;
+        }
+        if from != last {
+            break;
+        }
+    }
+    body.push(']');
+    Ok(body)
 }
 
 /// Project rooms: the events of sessions `who` may not read, redacted.

@@ -86,6 +86,11 @@ impl Herald {
         }
     }
 
+    /// The process id (to read its memory from `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn exited(&mut self) -> Option<Finished> {
         self.child.try_wait().unwrap().map(|status| Finished {
             status,

@@ -35,6 +35,9 @@ impl Room {
         if let Some(timer) = self.timer.take() {
             ctx.cancel_future(timer);
         }
+        if self.fenced {
+            return;
+        }
         let mut by_cursor: HashMap<(i64, Dialect), Vec<u64>> = HashMap::new();
         for (id, sub) in &self.subs {
             if sub.live && sub.cursor < self.head {
@@ -61,8 +64,18 @@ impl Room {
                 }
             }
         }
-        while self.recent.len() > RECENT_CAPACITY {
-            self.recent.pop_front();
+        self.trim_recent();
+    }
+
+    /// Keeps `recent` within [`RECENT_CAPACITY`] deliveries and
+    /// [`super::RECENT_BYTES`]; what falls out is read from the log when needed.
+    pub(super) fn trim_recent(&mut self) {
+        while self.recent.len() > RECENT_CAPACITY
+            || (self.recent_bytes > super::RECENT_BYTES && self.recent.len() > 1)
+        {
+            if let Some(d) = self.recent.pop_front() {
+                self.recent_bytes = self.recent_bytes.saturating_sub(d.weight());
+            }
         }
     }
 

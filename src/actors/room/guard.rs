@@ -30,13 +30,39 @@ pub(super) fn read_start(
 ) -> QueryResult<(i64, Vec<SessionAccess>)> {
     read_tx(conn, |c| {
         let seq = events::last_seq(c, room.as_str())?;
-        let version = aq::version(c)?;
+        Ok((seq, read_facts(c, room)?))
+    })
+}
+
+/// The access facts of the sessions a room carries, inside the caller's
+/// read transaction.
+fn read_facts(c: &mut DbConn, room: &RoomName) -> QueryResult<Vec<SessionAccess>> {
+    let version = aq::version(c)?;
+    Ok(match room.kind() {
+        RoomKind::Session(id) => aq::session_access(c, id, version)?.into_iter().collect(),
+        RoomKind::Project(id) => aq::project_access(c, id, version)?,
+        RoomKind::Broadcasts | RoomKind::Free => Vec::new(),
+    })
+}
+
+/// A room's deliveries after `from` (at most [`super::MAX_REPLAY`]) and the
+/// access facts of its sessions, read together: facts at least as new as
+/// the events, so a revocation committed before them (on any node) is
+/// applied before they are sent.
+pub(super) fn read_gap(
+    conn: &mut DbConn,
+    room: &RoomName,
+    from: i64,
+) -> QueryResult<(Vec<Arc<Delivery>>, Vec<SessionAccess>)> {
+    read_tx(conn, |c| {
+        let found = events::replay(c, room, from, super::REPLAY_PAGE)?;
         let book = match room.kind() {
-            RoomKind::Session(id) => aq::session_access(c, id, version)?.into_iter().collect(),
-            RoomKind::Project(id) => aq::project_access(c, id, version)?,
-            RoomKind::Broadcasts | RoomKind::Free => Vec::new(),
+            RoomKind::Session(_) | RoomKind::Project(_) if !found.is_empty() => {
+                read_facts(c, room)?
+            }
+            _ => Vec::new(),
         };
-        Ok((seq, book))
+        Ok((found, book))
     })
 }
 

@@ -2,7 +2,7 @@
 //! the gap from memory or from the log; a subscriber is live only once it has
 //! everything up to the room's head.
 
-use super::{blocking, guard, Join, Room, Sub, MAX_REPLAY};
+use super::{blocking, guard, Join, Room, Sub, MAX_REPLAY, REPLAY_PAGE};
 use crate::db::events;
 use crate::domain::snapshot;
 use crate::error::AppError;
@@ -16,6 +16,20 @@ impl Room {
     /// Adds a subscriber: again to a room it is in (answered, nothing resent),
     /// resuming from memory, resuming from the log, or fresh with a snapshot.
     pub(super) fn join(&mut self, msg: Join, ctx: &mut Context<Self>) {
+        // A resume past the head names a seq another node committed that
+        // this room has not read yet: read the log up to it first.
+        if let Some(since) = msg.since.filter(|s| *s > self.head) {
+            if !self.subs.contains_key(&msg.sub.conn_id) {
+                self.target = self.target.max(since);
+                self.deferred.push(msg);
+                return self.fetch_gap(ctx);
+            }
+        }
+        self.join_now(msg, ctx);
+    }
+
+    /// [`Room::join`] at the room's current head.
+    pub(super) fn join_now(&mut self, msg: Join, ctx: &mut Context<Self>) {
         self.join_checked(msg, true, ctx);
     }
 
@@ -86,8 +100,11 @@ impl Room {
         (0..=MAX_REPLAY).contains(&behind) && (retention == 0 || behind <= retention as i64)
     }
 
-    /// Reads `(from, head]` from the log for one subscriber. A `resume` sends
-    /// `subscribed` first; if the log no longer has it all, a snapshot is sent.
+    /// Reads `(from, head]` from the log for one subscriber, one page
+    /// ([`REPLAY_PAGE`]) at a time: the next page is read once this one was
+    /// sent (`go_live` comes back here while the cursor is behind). A
+    /// `resume` sends `subscribed` first; if the log no longer has it all, a
+    /// snapshot is sent.
     pub(super) fn catch_up(&mut self, id: u64, from: i64, resume: bool, ctx: &mut Context<Self>) {
         let Some(sub) = self.subs.get_mut(&id) else {
             return;
@@ -95,15 +112,15 @@ impl Room {
         sub.live = false;
         let token = sub.token;
         let (pool, room, upto) = (self.env.pool.clone(), self.name.clone(), self.head);
-        let read =
-            blocking(move || Ok(events::replay(&mut *pool.get()?, &room, from, upto - from)?));
+        let page = (upto - from).min(REPLAY_PAGE);
+        let read = blocking(move || Ok(events::replay(&mut *pool.get()?, &room, from, page)?));
         ctx.spawn(read.into_actor(self).map(move |result, act, ctx| {
             if act.subs.get(&id).is_none_or(|s| s.token != token) {
                 return;
             }
             match result {
                 Ok(found)
-                    if found.len() as i64 == upto - from
+                    if found.len() as i64 == page
                         && found.first().is_none_or(|d| d.seq == from + 1) =>
                 {
                     if resume {

@@ -22,7 +22,7 @@ mod pace;
 use crate::access::{Identity, SessionAccess};
 use crate::actors::connection::RoomEvicted;
 use crate::actors::registry::{self, Registry};
-use crate::db::{events, Pool};
+use crate::db::Pool;
 use crate::error::AppError;
 use crate::protocol::{self, Answer};
 use crate::stats::Stats;
@@ -35,6 +35,12 @@ use std::time::Duration;
 
 /// A resume further behind than this gets a snapshot instead of a replay.
 pub const MAX_REPLAY: i64 = 10_000;
+/// Most deliveries one read of the log brings into memory (a replay or a
+/// gap is read page by page, the next page once the last one was sent): at
+/// most `REPLAY_PAGE × events.max_payload_bytes` per read.
+pub const REPLAY_PAGE: i64 = 64;
+/// Most payload bytes the room keeps in `recent`, besides the count.
+pub const RECENT_BYTES: usize = 16 * 1024 * 1024;
 /// How long an empty room lives before it is stopped.
 const IDLE_AFTER: Duration = Duration::from_secs(10);
 /// Wait before retrying a failed read of the room's head or of a gap.
@@ -112,6 +118,8 @@ pub struct Room {
     stash: BTreeMap<i64, Arc<Delivery>>,
     fetching: bool,
     recent: VecDeque<Arc<Delivery>>,
+    /// What `recent` holds, in [`Delivery::weight`] (bounded by [`RECENT_BYTES`]).
+    recent_bytes: usize,
     subs: HashMap<u64, Sub>,
     tokens: u64,
     joins: u64,
@@ -122,11 +130,22 @@ pub struct Room {
     me: Option<Addr<Room>>,
     /// Access facts of the sessions this room carries, by session id.
     book: HashMap<String, Arc<SessionAccess>>,
+    /// This node may have missed commits of other nodes (its cluster
+    /// listener is down): nothing is delivered and joins wait until the
+    /// room has re-read its head and access facts ([`Refresh`]).
+    fenced: bool,
+    /// The highest seq known to be committed (from other nodes' wake-ups
+    /// and reconcile); while `head` is below it the room reads the log.
+    target: i64,
+    /// Resumes from a seq past `head`: they wait for the log to be read up
+    /// to it (another node committed it) before they are served.
+    deferred: Vec<Join>,
 }
 
 impl Room {
     /// A room that reads its head from the log when started.
-    pub fn new(name: RoomName, env: RoomEnv, registry: Addr<Registry>) -> Self {
+    /// A room of a fenced node starts `fenced`.
+    pub fn new(name: RoomName, env: RoomEnv, registry: Addr<Registry>, fenced: bool) -> Self {
         Room {
             name,
             env,
@@ -137,6 +156,7 @@ impl Room {
             stash: BTreeMap::new(),
             fetching: false,
             recent: VecDeque::new(),
+            recent_bytes: 0,
             subs: HashMap::new(),
             tokens: 0,
             joins: 0,
@@ -144,29 +164,50 @@ impl Room {
             pay_timer: None,
             me: None,
             book: HashMap::new(),
+            fenced,
+            target: 0,
+            deferred: Vec::new(),
         }
     }
 
-    fn load(&mut self, ctx: &mut Context<Self>) {
+    /// Reads the room's head and access facts: at start (the room begins at
+    /// the head), and on a [`Refresh`] (it reads up to the head from the
+    /// log), which also lifts the fence once the facts are current.
+    fn load(&mut self, unfence: bool, ctx: &mut Context<Self>) {
         let pool = self.env.pool.clone();
         let room = self.name.clone();
         let read = blocking(move || Ok(guard::read_start(&mut *pool.get()?, &room)?));
-        ctx.spawn(read.into_actor(self).map(|result, act, ctx| match result {
-            Ok((seq, book)) => {
-                act.learn(book.into_iter().map(Arc::new).collect());
-                act.head = act.head.max(seq);
-                act.loaded = true;
-                act.absorb(ctx);
-                for join in std::mem::take(&mut act.waiting) {
-                    act.join(join, ctx);
-                }
-                act.flush(ctx);
-            }
-            Err(err) => {
-                log::warn!("room {}: cannot read head: {err}", act.name);
-                ctx.run_later(RETRY_LOAD, |act, ctx| act.load(ctx));
-            }
-        }));
+        ctx.spawn(
+            read.into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Ok((seq, book)) => {
+                        act.learn(book.into_iter().map(Arc::new).collect());
+                        if act.loaded {
+                            act.target = act.target.max(seq);
+                        } else {
+                            act.head = act.head.max(seq);
+                            act.loaded = true;
+                        }
+                        if unfence {
+                            act.fenced = false;
+                        }
+                        act.absorb(ctx);
+                        if act.head < act.target {
+                            act.fetch_gap(ctx);
+                        }
+                        if !act.fenced {
+                            for join in std::mem::take(&mut act.waiting) {
+                                act.join(join, ctx);
+                            }
+                        }
+                        act.flush(ctx);
+                    }
+                    Err(err) => {
+                        log::warn!("room {}: cannot read head: {err}", act.name);
+                        ctx.run_later(RETRY_LOAD, move |act, ctx| act.load(unfence, ctx));
+                    }
+                }),
+        );
     }
 
     /// Moves contiguous stashed deliveries into `recent`; reads the log on a gap.
@@ -176,13 +217,16 @@ impl Room {
             if seq <= self.head {
                 entry.remove();
             } else if seq == self.head + 1 {
-                self.recent.push_back(entry.remove());
+                let d = entry.remove();
+                self.recent_bytes += d.weight();
+                self.recent.push_back(d);
                 self.head = seq;
             } else {
                 self.fetch_gap(ctx);
                 break;
             }
         }
+        self.trim_recent();
     }
 
     fn fetch_gap(&mut self, ctx: &mut Context<Self>) {
@@ -191,12 +235,18 @@ impl Room {
         }
         self.fetching = true;
         let (pool, room, from) = (self.env.pool.clone(), self.name.clone(), self.head);
-        let read =
-            blocking(move || Ok(events::replay(&mut *pool.get()?, &room, from, MAX_REPLAY)?));
+        let read = blocking(move || Ok(guard::read_gap(&mut *pool.get()?, &room, from)?));
         ctx.spawn(read.into_actor(self).map(|result, act, ctx| {
             act.fetching = false;
             match result {
-                Ok(found) => {
+                Ok((found, facts)) => {
+                    // Facts as of this read: whatever changed access before
+                    // these events committed (on any node) applies first.
+                    act.learn(facts.into_iter().map(Arc::new).collect());
+                    if found.is_empty() {
+                        // The log has nothing past the head: a hint was stale.
+                        act.target = act.head;
+                    }
                     if let Some(first) = found.first().filter(|d| d.seq > act.head + 1) {
                         log::warn!(
                             "room {}: seqs {}..{} pruned",
@@ -206,12 +256,23 @@ impl Room {
                         );
                         act.head = first.seq - 1;
                         act.recent.clear();
+                        act.recent_bytes = 0;
                     }
+                    // Events other nodes committed wait for the batching
+                    // window like this node's own.
+                    let urgent = found.iter().any(|d| d.event.priority);
                     for d in found {
                         act.stash.insert(d.seq, d);
                     }
                     act.absorb(ctx);
-                    act.flush(ctx);
+                    act.flush_soon(urgent, ctx);
+                    if act.head < act.target {
+                        act.fetch_gap(ctx);
+                    } else {
+                        for join in std::mem::take(&mut act.deferred) {
+                            act.join_now(join, ctx);
+                        }
+                    }
                 }
                 Err(err) => {
                     log::warn!("room {}: cannot read gap: {err}", act.name);
@@ -223,12 +284,26 @@ impl Room {
 }
 
 impl Room {
+    /// Flushes now if `urgent` (a priority event) or without a batching
+    /// window; else once the window is over.
+    fn flush_soon(&mut self, urgent: bool, ctx: &mut Context<Self>) {
+        let window = self.env.batch_window;
+        if urgent || window.is_zero() {
+            self.flush(ctx);
+        } else if self.timer.is_none() {
+            self.timer = Some(ctx.run_later(window, |act, ctx| {
+                act.timer = None;
+                act.flush(ctx);
+            }));
+        }
+    }
+
     /// When the room is empty, asks the registry to stop it after
     /// [`IDLE_AFTER`] without a join.
     pub(super) fn idle_check(&mut self, ctx: &mut Context<Self>) {
-        if self.subs.is_empty() && self.waiting.is_empty() {
+        if self.subs.is_empty() && self.waiting.is_empty() && self.deferred.is_empty() {
             ctx.run_later(IDLE_AFTER, |act, _| {
-                if act.subs.is_empty() && act.waiting.is_empty() {
+                if act.subs.is_empty() && act.waiting.is_empty() && act.deferred.is_empty() {
                     act.registry.do_send(registry::RoomIdle {
                         room: act.name.clone(),
                         joins: act.joins,
@@ -253,7 +328,7 @@ impl Actor for Room {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.me = Some(ctx.address());
-        self.load(ctx);
+        self.load(false, ctx);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
@@ -297,6 +372,24 @@ pub struct Publish {
     pub access: Vec<Arc<SessionAccess>>,
 }
 
+/// Another node committed up to `seq` in this room.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Behind {
+    /// A seq known to be committed.
+    pub seq: i64,
+}
+
+/// Hold deliveries and joins: this node may have missed commits.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Fence;
+
+/// Re-read the head and access facts, then deliver and take joins again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Refresh;
+
 /// The registry forgot this room: stop.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -307,7 +400,7 @@ impl Handler<Join> for Room {
 
     fn handle(&mut self, msg: Join, ctx: &mut Context<Self>) {
         self.joins += 1;
-        if self.loaded {
+        if self.loaded && !self.fenced {
             self.join(msg, ctx);
         } else {
             self.waiting.push(msg);
@@ -320,6 +413,7 @@ impl Handler<Leave> for Room {
 
     fn handle(&mut self, msg: Leave, ctx: &mut Context<Self>) {
         self.waiting.retain(|j| j.sub.conn_id != msg.conn_id);
+        self.deferred.retain(|j| j.sub.conn_id != msg.conn_id);
         if self.subs.remove(&msg.conn_id).is_some() {
             self.subscribers_changed();
         }
@@ -357,15 +451,36 @@ impl Handler<Publish> for Room {
             return;
         }
         self.absorb(ctx);
-        let window = self.env.batch_window;
-        if urgent || window.is_zero() {
-            self.flush(ctx);
-        } else if self.timer.is_none() {
-            self.timer = Some(ctx.run_later(window, |act, ctx| {
-                act.timer = None;
-                act.flush(ctx);
-            }));
+        self.flush_soon(urgent, ctx);
+    }
+}
+
+impl Handler<Behind> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Behind, ctx: &mut Context<Self>) {
+        if msg.seq > self.head {
+            self.target = self.target.max(msg.seq);
+            if self.loaded {
+                self.fetch_gap(ctx);
+            }
         }
+    }
+}
+
+impl Handler<Fence> for Room {
+    type Result = ();
+
+    fn handle(&mut self, _: Fence, _: &mut Context<Self>) {
+        self.fenced = true;
+    }
+}
+
+impl Handler<Refresh> for Room {
+    type Result = ();
+
+    fn handle(&mut self, _: Refresh, ctx: &mut Context<Self>) {
+        self.load(true, ctx);
     }
 }
 

@@ -34,6 +34,10 @@ impl Room {
         let Some(sub) = self.subs.get_mut(&id) else {
             return;
         };
+        if sub.owed.is_empty() {
+            // A resume that missed nothing: live at once.
+            return self.go_live(id, ctx);
+        }
         // Half of what is left, so frame overhead can never tip it over; at
         // least one envelope when the outbox is empty, however large.
         let allowance = sub.outbox.room_left() / 2;

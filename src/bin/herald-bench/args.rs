@@ -20,6 +20,13 @@ OPTIONS:
     --connect-rate C    fanout: WebSocket connections opened per second (default 2000)
     --socketio          fanout: clients speak Socket.IO over /socket.io/ (WebSocket
                         transport) instead of the native protocol
+    --churn N           fanout: N clients per second (spread over all of them) drop
+                        their connection without a close and resume with `since`
+                        while the events are published; native protocol only
+    --subscribe-url URL fanout: open the clients on this node instead of --url;
+                        repeat it (or give a comma list) to spread them round
+                        robin over several nodes of a cluster; the publisher
+                        stays on --url, latency is reported per node
     --help              print this text
 
 fanout: open N clients subscribed to the room, publish R events/s over HTTP for
@@ -61,6 +68,10 @@ pub struct Args {
     pub connect_rate: f64,
     /// Fanout clients speak Socket.IO instead of the native protocol.
     pub socketio: bool,
+    /// Nodes the fanout clients connect to (empty: `url`).
+    pub subscribe_urls: Vec<String>,
+    /// Clients per second that drop and resume (fanout).
+    pub churn: Option<f64>,
 }
 
 impl Default for Args {
@@ -77,6 +88,8 @@ impl Default for Args {
             server_pid: None,
             connect_rate: 2000.0,
             socketio: false,
+            subscribe_urls: Vec::new(),
+            churn: None,
         }
     }
 }
@@ -91,7 +104,9 @@ pub enum Command {
 }
 
 /// Options that take a value.
-const VALUE_OPTIONS: [&str; 9] = [
+const VALUE_OPTIONS: [&str; 11] = [
+    "--churn",
+    "--subscribe-url",
     "--url",
     "--mode",
     "--clients",
@@ -149,6 +164,9 @@ pub fn parse(raw: impl IntoIterator<Item = String>) -> Result<Command, String> {
         };
         apply(&mut args, &name, &value)?;
     }
+    if args.churn.is_some() && args.socketio {
+        return Err("--churn resumes with the native protocol: not with --socketio".to_owned());
+    }
     if args.room.is_empty() {
         return Err("--room must not be empty".to_owned());
     }
@@ -178,6 +196,13 @@ fn apply(args: &mut Args, name: &str, value: &str) -> Result<(), String> {
         }
         "--server-pid" => args.server_pid = Some(number(name, value)?),
         "--connect-rate" => args.connect_rate = positive(name, value)?,
+        "--churn" => args.churn = Some(positive(name, value)?),
+        "--subscribe-url" => args.subscribe_urls.extend(
+            value
+                .split(',')
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned),
+        ),
         _ => return Err(format!("unknown option {name}")),
     }
     Ok(())
@@ -206,6 +231,10 @@ mod tests {
         let b = run("--clients 10000 --rate 500 --connect-rate 1000 --url http://h:1")?;
         assert_eq!((b.clients, b.rate, b.connect_rate), (10_000, 500.0, 1000.0));
         assert_eq!(b.url, "http://h:1");
+        let c = run("--subscribe-url http://a:1,http://b:2 --subscribe-url=http://c:3")?;
+        assert_eq!(c.subscribe_urls, ["http://a:1", "http://b:2", "http://c:3"]);
+        assert_eq!(run("--churn 50")?.churn, Some(50.0));
+        assert!(run("--churn 5 --socketio").is_err());
         Ok(())
     }
 

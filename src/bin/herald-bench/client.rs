@@ -71,6 +71,9 @@ pub struct ClientConfig {
     pub socketio: bool,
     /// Counters `n` at or above this were not published by this run.
     pub n_limit: u64,
+    /// Churn: the room, and how long on average a client stays connected
+    /// before it drops and resumes with `since` (native protocol only).
+    pub churn: Option<(String, Duration)>,
 }
 
 /// Everything one client observed.
@@ -102,6 +105,12 @@ pub struct ClientReport {
     pub foreign: u64,
     /// Publish-to-receive latency of first deliveries, in microseconds.
     pub latency: Histogram,
+    /// Times it dropped its connection and resumed (churn).
+    pub resumes: u64,
+    /// Resumes the server answered with `recovered: false`.
+    pub not_recovered: u64,
+    /// The last seq it received.
+    pub last_seq: u64,
 }
 
 impl ClientReport {
@@ -166,7 +175,8 @@ pub async fn run(
 }
 
 impl Client {
-    /// Connects, subscribes and processes frames until stopped.
+    /// Connects, subscribes and processes frames until stopped; with churn,
+    /// drops the connection now and then and resumes after its last seq.
     async fn drive(&mut self, mut phase: watch::Receiver<Phase>) -> crate::Result<()> {
         let mut stream = timeout(CONNECT_TIMEOUT, self.connect())
             .await
@@ -179,6 +189,8 @@ impl Client {
             &self.cfg.subscribe
         };
         ws::encode(ws::OP_TEXT, first, mask, &mut self.out);
+        let mut churning = true;
+        let mut drop_at = self.next_drop(0.0);
         loop {
             self.process(unix_micros())?;
             if !self.out.is_empty() {
@@ -194,15 +206,30 @@ impl Client {
                 }
             }
             self.check_complete();
+            let churn_due = async {
+                match drop_at.filter(|_| churning && self.report.subscribed) {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 changed = phase.changed() => {
                     let now = if changed.is_ok() { *phase.borrow_and_update() } else { Phase::Stop };
                     match now {
                         Phase::Run => {}
-                        Phase::Drain(total) => self.target = Some(total),
+                        Phase::Drain(total) => {
+                            churning = false;
+                            self.target = Some(total);
+                        }
                         Phase::Stop => return self.goodbye(&mut stream).await,
                     }
+                }
+                () = churn_due => {
+                    // Gone without a close frame, as a dropped network is.
+                    drop(stream);
+                    stream = self.resume().await?;
+                    drop_at = self.next_drop(0.5);
                 }
                 read = stream.read(&mut self.buf[self.filled..]) => {
                     match read? {
@@ -212,6 +239,38 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// When this client drops next (churn): `low..low + 1` times the mean
+    /// interval (the first drops spread evenly over the first interval, so
+    /// the rate is steady from the start).
+    fn next_drop(&mut self, low: f64) -> Option<tokio::time::Instant> {
+        let (_, mean) = self.cfg.churn.as_ref()?;
+        // Randomness from the mask generator.
+        let spread = f64::from(self.masks.next_mask()[0]) / 255.0 + low;
+        Some(tokio::time::Instant::now() + mean.mul_f64(spread))
+    }
+
+    /// Reconnects and subscribes again with `since` = the last seq received.
+    async fn resume(&mut self) -> crate::Result<TcpStream> {
+        let Some((room, _)) = self.cfg.churn.clone() else {
+            return Err("resume without churn".into());
+        };
+        self.out.clear();
+        let stream = timeout(CONNECT_TIMEOUT, self.connect())
+            .await
+            .map_err(|_| "reconnect timed out")??;
+        let since = self.report.last_seq;
+        let subscribe = serde_json::json!({"type": "subscribe", "room": room, "since": since});
+        let mask = self.masks.next_mask();
+        ws::encode(
+            ws::OP_TEXT,
+            subscribe.to_string().as_bytes(),
+            mask,
+            &mut self.out,
+        );
+        self.report.resumes += 1;
+        Ok(stream)
     }
 
     /// Opens the TCP connection and performs the WebSocket upgrade.
@@ -325,7 +384,12 @@ fn handle_text(report: &mut ClientReport, shared: &Shared, text: &[u8], now_us: 
             report.subscribed = true;
             shared.subscribed.fetch_add(1, Ordering::Relaxed);
         }
-        Some(b"welcome" | b"subscribed" | b"heartbeat" | b"pong") => {}
+        Some(b"subscribed") => {
+            if find(text, b"\"recovered\":false") {
+                report.not_recovered += 1;
+            }
+        }
+        Some(b"welcome" | b"heartbeat" | b"pong") => {}
         Some(b"error") => {
             report.server_errors += 1;
             if report.server_error.is_none() {
@@ -336,11 +400,19 @@ fn handle_text(report: &mut ClientReport, shared: &Shared, text: &[u8], now_us: 
         _ => {
             let before = report.envelopes;
             scan::scan_events(text, |n, t_us| report.record(n, t_us, now_us, limit));
+            if let Some(seq) = scan::max_seq(text) {
+                report.last_seq = report.last_seq.max(seq);
+            }
             if report.envelopes > before {
                 report.event_frames += 1;
             }
         }
     }
+}
+
+/// Whether `needle` occurs in `text`.
+fn find(text: &[u8], needle: &[u8]) -> bool {
+    text.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::args::Args;
 use crate::client::{self, ClientConfig, ClientReport, Phase, Shared};
 use crate::procfs::{self, CpuMark, Proc};
 use crate::publish::{self, Outcome, Plan};
-use crate::report::{FanoutReport, Latency};
+use crate::report::{FanoutReport, Latency, NodeLatency};
 use crate::stats::{Bitset, Histogram};
 use crate::target::Target;
 
@@ -45,13 +45,24 @@ pub async fn run(args: &Args, target: &Target) -> crate::Result<()> {
     let total = (args.rate * args.secs).round().max(1.0) as u64;
     let shared = Arc::new(Shared::default());
     let (phase_tx, phase_rx) = watch::channel(Phase::Run);
-    let cfg = Arc::new(client_config(args, target, total)?);
+    let mut nodes = Vec::new();
+    for url in &args.subscribe_urls {
+        let node = Target::resolve(url).await?;
+        nodes.push((url.clone(), Arc::new(client_config(args, &node, total)?)));
+    }
+    if nodes.is_empty() {
+        nodes.push((
+            args.url.clone(),
+            Arc::new(client_config(args, target, total)?),
+        ));
+    }
+    let cfgs: Vec<_> = nodes.iter().map(|(_, c)| c.clone()).collect();
     let rss_before = server.and_then(procfs::rss_bytes);
-    let handles = start_clients(args, &cfg, &shared, &phase_rx).await;
+    let handles = start_clients(args, &cfgs, &shared, &phase_rx).await;
     wait_subscribed(&shared, args.clients).await;
     if args.clients > 0 && shared.subscribed.load(Ordering::Relaxed) == 0 {
         phase_tx.send(Phase::Stop)?;
-        let merged = collect(handles, &Bitset::default()).await;
+        let merged = collect(handles, &Bitset::default(), 1).await.remove(0);
         let why = merged.first_error.unwrap_or_else(|| "no answer".to_owned());
         return Err(format!("no client could subscribe (first failure: {why})").into());
     }
@@ -76,7 +87,24 @@ pub async fn run(args: &Args, target: &Target) -> crate::Result<()> {
     phase_tx.send(Phase::Drain(outcome.confirmed.len()))?;
     wait_complete(&shared).await;
     phase_tx.send(Phase::Stop)?;
-    let merged = collect(handles, &outcome.confirmed).await;
+    let mut per_node = collect(handles, &outcome.confirmed, nodes.len()).await;
+    let mut merged = Merged::default();
+    for part in &per_node {
+        merged.absorb(part);
+    }
+    let node_reports = nodes
+        .iter()
+        .zip(per_node.iter_mut())
+        .filter(|_| args.subscribe_urls.len() > 1)
+        .map(|((url, _), m)| NodeLatency {
+            url: url.clone(),
+            subscribed: m.subscribed,
+            delivered: m.delivered,
+            lost: (outcome.confirmed.len() * m.subscribed as u64).saturating_sub(m.delivered),
+            duplicates: m.duplicates,
+            latency_ms: Latency::from_micros(&m.latency),
+        })
+        .collect();
     let resources = Resources {
         rss_before,
         rss_idle,
@@ -84,7 +112,8 @@ pub async fn run(args: &Args, target: &Target) -> crate::Result<()> {
         tool_cpu,
         server_cpu,
     };
-    let report = build_report(args, &plan, &outcome, merged, resources);
+    let mut report = build_report(args, &plan, &outcome, merged, resources);
+    report.per_node = node_reports;
     report.print();
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
@@ -106,6 +135,10 @@ fn client_config(args: &Args, target: &Target, total: u64) -> crate::Result<Clie
         subscribe,
         socketio: args.socketio,
         n_limit: total,
+        churn: args.churn.map(|per_s| {
+            let mean = Duration::from_secs_f64(args.clients.max(1) as f64 / per_s);
+            (args.room.clone(), mean)
+        }),
     })
 }
 
@@ -170,6 +203,10 @@ fn build_report(
         server_rss_end: res.rss_end,
         tool_cpu_pct: res.tool_cpu,
         server_cpu_pct: res.server_cpu,
+        per_node: Vec::new(),
+        churn_per_s: args.churn,
+        resumes: merged.resumes,
+        resumes_not_recovered: merged.not_recovered,
     }
 }
 
@@ -186,9 +223,10 @@ fn warn_fd_limit(clients: usize) {
 }
 
 /// Starts the clients, paced at `--connect-rate`.
+/// Client `i` goes to node `i % cfgs.len()`.
 async fn start_clients(
     args: &Args,
-    cfg: &Arc<ClientConfig>,
+    cfgs: &[Arc<ClientConfig>],
     shared: &Arc<Shared>,
     phase: &watch::Receiver<Phase>,
 ) -> Vec<JoinHandle<ClientReport>> {
@@ -201,7 +239,8 @@ async fn start_clients(
     let mut handles = Vec::with_capacity(args.clients);
     for id in 0..args.clients {
         ticks.tick().await;
-        let task = client::run(id as u32, cfg.clone(), shared.clone(), phase.clone());
+        let cfg = cfgs[id % cfgs.len()].clone();
+        let task = client::run(id as u32, cfg, shared.clone(), phase.clone());
         handles.push(tokio::spawn(task));
     }
     handles
@@ -260,6 +299,8 @@ struct Merged {
     duplicates: u64,
     unconfirmed: u64,
     latency: Histogram,
+    resumes: u64,
+    not_recovered: u64,
 }
 
 impl Merged {
@@ -288,17 +329,49 @@ impl Merged {
         self.unconfirmed += r.unique - delivered + r.foreign;
         self.duplicates += r.duplicates;
         self.latency.merge(&r.latency);
+        self.resumes += r.resumes;
+        self.not_recovered += r.not_recovered;
+    }
+
+    /// Adds another node's totals.
+    fn absorb(&mut self, o: &Merged) {
+        self.subscribed += o.subscribed;
+        self.dropped += o.dropped;
+        for (code, n) in &o.close_codes {
+            *self.close_codes.entry(*code).or_default() += n;
+        }
+        if self.first_error.is_none() {
+            self.first_error.clone_from(&o.first_error);
+        }
+        self.server_errors += o.server_errors;
+        if self.first_server_error.is_none() {
+            self.first_server_error.clone_from(&o.first_server_error);
+        }
+        self.frames += o.frames;
+        self.event_frames += o.event_frames;
+        self.delivered += o.delivered;
+        self.unconfirmed += o.unconfirmed;
+        self.duplicates += o.duplicates;
+        self.latency.merge(&o.latency);
+        self.resumes += o.resumes;
+        self.not_recovered += o.not_recovered;
     }
 }
 
-/// Gathers and merges every client's report (bounded).
-async fn collect(handles: Vec<JoinHandle<ClientReport>>, confirmed: &Bitset) -> Merged {
+/// Gathers and merges every client's report (bounded), per node: client
+/// `i` is merged into entry `i % nodes`.
+async fn collect(
+    handles: Vec<JoinHandle<ClientReport>>,
+    confirmed: &Bitset,
+    nodes: usize,
+) -> Vec<Merged> {
     let deadline = Instant::now() + COLLECT_WAIT;
-    let mut merged = Merged::default();
+    let mut merged: Vec<Merged> = (0..nodes.max(1)).map(|_| Merged::default()).collect();
     let mut missing = 0usize;
-    for mut handle in handles {
+    for (i, mut handle) in handles.into_iter().enumerate() {
+        let part = i % merged.len();
         match tokio::time::timeout_at(deadline, &mut handle).await {
-            Ok(Ok(report)) => merged.add(&report, confirmed),
+            Ok(Ok(report)) => merged[part].add(&report, confirmed),
             Ok(Err(_)) => missing += 1,
             Err(_) => {
                 handle.abort();

@@ -133,6 +133,32 @@ pub struct FanoutReport {
     pub tool_cpu_pct: Option<f64>,
     /// CPU of the server over the publish window, % of one core.
     pub server_cpu_pct: Option<f64>,
+    /// With several `--subscribe-url`s: delivery and latency per node.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_node: Vec<NodeLatency>,
+    /// `--churn`: clients per second asked to drop and resume.
+    pub churn_per_s: Option<f64>,
+    /// Drops followed by a resume with `since`.
+    pub resumes: u64,
+    /// Resumes answered `recovered: false` (a snapshot instead of a replay).
+    pub resumes_not_recovered: u64,
+}
+
+/// One node's share of a fanout run over several nodes.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeLatency {
+    /// The node's URL.
+    pub url: String,
+    /// Its clients that subscribed.
+    pub subscribed: usize,
+    /// Confirmed events its clients received.
+    pub delivered: u64,
+    /// Confirmed events its clients did not receive.
+    pub lost: u64,
+    /// Repeated deliveries.
+    pub duplicates: u64,
+    /// Publish to receive on this node.
+    pub latency_ms: Latency,
 }
 
 /// Formats an optional CPU share.
@@ -176,6 +202,18 @@ impl FanoutReport {
         }
         self.print_publish();
         self.print_delivery();
+        if let Some(per_s) = self.churn_per_s {
+            println!(
+                "  churn              {per_s}/s asked: {} drops resumed with since, {} not recovered",
+                self.resumes, self.resumes_not_recovered
+            );
+        }
+        for n in &self.per_node {
+            println!(
+                "  node {}  {} clients, {} delivered, {} lost, {} dup, latency {}",
+                n.url, n.subscribed, n.delivered, n.lost, n.duplicates, n.latency_ms
+            );
+        }
         self.print_resources();
     }
 

@@ -56,6 +56,22 @@ pub fn scan_events(text: &[u8], mut found: impl FnMut(u64, u64)) {
     }
 }
 
+/// The largest `"seq":` value in `text` (the envelopes' seqs: the bench's
+/// payloads carry only `n` and `t_us`).
+pub fn max_seq(text: &[u8]) -> Option<u64> {
+    let mut best = None;
+    let mut at = 0;
+    while let Some(i) = find_byte(text, b'"', at) {
+        at = i + 1;
+        if let Some(rest) = text[at..].strip_prefix(b"seq\":") {
+            if let Some(seq) = parse_number(rest) {
+                best = best.max(Some(seq));
+            }
+        }
+    }
+    best
+}
+
 /// The bytes following the first occurrence of `key` in `text`.
 fn find_key<'a>(text: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     let at = text.windows(key.len()).position(|w| w == key)?;
@@ -111,6 +127,13 @@ fn parse_number(text: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_largest_envelope_seq_is_found() {
+        let batch = br#"{"type":"batch-update","updates":[{"seq":7,"payload":{"n":1}},{"seq":9,"payload":{"n":2}}]}"#;
+        assert_eq!(max_seq(batch), Some(9));
+        assert_eq!(max_seq(br#"{"type":"welcome"}"#), None);
+    }
 
     fn collect(text: &str) -> Vec<(u64, u64)> {
         let mut out = Vec::new();
