@@ -133,6 +133,35 @@ async fn a_polling_client_that_vanishes_mid_poll_is_reaped_after_the_timeout() {
 }
 
 #[actix_web::test]
+async fn a_poll_answers_at_most_16_packets_and_the_rest_on_the_next_polls() {
+    // python-engineio drops a connection whose poll brings more than 16.
+    let srv = sio_server(|_| {});
+    let (session, _) = Polling::open(&srv, None).await;
+    session.send(&["40"]).await;
+    session.until("40").await;
+    session.send(&[r#"42["subscribe",{"room":"burst"}]"#]).await;
+    session.until(r#"42["subscribed""#).await;
+    for n in 0..40 {
+        publish(&srv, "burst", json!({"n": n})).await;
+    }
+    let mut seqs = Vec::new();
+    while seqs.len() < 40 {
+        let packets = session.poll().await;
+        assert!(packets.len() <= 16, "{} packets in one poll", packets.len());
+        for packet in packets {
+            if packet == "2" {
+                session.send(&["3"]).await;
+                continue;
+            }
+            let args: serde_json::Value = serde_json::from_str(&packet[2..]).unwrap();
+            assert_eq!(args[0], "note", "{packet}");
+            seqs.push(args[1]["seq"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(seqs, (1..=40).collect::<Vec<_>>());
+}
+
+#[actix_web::test]
 async fn bad_packets_get_errors_and_the_server_stays_up() {
     let srv = sio_server(|s| s.server.max_body_bytes = 4096);
     // Wrong protocol version, unknown transport, unknown session.
