@@ -264,6 +264,8 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     pub balancer: Option<Balancer>,
     pub db: PgDatabase,
+    /// The admin token when the nodes require one.
+    pub admin: Option<&'static str>,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -300,13 +302,19 @@ impl Cluster {
             nodes,
             balancer: None,
             db,
+            admin: options.auth.then_some(CLUSTER_ADMIN),
             _serial: SERIAL.lock().unwrap_or_else(|e| e.into_inner()),
         };
-        // All at the same instant, as a service manager would start them.
-        for node in &mut cluster.nodes {
+        // The first node migrates the new database; the others then start
+        // at the same instant. (Starting all at once on an empty database
+        // is a test of its own, not every test's set-up.)
+        let (first, rest) = cluster.nodes.split_at_mut(1);
+        first[0].spawn();
+        first[0].wait_ready().await;
+        for node in rest.iter_mut() {
             node.spawn();
         }
-        for node in &mut cluster.nodes {
+        for node in rest {
             node.wait_ready().await;
         }
         if options.balancer {
@@ -330,7 +338,8 @@ impl Cluster {
         for node in &self.nodes {
             let deadline = Instant::now() + WAIT;
             loop {
-                let (_, stats) = get(&node.url("/api/stats")).await;
+                let url = node.url("/api/stats");
+                let (_, stats) = super::call_as(self.admin, "GET", &url, None).await;
                 if live_nodes(&stats) == want {
                     break;
                 }
@@ -531,6 +540,9 @@ impl Balancer {
 
 impl Drop for Balancer {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("haproxy's log:\n{}", self.log());
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
