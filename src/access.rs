@@ -107,7 +107,11 @@ pub struct SessionAccess {
     /// False once the session was deleted: its last readers still read its
     /// events (its deletion among them); nobody writes to it.
     pub exists: bool,
-    /// The event id as of which this holds; a newer version replaces an older one.
+    /// The session's access version as of which this holds (0: none yet).
+    /// Every change of who may read the session takes the next one, under
+    /// the session's row lock and in the change's transaction, so versions
+    /// follow commit order on every node; a newer version replaces an older
+    /// one ([`SessionAccess::supersedes`]).
     pub version: i64,
 }
 
@@ -124,6 +128,14 @@ impl SessionAccess {
             exists: false,
             version,
         }
+    }
+
+    /// Whether these facts replace `known` (of the same session): they are
+    /// as new or newer. Equal versions hold the same committed state, except
+    /// that a tombstone read later (only admins pass) replaces the last
+    /// readers a deletion carried; both are correct for that version.
+    pub fn supersedes(&self, known: &SessionAccess) -> bool {
+        self.version >= known.version
     }
 
     /// The caller's role: `Owner` for the session's owner, else its
@@ -241,6 +253,23 @@ mod tests {
         assert!(s.can_read(&owner) && !s.can_write(&owner) && !s.can_manage(&owner));
         assert!(!s.can_read(&user("u-st", "st@x.io")));
         assert!(s.can_write(&Identity::local_admin()));
+    }
+
+    #[test]
+    fn newer_access_versions_replace_older_ones_and_never_the_reverse() {
+        let older = session(false);
+        let mut newer = session(true);
+        newer.version = older.version + 1;
+        assert!(newer.supersedes(&older));
+        assert!(!older.supersedes(&newer));
+        // The same version read twice (a snapshot and a commit) is the same state.
+        assert!(older.supersedes(&older.clone()));
+        // Versions are per session, not event ids: a fact with a smaller
+        // event id but a later commit still wins by its version.
+        let mut gone = SessionAccess::gone("s", "p", newer.version + 1);
+        assert!(gone.supersedes(&newer));
+        gone.version = 0;
+        assert!(!gone.supersedes(&newer));
     }
 
     #[test]

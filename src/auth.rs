@@ -29,7 +29,12 @@ pub fn new_token() -> AppResult<String> {
 /// The SHA-256 of a token, hex: what the database stores. Tokens are long
 /// and random, so a fast hash is enough (nothing to brute-force).
 pub fn hash_token(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    hash_bytes(token.as_bytes())
+}
+
+/// SHA-256 of `bytes`, hex.
+pub fn hash_bytes(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {

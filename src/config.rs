@@ -13,6 +13,10 @@ use std::path::Path;
 pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
 /// Prefix of environment overrides: `HERALD__WS__BATCH_WINDOW_MS=0`.
 pub const ENV_PREFIX: &str = "HERALD__";
+/// What stands in for a secret wherever settings are printed or logged.
+pub const MASK: &str = "***";
+/// Shortest `auth.admin_token` accepted when auth is required.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 
 /// All of herald's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -30,6 +34,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Several nodes on one PostgreSQL database.
     pub cluster: ClusterSettings,
+    /// HTTP API behaviour.
+    pub http: HttpSettings,
 }
 
 /// `[server]`
@@ -44,6 +50,16 @@ pub struct ServerSettings {
     pub workers: usize,
     /// How long a graceful shutdown waits for in-flight requests.
     pub shutdown_timeout_ms: u64,
+    /// Origins (`scheme://host[:port]`, exact) besides herald's own whose
+    /// browser requests are served; `"*"` allows any. Others get 403.
+    pub allowed_origins: Vec<String>,
+    /// With `auth.required = false`, `Host` names (`name` for any port, or
+    /// `name:port`) served besides the loopback ones; `"*"` allows any.
+    pub allowed_hosts: Vec<String>,
+    /// WebSocket plus Socket.IO clients at once; one more gets 429.
+    pub max_connections: usize,
+    /// WebSocket plus Socket.IO clients from one peer address; one more gets 429.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for ServerSettings {
@@ -53,6 +69,10 @@ impl Default for ServerSettings {
             max_body_bytes: 1024 * 1024,
             workers: 0,
             shutdown_timeout_ms: 10_000,
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            max_connections: 100_000,
+            max_connections_per_ip: 1_000,
         }
     }
 }
@@ -98,6 +118,9 @@ pub struct WsSettings {
     /// Client messages one connection may send per second (a burst of as many
     /// is allowed); past it they are answered `rate_limited`. 0 = no limit.
     pub max_messages_per_second: u32,
+    /// An Engine.IO session that has not sent its Socket.IO CONNECT this
+    /// long after the handshake is closed.
+    pub connect_timeout_ms: u64,
 }
 
 impl Default for WsSettings {
@@ -110,16 +133,28 @@ impl Default for WsSettings {
             max_rooms_per_connection: 100,
             outbound_buffer_bytes: 1024 * 1024,
             max_messages_per_second: 200,
+            connect_timeout_ms: 10_000,
         }
     }
 }
 
 /// `[events]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventsSettings {
     /// Deliveries kept per room for replay; 0 keeps all. Events stay in the audit trail.
     pub retention_per_room: u64,
+    /// Largest event payload (its JSON text) on any route; larger is 422.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for EventsSettings {
+    fn default() -> Self {
+        EventsSettings {
+            retention_per_room: 0,
+            max_payload_bytes: 256 * 1024,
+        }
+    }
 }
 
 /// `[auth]`
@@ -143,6 +178,23 @@ impl Default for AuthSettings {
             required: false,
             admin_token: None,
             max_writes_per_second: 200,
+        }
+    }
+}
+
+/// `[http]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// How long the first answer of a write with an `Idempotency-Key` is
+    /// kept, in seconds; a repeat within it gets that answer again.
+    pub idempotency_ttl_s: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            idempotency_ttl_s: 86_400,
         }
     }
 }
@@ -231,7 +283,7 @@ impl Settings {
             .bind
             .parse()
             .map_err(|e| ConfigError::new("server.bind", format!("not an address: {e}")))?;
-        positive("server.max_body_bytes", self.server.max_body_bytes as u64)?;
+        self.validate_server()?;
         self.validate_database()?;
         self.validate_ws()?;
         self.validate_cluster()?;
@@ -241,8 +293,59 @@ impl Settings {
                 "must be true when server.bind is not a loopback address",
             ));
         }
-        if self.auth.required && self.auth.admin_token.as_deref().is_some_and(str::is_empty) {
-            return Err(ConfigError::new("auth.admin_token", "must not be empty"));
+        let short = |t: &str| t.chars().count() < MIN_ADMIN_TOKEN_CHARS;
+        if self.auth.required && self.auth.admin_token.as_deref().is_some_and(short) {
+            return Err(ConfigError::new(
+                "auth.admin_token",
+                format!(
+                    "must be at least {MIN_ADMIN_TOKEN_CHARS} characters (a long random string)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// These settings with their secrets masked, for `check-config` and the
+    /// logs: `auth.admin_token`, and the password in `database.url`.
+    pub fn redacted(&self) -> Settings {
+        let mut shown = self.clone();
+        if shown.auth.admin_token.is_some() {
+            shown.auth.admin_token = Some(MASK.into());
+        }
+        shown.database.url = mask_url_password(&self.database.url);
+        shown
+    }
+
+    fn validate_server(&self) -> Result<(), ConfigError> {
+        let s = &self.server;
+        positive("server.max_body_bytes", s.max_body_bytes as u64)?;
+        positive("server.max_connections", s.max_connections as u64)?;
+        positive(
+            "server.max_connections_per_ip",
+            s.max_connections_per_ip as u64,
+        )?;
+        positive(
+            "events.max_payload_bytes",
+            self.events.max_payload_bytes as u64,
+        )?;
+        // What a browser sends: `scheme://host[:port]`, nothing after it.
+        let origin_ok = |o: &String| {
+            o == "*"
+                || o.split_once("://").is_some_and(|(scheme, rest)| {
+                    !scheme.is_empty() && !rest.is_empty() && !rest.contains('/')
+                })
+        };
+        if let Some(bad) = s.allowed_origins.iter().find(|o| !origin_ok(o)) {
+            return Err(ConfigError::new(
+                "server.allowed_origins",
+                format!("{bad:?} is not an origin: expected scheme://host[:port] or \"*\""),
+            ));
+        }
+        if s.allowed_hosts.iter().any(String::is_empty) {
+            return Err(ConfigError::new(
+                "server.allowed_hosts",
+                "entries must not be empty",
+            ));
         }
         Ok(())
     }
@@ -276,6 +379,7 @@ impl Settings {
                 "at most 64 characters from A-Z a-z 0-9 - _ .",
             ));
         }
+        positive("http.idempotency_ttl_s", self.http.idempotency_ttl_s)?;
         positive("cluster.heartbeat_ms", self.cluster.heartbeat_ms)?;
         positive("cluster.reconcile_ms", self.cluster.reconcile_ms)?;
         if self.cluster.node_timeout_ms <= self.cluster.heartbeat_ms {
@@ -289,6 +393,7 @@ impl Settings {
 
     fn validate_ws(&self) -> Result<(), ConfigError> {
         positive("ws.heartbeat_interval_ms", self.ws.heartbeat_interval_ms)?;
+        positive("ws.connect_timeout_ms", self.ws.connect_timeout_ms)?;
         if self.ws.client_timeout_ms <= self.ws.heartbeat_interval_ms {
             return Err(ConfigError::new(
                 "ws.client_timeout_ms",
@@ -313,6 +418,37 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// A database URL with its password masked: `postgres://user:***@host/db`,
+/// also a `password=` query parameter.
+pub fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:{MASK}@{host}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}={MASK}"),
+                    _ => p.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
@@ -436,6 +572,38 @@ mod tests {
     fn open_access_refuses_public_bind() {
         let err = load_env(&[("HERALD__SERVER__BIND", "0.0.0.0:8080")]).unwrap_err();
         assert_eq!(err.key, "auth.required");
+    }
+
+    #[test]
+    fn secrets_are_masked_and_short_admin_tokens_refused() {
+        let err = load_env(&[
+            ("HERALD__AUTH__REQUIRED", "true"),
+            ("HERALD__AUTH__ADMIN_TOKEN", "change-me"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.key, "auth.admin_token");
+        let s = load_env(&[
+            ("HERALD__AUTH__ADMIN_TOKEN", "a-long-enough-admin-token"),
+            (
+                "HERALD__DATABASE__URL",
+                "postgres://herald:pw@db:5432/h?password=pw2&x=1",
+            ),
+        ])
+        .unwrap()
+        .redacted();
+        assert_eq!(s.auth.admin_token.as_deref(), Some(MASK));
+        assert_eq!(
+            s.database.url,
+            "postgres://herald:***@db:5432/h?password=***&x=1"
+        );
+        for (url, shown) in [
+            ("postgres://u@h/d", "postgres://u@h/d"),
+            ("postgresql://u:p@h", "postgresql://u:***@h"),
+            ("sqlite://data/x.db", "sqlite://data/x.db"),
+            ("postgres://u:p%40x@h/d", "postgres://u:***@h/d"),
+        ] {
+            assert_eq!(mask_url_password(url), shown);
+        }
     }
 
     #[test]

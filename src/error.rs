@@ -22,6 +22,8 @@ pub enum AppError {
     NotFound(String),
     /// The request conflicts with the current state (duplicate id, unique email).
     Conflict(String),
+    /// An `Idempotency-Key` used before for another request.
+    IdempotencyMismatch(String),
     /// The body is larger than `server.max_body_bytes`.
     PayloadTooLarge(String),
     /// Too many requests or subscriptions.
@@ -30,6 +32,11 @@ pub enum AppError {
     TooManyRooms(String),
     /// The database cannot be reached.
     Unavailable(String),
+    /// Another writer held what this write needed and the database gave up
+    /// on one of them (a deadlock between nodes). The writer runs such a
+    /// write again in its next transaction; only if that keeps failing does
+    /// the caller see it, as 503.
+    Contended(String),
     /// A bug or an unexpected failure; details go to the log, not the client.
     Internal(String),
 }
@@ -44,10 +51,11 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
+            AppError::IdempotencyMismatch(_) => "idempotency_mismatch",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::RateLimited(_) => "rate_limited",
             AppError::TooManyRooms(_) => "too_many_rooms",
-            AppError::Unavailable(_) => "unavailable",
+            AppError::Unavailable(_) | AppError::Contended(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
     }
@@ -61,22 +69,42 @@ impl AppError {
             | AppError::Forbidden(m)
             | AppError::NotFound(m)
             | AppError::Conflict(m)
+            | AppError::IdempotencyMismatch(m)
             | AppError::PayloadTooLarge(m)
             | AppError::RateLimited(m)
             | AppError::TooManyRooms(m)
             | AppError::Unavailable(m)
+            | AppError::Contended(m)
             | AppError::Internal(m) => m,
         }
     }
 
     /// The WebSocket `error` frame for this error. On a socket a validation
-    /// problem is reported as `bad_request` (DESIGN §8).
+    /// problem is reported as `bad_request` (DESIGN §8). Internal and
+    /// database details are logged, never sent: the client gets a generic
+    /// message with the code.
     pub fn ws_frame(&self) -> serde_json::Value {
         let code = match self {
             AppError::Validation(_) => "bad_request",
             other => other.code(),
         };
-        json!({"type": "error", "code": code, "message": self.message()})
+        json!({"type": "error", "code": code, "message": self.public_message()})
+    }
+
+    /// The message a client may see: [`AppError::message`], except for
+    /// internal and unavailable errors, whose details stay in the log.
+    pub fn public_message(&self) -> &str {
+        match self {
+            AppError::Internal(detail) => {
+                log::error!("internal error: {detail}");
+                "internal error"
+            }
+            AppError::Unavailable(detail) => {
+                log::warn!("unavailable: {detail}");
+                "service unavailable, try again"
+            }
+            other => other.message(),
+        }
     }
 
     /// Shorthand for a 404 on a named resource.
@@ -102,20 +130,17 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::IdempotencyMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited(_) | AppError::TooManyRooms(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Contended(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        let message = match self {
-            AppError::Internal(_) => "internal error",
-            other => other.message(),
-        };
         HttpResponse::build(self.status_code())
-            .json(json!({"error": {"code": self.code(), "message": message}}))
+            .json(json!({"error": {"code": self.code(), "message": self.public_message()}}))
     }
 }
 
@@ -129,6 +154,16 @@ impl From<diesel::result::Error> for AppError {
             }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 AppError::Unavailable(format!("database unavailable: {}", info.message()))
+            }
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                AppError::Contended(info.message().to_string())
+            }
+            // diesel reports PostgreSQL's 40P01 only by its message (herald
+            // expects the server's messages in English, its default).
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().starts_with("deadlock detected") =>
+            {
+                AppError::Contended(info.message().to_string())
             }
             other => {
                 log::error!("database error: {other}");
@@ -147,3 +182,31 @@ impl From<r2d2::Error> for AppError {
 
 /// Result with [`AppError`].
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_errors_never_carry_internal_details() {
+        for err in [
+            AppError::Internal("disk I/O error at /srv/herald/secret.db".into()),
+            AppError::Unavailable("database unavailable: host db.internal:5432".into()),
+        ] {
+            let frame = err.ws_frame().to_string();
+            assert!(
+                !frame.contains("secret.db") && !frame.contains("db.internal"),
+                "{frame}"
+            );
+            assert_eq!(err.ws_frame()["code"], err.code());
+            let body = actix_web::body::to_bytes(err.error_response().into_body());
+            let body = futures::executor::block_on(body).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&body).contains("secret"),
+                "{body:?}"
+            );
+        }
+        let frame = AppError::BadRequest("bad room".into()).ws_frame();
+        assert_eq!(frame["message"], "bad room");
+    }
+}

@@ -50,8 +50,9 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Opens the database named in `settings` and applies pending migrations.
-/// Returns the names of the migrations applied.
+/// Opens the database named in `settings` and applies pending migrations
+/// (on PostgreSQL under an advisory lock, so nodes started together run
+/// them once). Returns the names of the migrations applied.
 pub fn migrate(settings: &Settings) -> io::Result<Vec<String>> {
     let manager = db::DbManager::new(&settings.database.url, settings.database.busy_timeout_ms)
         .map_err(io::Error::other)?;
@@ -99,6 +100,9 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    // Held until the server stops: a second server on one SQLite file stops here.
+    let backend = db::Backend::from_url(&settings.database.url).map_err(io::Error::other)?;
+    let _serving = db::lock_for_serving(&backend).map_err(io::Error::other)?;
     let settings = Arc::new(settings);
     let migrate_settings = settings.clone();
     let applied = web::block(move || migrate(&migrate_settings))
@@ -140,6 +144,7 @@ pub async fn run(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
+            .wrap_fn(http::mark_replayed)
             .configure(http::routes)
     })
     .workers(workers)
@@ -200,8 +205,9 @@ impl Core {
             db::Backend::Sqlite(_) => None,
         };
         let cluster_node = cluster_url.as_ref().map(|_| stats.node().to_string());
+        let ttl = settings.http.idempotency_ttl_s;
         let writer = Persistence::start_in_arbiter(&writer_thread.handle(), move |_| {
-            Persistence::new(manager, writer_registry, retention, cluster_node)
+            Persistence::new(manager, writer_registry, retention, cluster_node, ttl)
         });
         let cluster = cluster_url.map(|url| {
             let thread = Arbiter::new();

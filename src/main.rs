@@ -99,7 +99,7 @@ fn usage_error(message: &str) -> ExitCode {
 }
 
 fn check_config(settings: &Settings) -> ExitCode {
-    match toml::to_string(settings) {
+    match toml::to_string(&settings.redacted()) {
         Ok(text) => {
             println!("# configuration is valid\n{text}");
             ExitCode::SUCCESS
@@ -138,7 +138,7 @@ fn serve(settings: Settings) -> ExitCode {
     log::info!(
         "herald listening on http://{} (database {})",
         settings.server.bind,
-        settings.database.url
+        settings.redacted().database.url
     );
     let system = actix_web::rt::System::new();
     match system.block_on(herald::run(settings, listener, shutdown_signal())) {

@@ -2,9 +2,10 @@
 //! Plain atomics and one small map: reading them never waits for an actor.
 
 use crate::db::cluster::NodeRow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Server-wide counters.
@@ -20,11 +21,40 @@ pub struct Stats {
     listening: AtomicBool,
     /// Wake-ups heard from the cluster listener (every node's, this one's too).
     notifications: AtomicUsize,
+    /// Clients admitted and not yet gone: in all, and by peer address.
+    admitted: Mutex<(usize, HashMap<IpAddr, usize>)>,
 }
 
 impl Default for Stats {
     fn default() -> Self {
         Stats::new(String::new())
+    }
+}
+
+/// A client's place under `server.max_connections` and
+/// `server.max_connections_per_ip`, from its upgrade or handshake until it
+/// is dropped (with the connection it was given to).
+pub struct Admission {
+    stats: Arc<Stats>,
+    ip: Option<IpAddr>,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        let mut admitted = self
+            .stats
+            .admitted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        admitted.0 = admitted.0.saturating_sub(1);
+        if let Some(ip) = self.ip {
+            if let Some(n) = admitted.1.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    admitted.1.remove(&ip);
+                }
+            }
+        }
     }
 }
 
@@ -39,6 +69,7 @@ impl Stats {
             nodes: Mutex::new(Vec::new()),
             listening: AtomicBool::new(false),
             notifications: AtomicUsize::new(0),
+            admitted: Mutex::new((0, HashMap::new())),
         }
     }
 
@@ -131,8 +162,50 @@ impl Stats {
         rooms.get(room).copied().unwrap_or(0)
     }
 
+    /// A place for one more client from `ip`, or `None` when `max` clients
+    /// in all or `max_per_ip` from that address are already connected.
+    pub fn admit(
+        self: &Arc<Self>,
+        ip: Option<IpAddr>,
+        max: usize,
+        max_per_ip: usize,
+    ) -> Option<Admission> {
+        let mut admitted = self.admitted.lock().unwrap_or_else(|p| p.into_inner());
+        let from_ip = ip.map_or(0, |ip| admitted.1.get(&ip).copied().unwrap_or(0));
+        if admitted.0 >= max || from_ip >= max_per_ip {
+            return None;
+        }
+        admitted.0 += 1;
+        if let Some(ip) = ip {
+            *admitted.1.entry(ip).or_default() += 1;
+        }
+        Some(Admission {
+            stats: self.clone(),
+            ip,
+        })
+    }
+
     /// Whole seconds since start.
     pub fn uptime_s(&self) -> u64 {
         self.started.elapsed().as_secs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admissions_are_capped_in_all_and_per_address_and_given_back() {
+        let stats = Arc::new(Stats::default());
+        let a: IpAddr = [10, 0, 0, 1].into();
+        let b: IpAddr = [10, 0, 0, 2].into();
+        let first = stats.admit(Some(a), 3, 2).unwrap();
+        let _second = stats.admit(Some(a), 3, 2).unwrap();
+        assert!(stats.admit(Some(a), 3, 2).is_none());
+        let _third = stats.admit(Some(b), 3, 2).unwrap();
+        assert!(stats.admit(Some(b), 3, 2).is_none(), "the total cap");
+        drop(first);
+        assert!(stats.admit(Some(a), 3, 2).is_some());
     }
 }

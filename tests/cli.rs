@@ -154,6 +154,56 @@ fn open_access_on_a_public_address_is_refused() {
 }
 
 #[test]
+fn check_config_and_the_startup_log_never_print_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "a-very-secret-admin-token";
+    let env = [
+        ("HERALD__AUTH__REQUIRED", "true"),
+        ("HERALD__AUTH__ADMIN_TOKEN", token),
+        // Nothing listens on port 1: serve logs, fails to connect, exits.
+        (
+            "HERALD__DATABASE__URL",
+            "postgres://herald:db-pass-w0rd@127.0.0.1:1/herald",
+        ),
+        ("HERALD__SERVER__BIND", "127.0.0.1:0"),
+    ];
+    let done = run(dir.path(), &["check-config"], &env);
+    done.assert_ok();
+    let shown = printed(&done);
+    assert_eq!(shown["auth"]["admin_token"].as_str(), Some("***"));
+    assert_eq!(
+        shown["database"]["url"].as_str(),
+        Some("postgres://herald:***@127.0.0.1:1/herald")
+    );
+    let served = run(dir.path(), &["serve"], &env);
+    assert!(
+        served.stderr.contains("herald:***@127.0.0.1"),
+        "{}",
+        served.stderr
+    );
+    for out in [&done.stdout, &done.stderr, &served.stdout, &served.stderr] {
+        assert!(
+            !out.contains(token) && !out.contains("db-pass-w0rd"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn a_short_admin_token_stops_the_server_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("HERALD__AUTH__REQUIRED", "true"),
+        ("HERALD__AUTH__ADMIN_TOKEN", "change-me"),
+    ];
+    run(dir.path(), &["serve"], &env).assert_refused_naming("auth.admin_token");
+    run(dir.path(), &["check-config"], &env).assert_refused_naming("auth.admin_token");
+    // Without auth the token is not used, so it is not checked.
+    let open = [("HERALD__AUTH__ADMIN_TOKEN", "change-me")];
+    run(dir.path(), &["check-config"], &open).assert_ok();
+}
+
+#[test]
 fn the_repository_default_config_passes_check_config() {
     let dir = tempfile::tempdir().unwrap();
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");

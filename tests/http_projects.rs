@@ -167,7 +167,22 @@ async fn health_readiness_and_stats() {
     assert_eq!(st, 200, "{stats}");
     let mut keys: Vec<_> = stats.as_object().unwrap().keys().cloned().collect();
     keys.sort();
-    assert_eq!(keys, ["connections", "events_total", "rooms", "uptime_s"]);
+    assert_eq!(
+        keys,
+        [
+            "cluster",
+            "connections",
+            "events_total",
+            "node",
+            "nodes",
+            "rooms",
+            "uptime_s"
+        ]
+    );
+    // One node (SQLite): itself, with its own count.
+    assert_eq!(stats["nodes"].as_array().unwrap().len(), 1, "{stats}");
+    assert_eq!(stats["nodes"][0]["id"], stats["node"]);
+    assert_eq!(stats["cluster"]["listening"], false);
     for key in ["connections", "events_total", "uptime_s"] {
         assert!(
             stats[key].is_u64(),

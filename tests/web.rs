@@ -55,6 +55,38 @@ fn herald_js_unit_tests_pass() {
     node_test("tests/web/herald.test.mjs", &[]);
 }
 
+#[test]
+fn herald_js_writes_are_done_once_against_a_live_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("HERALD__SERVER__BIND", &bind)
+        .env("HERALD__DATABASE__URL", "sqlite://herald.db")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(&bind).is_err() {
+        assert!(Instant::now() < deadline, "herald did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = format!("http://{bind}");
+    node_test(
+        "tests/web/write.test.mjs",
+        &[("HERALD_URL", Path::new(&url))],
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
 /// The Chromium to drive, or `None` to skip outside CI.
 fn chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("HERALD_TEST_CHROMIUM") {

@@ -1,7 +1,7 @@
 // The herald dashboard: live sessions, a session's build progress with its
 // share modal, the work-item board, and the operator page. Plain ES modules,
 // no build step; everything live comes through herald.js.
-import { Herald } from "/client/herald.js";
+import { Herald, write } from "/client/herald.js";
 
 const main = document.getElementById("main");
 const badge = document.getElementById("badge");
@@ -19,6 +19,8 @@ function h(tag, attrs = {}, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else if (k === "dataset") Object.assign(el.dataset, v);
+    // Through the CSSOM: the page's CSP refuses inline style attributes.
+    else if (k === "style") el.style.cssText = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
   for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
@@ -32,8 +34,11 @@ function toast(text, kind = "") {
 }
 
 async function api(method, path, body) {
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
-  const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  // Writes carry an Idempotency-Key and are retried after a dropped
+  // connection or a 503: done once, whatever the network did.
+  const resp = method === "GET"
+    ? await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} })
+    : await write(method, path, body, { token });
   const data = resp.status === 204 ? null : await resp.json().catch(() => null);
   if (!resp.ok) {
     const err = new Error((data && data.error && data.error.message) || resp.statusText);

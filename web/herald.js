@@ -77,6 +77,48 @@ export class RoomCursor {
 }
 
 /** A herald connection with any number of rooms. */
+/** A fresh `Idempotency-Key` (random, 128 bits, hex). */
+export function idempotencyKey(random = globalThis.crypto) {
+  const bytes = new Uint8Array(16);
+  random.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * A write to herald's HTTP API that is safe to retry: it carries one
+ * `Idempotency-Key` for all its tries, so a retry after a dropped
+ * connection, a timeout or a 503 is done at most once by the server and
+ * answered with the first answer. Other errors are not retried.
+ * @param {string} method   POST, PUT, PATCH or DELETE
+ * @param {string} url
+ * @param {object} [body]
+ * @param {object} [options]
+ * @param {string} [options.token]     sent as `Authorization: Bearer`
+ * @param {number} [options.attempts=4]
+ * @param {number} [options.baseDelay=250]  first backoff ceiling, ms
+ * @param {Function} [options.fetch]   (default: the global one)
+ * @param {Function} [options.sleep]   (ms) => Promise
+ * @returns {Promise<Response>} the answer (any status but 503)
+ */
+export async function write(method, url, body, options = {}) {
+  const { token, attempts = 4, baseDelay = 250 } = options;
+  const fetchFn = options.fetch || globalThis.fetch;
+  const sleep = options.sleep || ((ms) => new Promise((r) => setTimeout(r, ms)));
+  const headers = { "Idempotency-Key": options.key || idempotencyKey() };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const resp = await fetchFn(url, init);
+      if (resp.status !== 503 || attempt >= attempts) return resp;
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+    }
+    await sleep(backoff(attempt - 1, { base: baseDelay, cap: 4 * baseDelay }));
+  }
+}
+
 export class Herald {
   /**
    * @param {object} options

@@ -9,7 +9,7 @@ use crate::actors::room::{Reply, Subscriber};
 use crate::auth::Bucket;
 use crate::error::AppError;
 use crate::protocol::{self, Answer, ClientMessage, Dialect};
-use crate::stats::Stats;
+use crate::stats::{Admission, Stats};
 use crate::time::now_ms;
 use crate::transport::{self, Outbox};
 use crate::types::RoomName;
@@ -108,6 +108,8 @@ pub struct Connection {
     identity: Arc<Identity>,
     /// Client messages allowed; past it they are answered `rate_limited`.
     bucket: Bucket,
+    /// Its place under the connection caps, given back when it stops.
+    admission: Option<Admission>,
 }
 
 impl Connection {
@@ -134,7 +136,14 @@ impl Connection {
             last_seen: Instant::now(),
             auto,
             dialect,
+            admission: None,
         }
+    }
+
+    /// Holds `admission` (the connection caps) until the connection stops.
+    pub fn admitted(mut self, admission: Admission) -> Self {
+        self.admission = Some(admission);
+        self
     }
 
     fn send(&self, text: &str) {
@@ -273,6 +282,7 @@ impl Actor for Connection {
         }
         self.registry.do_send(registry::Disconnect { id: self.id });
         self.stats.connection_closed();
+        self.admission = None;
         self.outbox.finish();
     }
 }

@@ -13,19 +13,34 @@
 //! and, if none is pending, schedules a `RunGroup` to itself; actix handles
 //! every message waiting in the mailbox before such a self-notification, so
 //! each group holds everything that arrived while the previous one committed.
+//!
+//! Other nodes may write to the same PostgreSQL database at the same time
+//! (docs/cluster.md, "Several writers"). The group runs at READ COMMITTED, so
+//! a command that waited for another node's lock sees that node's commit. A
+//! command the database picked as a deadlock victim is rolled back alone (its
+//! savepoint) and runs again in the next group, after this group released
+//! the locks that closed the cycle.
 
 use crate::actors::cluster::Wake;
 use crate::actors::registry::{self, Registry};
-use crate::db::{cluster, DbConn, DbManager};
-use crate::domain::{self, Command, CommandCtx, Outcome};
+use crate::db::{cluster, idempotency, DbConn, DbManager};
+use crate::domain::idempotency as keyed;
+use crate::domain::{Command, CommandCtx, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::time::now_ms;
 use actix::prelude::*;
+use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use futures::channel::oneshot;
 
 /// Most commands in one transaction; more wait for the next one.
 const MAX_GROUP: usize = 512;
+/// How often a group also forgets every expired idempotency answer.
+const SWEEP_EVERY_MS: i64 = 60_000;
+/// How many groups a command may be tried in before a deadlock with other
+/// writers is answered 503. Each try after the first follows a commit that
+/// released this node's locks, so a second failure is already rare.
+const MAX_TRIES: u32 = 5;
 
 /// The single writer. Start it with `start_in_arbiter` on an arbiter of its own.
 pub struct Persistence {
@@ -37,6 +52,10 @@ pub struct Persistence {
     /// This node's id when it shares a PostgreSQL database with others:
     /// each group that changed something also queues one wake-up for them.
     cluster_node: Option<String>,
+    /// `http.idempotency_ttl_s`, in ms: stored answers older are forgotten.
+    idempotency_ttl_ms: i64,
+    /// When expired idempotency answers were last swept (unix ms).
+    swept_at: i64,
     queue: Vec<Job>,
     /// A `RunGroup` is on its way.
     scheduled: bool,
@@ -51,6 +70,8 @@ struct Pending {
     command: Command,
     ctx: CommandCtx,
     reply: oneshot::Sender<AppResult<Outcome>>,
+    /// Groups this command already failed in as a deadlock victim.
+    tries: u32,
 }
 
 impl Persistence {
@@ -61,6 +82,7 @@ impl Persistence {
         registry: Addr<Registry>,
         retention: u64,
         cluster_node: Option<String>,
+        idempotency_ttl_s: u64,
     ) -> Self {
         Persistence {
             manager,
@@ -68,6 +90,8 @@ impl Persistence {
             registry,
             retention,
             cluster_node,
+            idempotency_ttl_ms: (idempotency_ttl_s as i64).saturating_mul(1000),
+            swept_at: now_ms(),
             queue: Vec::new(),
             scheduled: false,
         }
@@ -95,24 +119,46 @@ impl Persistence {
                 break;
             }
         }
-        self.queue = rest.collect();
+        let rest: Vec<Job> = rest.collect();
+        let mut again = Vec::new();
         if !runs.is_empty() {
-            let (commands, replies): (Vec<_>, Vec<_>) = runs
-                .into_iter()
-                .map(|p| ((p.command, p.ctx), p.reply))
-                .unzip();
+            let now = now_ms();
+            let sweep = now - self.swept_at >= SWEEP_EVERY_MS;
+            if sweep {
+                self.swept_at = now;
+            }
             let group = Group {
-                commands,
+                commands: &runs,
                 retention: self.retention,
                 cluster_node: self.cluster_node.as_deref(),
+                idempotency_ttl_ms: self.idempotency_ttl_ms,
+                sweep,
             };
             let (kept, results) = run_group(self.conn.take(), &self.manager, group);
             self.conn = kept;
-            deliver(&self.registry, results, replies);
+            let mut answered = Vec::with_capacity(runs.len());
+            for (mut pending, result) in runs.into_iter().zip(results) {
+                match result {
+                    Err(AppError::Contended(why)) if pending.tries + 1 < MAX_TRIES => {
+                        log::debug!("write deferred to the next group: {why}");
+                        pending.tries += 1;
+                        again.push(Job::Run(Box::new(pending)));
+                    }
+                    result => answered.push((result, pending.reply)),
+                }
+            }
+            deliver(&self.registry, answered);
         }
-        for done in drained {
-            let _ = done.send(());
+        if again.is_empty() {
+            for done in drained {
+                let _ = done.send(());
+            }
+        } else {
+            // A drain waits for the deferred commands too.
+            again.extend(drained.into_iter().map(Job::Drain));
         }
+        again.extend(rest);
+        self.queue = again;
         if !self.queue.is_empty() {
             self.scheduled = true;
             ctx.notify(RunGroup);
@@ -123,10 +169,9 @@ impl Persistence {
 /// Tells the registry what committed, then answers the callers.
 fn deliver(
     registry: &Addr<Registry>,
-    results: Vec<AppResult<Outcome>>,
-    replies: Vec<oneshot::Sender<AppResult<Outcome>>>,
+    answered: Vec<(AppResult<Outcome>, oneshot::Sender<AppResult<Outcome>>)>,
 ) {
-    let outcomes = || results.iter().filter_map(|r| r.as_ref().ok());
+    let outcomes = || answered.iter().filter_map(|(r, _)| r.as_ref().ok());
     let committed: Vec<_> = outcomes()
         .flat_map(|o| o.committed.iter().cloned())
         .collect();
@@ -141,16 +186,19 @@ fn deliver(
             ended_tokens,
         });
     }
-    for (result, reply) in results.into_iter().zip(replies) {
+    for (result, reply) in answered {
         let _ = reply.send(result);
     }
 }
 
 /// One transaction's worth of work.
 struct Group<'a> {
-    commands: Vec<(Command, CommandCtx)>,
+    commands: &'a [Pending],
     retention: u64,
     cluster_node: Option<&'a str>,
+    idempotency_ttl_ms: i64,
+    /// Also forget every expired idempotency answer.
+    sweep: bool,
 }
 
 /// Runs one group in one transaction. Returns the
@@ -164,6 +212,8 @@ fn run_group(
         commands,
         retention,
         cluster_node,
+        idempotency_ttl_ms,
+        sweep,
     } = group;
     let mut conn = match conn.map(Ok).unwrap_or_else(|| manager.connect()) {
         Ok(conn) => conn,
@@ -176,12 +226,33 @@ fn run_group(
     let count = commands.len();
     let now = now_ms();
     let outer = conn.transaction::<_, diesel::result::Error, _>(|c| {
+        if let DbConn::Pg(pg) = c {
+            // Whatever the database's default: a command that waited for
+            // another node's lock must see what that node committed.
+            pg.batch_execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")?;
+        }
+        let expired_before = now.saturating_sub(idempotency_ttl_ms);
+        if sweep {
+            idempotency::expire(c, expired_before, None)?;
+        }
         let results = commands
-            .into_iter()
-            .map(|(command, mut ctx)| {
-                ctx.now = now;
-                ctx.retention = retention;
-                c.transaction(|c| domain::apply(c, &ctx, &command))
+            .iter()
+            .map(|pending| {
+                let ctx = CommandCtx {
+                    now,
+                    retention,
+                    ..pending.ctx.clone()
+                };
+                let command = &pending.command;
+                let first = c.transaction(|c| keyed::apply_keyed(c, &ctx, command, expired_before));
+                match first {
+                    Ok(outcome) => Ok(outcome),
+                    Err(keyed::KeyedError::App(err)) => Err(err),
+                    // Another node stored this key's answer first: answer with it.
+                    Err(keyed::KeyedError::Taken) => {
+                        c.transaction(|c| keyed::answer_taken(c, &ctx, expired_before))
+                    }
+                }
             })
             .collect::<Vec<_>>();
         if let Some(node) = cluster_node {
@@ -245,6 +316,7 @@ impl Handler<Execute> for Persistence {
             command: msg.command,
             ctx: msg.ctx,
             reply: tx,
+            tries: 0,
         };
         self.enqueue(Job::Run(Box::new(pending)), ctx);
         Box::pin(async move {

@@ -18,16 +18,17 @@ use crate::auth::{Auth, Bucket};
 use crate::engineio::{self, EngineIn, SocketIn};
 use crate::error::AppError;
 use crate::protocol::{self, Answer, Dialect};
-use crate::stats::Stats;
+use crate::stats::{Admission, Stats};
 use crate::time::{now_ms, rfc3339};
 use crate::transport::{self, Outbox};
 use crate::types::{validate_id, RoomName};
 use actix::prelude::*;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A live session as the transports find it by its sid.
 #[derive(Clone)]
@@ -40,6 +41,28 @@ pub struct Handle {
     pub upgraded: Arc<AtomicBool>,
     /// A poll is waiting: a second one at the same time is refused.
     pub polling: Arc<AtomicBool>,
+    /// Who opened it: a poll, POST or upgrade must come from the same.
+    pub binding: Binding,
+}
+
+/// What ties a session to the client that opened it (DESIGN §10): a request
+/// for its sid that does not match is answered as for an unknown sid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Binding {
+    /// The SHA-256 of the token its handshake carried (auth required).
+    Token(String),
+    /// The peer address of its handshake (auth off, or no token).
+    Peer(Option<IpAddr>),
+}
+
+/// What the handshake request brings to a new session.
+pub struct Opening {
+    /// `?token=` of the handshake, used when CONNECT has no `auth`.
+    pub query_token: Option<String>,
+    /// Who opened it.
+    pub binding: Binding,
+    /// Its place under the connection caps.
+    pub admission: Admission,
 }
 
 /// Sessions by sid, shared by the HTTP workers.
@@ -84,6 +107,9 @@ pub struct SioEnv {
     pub max_payload: usize,
     /// Bytes queued for one session before it is closed (`ws.outbound_buffer_bytes`).
     pub outbound_buffer_bytes: usize,
+    /// A session without CONNECT this long after its handshake is closed
+    /// (`ws.connect_timeout_ms`).
+    pub connect_timeout: Duration,
 }
 
 /// The WebSocket a packet came on, for the upgrade dance.
@@ -107,13 +133,21 @@ pub struct SioSession {
     identity: Option<Arc<Identity>>,
     rooms: Joined,
     last_seen: Instant,
+    /// Every packet but `5` and `1` takes from it (`ws.max_messages_per_second`).
     bucket: Bucket,
+    /// The client was told it is rate limited, and has not been let through since.
+    limited: bool,
+    /// A CONNECT to `/` arrived: later ones are ignored, so the identity
+    /// is resolved once and never changes.
+    connect_seen: bool,
+    /// Its place under the connection caps, given back when it stops.
+    admission: Option<Admission>,
 }
 
 impl SioSession {
     /// Starts a session, registers its sid and queues the `open` packet.
     /// `websocket` is true for a session opened on a WebSocket directly.
-    pub fn open(env: SioEnv, query_token: Option<String>, websocket: bool) -> (String, Handle) {
+    pub fn open(env: SioEnv, opening: Opening, websocket: bool) -> (String, Handle) {
         let sid = crate::types::new_id().replace('-', "");
         let outbox = Outbox::new(env.outbound_buffer_bytes);
         let upgraded = Arc::new(AtomicBool::new(websocket));
@@ -134,16 +168,20 @@ impl SioSession {
             outbox: outbox.clone(),
             upgraded: upgraded.clone(),
             ws: None,
-            query_token,
+            query_token: opening.query_token,
             identity: None,
             rooms: Joined::default(),
             last_seen: Instant::now(),
+            limited: false,
+            connect_seen: false,
+            admission: Some(opening.admission),
         };
         let handle = Handle {
             addr: session.start(),
             outbox,
             upgraded,
             polling: Arc::new(AtomicBool::new(false)),
+            binding: opening.binding,
         };
         env.sessions.insert(&sid, handle.clone());
         (sid, handle)
@@ -163,7 +201,22 @@ impl SioSession {
     }
 
     fn on_engine(&mut self, text: &str, link: Option<WsLink>, ctx: &mut Context<Self>) {
-        match engineio::engine_packet(text) {
+        let packet = engineio::engine_packet(text);
+        // Like native frames, every packet counts, but the two that end a
+        // transport: refusing them would only keep a client around longer.
+        let counted = !matches!(packet, Ok(EngineIn::Upgrade) | Ok(EngineIn::Close));
+        if counted && !self.bucket.take(Instant::now()) {
+            if !std::mem::replace(&mut self.limited, true) {
+                let err = AppError::RateLimited(format!(
+                    "at most {} packets per second",
+                    self.env.limits.max_messages_per_second
+                ));
+                self.error(&err, None);
+            }
+            return;
+        }
+        self.limited = false;
+        match packet {
             Ok(EngineIn::Ping("probe")) => {
                 if let Some(link) = link {
                     let _ = link.own.push_text("3probe");
@@ -210,6 +263,13 @@ impl SioSession {
         if namespace != "/" {
             return self.send(&engineio::connect_error(&namespace, "Invalid namespace"));
         }
+        if std::mem::replace(&mut self.connect_seen, true) {
+            log::debug!(
+                "socket.io session {}: a repeated CONNECT is ignored",
+                self.sid
+            );
+            return;
+        }
         let token = auth
             .as_ref()
             .and_then(|a| a.get("token"))
@@ -245,13 +305,6 @@ impl SioSession {
     ) {
         if namespace != "/" || self.identity.is_none() {
             return self.send(&engineio::connect_error(namespace, "not connected"));
-        }
-        if !self.bucket.take(Instant::now()) {
-            let err = AppError::RateLimited(format!(
-                "at most {} messages per second",
-                self.env.limits.max_messages_per_second
-            ));
-            return self.error(&err, ack);
         }
         let data = args.into_iter().next().unwrap_or(Value::Null);
         let result = match name {
@@ -374,6 +427,14 @@ impl Actor for SioSession {
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.env.stats.connection_opened();
         ctx.run_interval(self.env.limits.heartbeat, |act, ctx| act.heartbeat(ctx));
+        ctx.run_later(self.env.connect_timeout, |act, ctx| {
+            if act.identity.is_none() {
+                log::debug!("socket.io session {}: no CONNECT in time", act.sid);
+                act.outbox
+                    .close(transport::CLOSE_PROTOCOL, "no CONNECT in time");
+                ctx.stop();
+            }
+        });
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
@@ -384,6 +445,7 @@ impl Actor for SioSession {
                 .do_send(registry::Disconnect { id: self.id });
         }
         self.env.stats.connection_closed();
+        self.admission = None;
         self.env.sessions.remove(&self.sid);
         self.outbox.finish();
         if let Some(ws) = &self.ws {

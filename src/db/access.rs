@@ -2,9 +2,9 @@
 //! collaborators of sessions, and the access facts of a session or of every
 //! session of a project, as the rules in [`crate::access`] need them.
 
+use super::schema::sessions::dsl as s;
 use super::schema::{collaborators, users, users::dsl as u};
 use super::schema::{collaborators::dsl as c, deleted_sessions::dsl as ds};
-use super::schema::{events::dsl as e, sessions::dsl as s};
 use super::DbConn;
 use crate::access::{Role, SessionAccess};
 use crate::time::rfc3339;
@@ -211,19 +211,38 @@ pub fn delete_collaborators_of(conn: &mut DbConn, session_id: &str) -> QueryResu
         .map(drop)
 }
 
-/// The newest event id, the version of facts read in the same transaction.
-pub fn version(conn: &mut DbConn) -> QueryResult<i64> {
-    let max: Option<i64> = e::events.select(diesel::dsl::max(e::id)).first(conn)?;
-    Ok(max.unwrap_or(0))
+/// Takes the session's next access version: called, under the session's
+/// row lock (the update takes it), in the transaction of every change of who
+/// may read it. Writers of one session therefore take versions in the order
+/// they commit, also on several nodes, and facts read in any transaction
+/// carry the version of the last change they include. `None` if the session
+/// does not exist.
+pub fn bump_access(conn: &mut DbConn, id: &str) -> QueryResult<Option<i64>> {
+    diesel::update(s::sessions.find(id))
+        .set(s::access_version.eq(s::access_version + 1))
+        .returning(s::access_version)
+        .get_result(conn)
+        .optional()
 }
 
-type SessionFacts = (String, String, Option<String>, String);
+type SessionFacts = (String, String, Option<String>, String, i64);
 
-fn facts(
-    conn: &mut DbConn,
-    sessions: Vec<SessionFacts>,
-    version: i64,
-) -> QueryResult<Vec<SessionAccess>> {
+/// The columns of [`SessionFacts`].
+const FACTS: (
+    s::id,
+    s::project_id,
+    s::owner_id,
+    s::visibility,
+    s::access_version,
+) = (
+    s::id,
+    s::project_id,
+    s::owner_id,
+    s::visibility,
+    s::access_version,
+);
+
+fn facts(conn: &mut DbConn, sessions: Vec<SessionFacts>) -> QueryResult<Vec<SessionAccess>> {
     let ids: Vec<&str> = sessions.iter().map(|f| f.0.as_str()).collect();
     let rows: Vec<(String, String, String)> = c::collaborators
         .filter(c::session_id.eq_any(&ids))
@@ -237,48 +256,52 @@ fn facts(
     }
     Ok(sessions
         .into_iter()
-        .map(|(id, project_id, owner_id, visibility)| SessionAccess {
-            collaborators: by_session.remove(&id).unwrap_or_default(),
-            session_id: id,
-            project_id,
-            owner_id,
-            public: visibility == "public",
-            exists: true,
-            version,
-        })
+        .map(
+            |(id, project_id, owner_id, visibility, version)| SessionAccess {
+                collaborators: by_session.remove(&id).unwrap_or_default(),
+                session_id: id,
+                project_id,
+                owner_id,
+                public: visibility == "public",
+                exists: true,
+                version,
+            },
+        )
         .collect())
 }
 
-/// The access facts of one session, as of `version`; `None` if it never
-/// existed. A deleted session has facts that only admins pass (`exists:
-/// false`, private, no owner, no collaborators): its history stays theirs.
-pub fn session_access(
-    conn: &mut DbConn,
-    id: &str,
-    version: i64,
-) -> QueryResult<Option<SessionAccess>> {
-    let found: Vec<SessionFacts> = s::sessions
-        .filter(s::id.eq(id))
-        .select((s::id, s::project_id, s::owner_id, s::visibility))
-        .load(conn)?;
-    if let Some(access) = facts(conn, found, version)?.pop() {
+/// The access facts of one session, as of its last access change; `None` if
+/// it never existed. A deleted session has facts that only admins pass
+/// (`exists: false`, private, no owner, no collaborators), with the version
+/// its deletion took: its history stays theirs.
+pub fn session_access(conn: &mut DbConn, id: &str) -> QueryResult<Option<SessionAccess>> {
+    let found: Vec<SessionFacts> = s::sessions.filter(s::id.eq(id)).select(FACTS).load(conn)?;
+    if let Some(access) = facts(conn, found)?.pop() {
         return Ok(Some(access));
     }
-    let deleted: Option<String> = ds::deleted_sessions
+    let deleted: Option<(String, i64)> = ds::deleted_sessions
         .find(id)
-        .select(ds::project_id)
+        .select((ds::project_id, ds::access_version))
         .first(conn)
         .optional()?;
-    Ok(deleted.map(|project_id| SessionAccess::gone(id, &project_id, version)))
+    Ok(deleted.map(|(project_id, version)| SessionAccess::gone(id, &project_id, version)))
 }
 
-/// Records a deleted session: its id is not used again.
-pub fn bury_session(conn: &mut DbConn, id: &str, project_id: &str, now: i64) -> QueryResult<()> {
+/// Records a deleted session, with the access version its deletion took:
+/// its id is not used again.
+pub fn bury_session(
+    conn: &mut DbConn,
+    id: &str,
+    project_id: &str,
+    now: i64,
+    version: i64,
+) -> QueryResult<()> {
     diesel::insert_into(ds::deleted_sessions)
         .values((
             ds::id.eq(id),
             ds::project_id.eq(project_id),
             ds::deleted_at.eq(now),
+            ds::access_version.eq(version),
         ))
         .execute(conn)
         .map(drop)
@@ -298,7 +321,6 @@ pub fn was_deleted(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
 pub fn access_of(
     conn: &mut DbConn,
     sessions: &[crate::db::models::Session],
-    version: i64,
 ) -> QueryResult<Vec<SessionAccess>> {
     let found = sessions
         .iter()
@@ -308,23 +330,20 @@ pub fn access_of(
                 s.project_id.clone(),
                 s.owner_id.clone(),
                 s.visibility.clone(),
+                s.access_version,
             )
         })
         .collect();
-    facts(conn, found, version)
+    facts(conn, found)
 }
 
-/// The access facts of every session of a project, as of `version`.
-pub fn project_access(
-    conn: &mut DbConn,
-    project_id: &str,
-    version: i64,
-) -> QueryResult<Vec<SessionAccess>> {
+/// The access facts of every session of a project.
+pub fn project_access(conn: &mut DbConn, project_id: &str) -> QueryResult<Vec<SessionAccess>> {
     let found: Vec<SessionFacts> = s::sessions
         .filter(s::project_id.eq(project_id))
-        .select((s::id, s::project_id, s::owner_id, s::visibility))
+        .select(FACTS)
         .load(conn)?;
-    facts(conn, found, version)
+    facts(conn, found)
 }
 
 #[cfg(test)]
@@ -346,15 +365,19 @@ mod tests {
         }
         let added = insert_collaborator(&mut conn, "s", "v@x.io", Role::Viewer, 5).unwrap();
         assert_eq!(added.status, "invited");
-        let access = session_access(&mut conn, "s", 9).unwrap().unwrap();
+        assert_eq!(bump_access(&mut conn, "s").unwrap(), Some(1));
+        let access = session_access(&mut conn, "s").unwrap().unwrap();
         assert_eq!(access.owner_id.as_deref(), Some("u1"));
         assert_eq!(access.collaborators, vec![("v@x.io".into(), Role::Viewer)]);
-        assert_eq!(access.version, 9);
+        assert_eq!(access.version, 1);
         assert!(!access.public);
-        assert_eq!(project_access(&mut conn, "p", 9).unwrap(), vec![access]);
+        assert_eq!(project_access(&mut conn, "p").unwrap(), vec![access]);
         delete_collaborator(&mut conn, added.id).unwrap();
-        let access = session_access(&mut conn, "s", 10).unwrap().unwrap();
+        assert_eq!(bump_access(&mut conn, "s").unwrap(), Some(2));
+        let access = session_access(&mut conn, "s").unwrap().unwrap();
         assert!(access.collaborators.is_empty());
-        assert!(session_access(&mut conn, "nope", 10).unwrap().is_none());
+        assert_eq!(access.version, 2);
+        assert!(session_access(&mut conn, "nope").unwrap().is_none());
+        assert_eq!(bump_access(&mut conn, "nope").unwrap(), None);
     }
 }

@@ -65,21 +65,23 @@ pub fn append(
     Ok(Committed { event, deliveries })
 }
 
-/// Takes the room's next seq (1 for a new room).
+/// Takes the room's next seq (1 for a new room) in one upsert. The room's
+/// row stays locked until commit, so with several writers (other nodes on
+/// one PostgreSQL) seqs are still gapless and in commit order; a room two
+/// writers create at once gets its row from the first, and the second waits
+/// for that commit and takes the next seq (rather than failing on the key).
+/// diesel's two-backend connection has no ON CONFLICT, hence one query per
+/// backend.
 fn next_seq(conn: &mut DbConn, room: &str) -> QueryResult<i64> {
-    let bumped: Option<i64> = diesel::update(r::rooms.find(room))
+    let upsert = diesel::insert_into(r::rooms)
+        .values((r::name.eq(room), r::last_seq.eq(1i64)))
+        .on_conflict(r::name)
+        .do_update()
         .set(r::last_seq.eq(r::last_seq + 1))
-        .returning(r::last_seq)
-        .get_result(conn)
-        .optional()?;
-    match bumped {
-        Some(seq) => Ok(seq),
-        None => {
-            diesel::insert_into(r::rooms)
-                .values((r::name.eq(room), r::last_seq.eq(1i64)))
-                .execute(conn)?;
-            Ok(1)
-        }
+        .returning(r::last_seq);
+    match conn {
+        DbConn::Sqlite(c) => upsert.get_result(c),
+        DbConn::Pg(c) => upsert.get_result(c),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod access;
 pub mod activity;
 pub mod cluster;
 pub mod events;
+pub mod idempotency;
 pub mod models;
 pub mod projects;
 pub mod schema;
@@ -173,14 +174,121 @@ pub fn pool(manager: DbManager, size: u32) -> Pool {
         .build_unchecked(manager)
 }
 
-/// Runs the pending migrations of the connection's backend.
+/// The advisory lock PostgreSQL migrations run under, in the two-key form
+/// (which never meets the one-key locks of [`lock`]): herald's namespace
+/// ("hera" in ASCII), then 1 for migrations.
+const MIGRATION_LOCK: &str = "1751478881, 1";
+
+/// Runs the pending migrations of the connection's backend. On PostgreSQL
+/// they run under a session-level advisory lock held on this connection:
+/// nodes started together on an empty database wait for the first, then
+/// find nothing left to do (creating the same tables at once fails on
+/// PostgreSQL's catalog, even for the migrations table itself).
 pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
-    let applied = match conn {
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
-        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+    fn names(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+        applied.iter().map(|v| v.to_string()).collect()
     }
-    .map_err(|e| DbError(format!("migration failed: {e}")))?;
-    Ok(applied.iter().map(|v| v.to_string()).collect())
+    let failed = |e| DbError(format!("migration failed: {e}"));
+    match conn {
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(names)
+            .map_err(failed),
+        DbConn::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .map_err(|e| DbError(format!("migration lock: {e}")))?;
+            let applied = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(names)
+                .map_err(failed);
+            // Also after a failure: the next node may try. (A lost
+            // connection releases it anyway.)
+            let unlocked = c
+                .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                .map_err(|e| DbError(format!("migration unlock: {e}")));
+            let applied = applied?;
+            unlocked?;
+            Ok(applied)
+        }
+    }
+}
+
+/// Serialises the writers of one resource until the end of the transaction:
+/// a write that checks whether something exists and then creates or changes
+/// it takes the resource's lock first, so on PostgreSQL a writer on another
+/// node that wants the same resource waits for this commit and then sees it
+/// (READ COMMITTED), exactly as if it had come second on one node. Keys are
+/// names (`session:s1`), hashed to a transaction-level advisory lock; a
+/// hash collision only makes two writers wait for each other. SQLite has one
+/// writer (one node per file, and SQLite's own write lock): nothing to do.
+pub fn lock(conn: &mut DbConn, key: &str) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(_) => Ok(()),
+        DbConn::Pg(pg) => {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(key)
+                .execute(pg)
+                .map(drop)
+        }
+    }
+}
+
+/// A SQLite database held by this server: an exclusive lock on the file
+/// `<database>-lock` beside it, released when this is dropped (or the
+/// process ends, however it ends). The sidecar file is left in place:
+/// removing it would let a second server lock a new file while the first
+/// still holds the old one.
+#[derive(Debug)]
+pub struct ServeLock {
+    _file: std::fs::File,
+}
+
+/// SQLite serves one node: takes the database's [`ServeLock`], or fails
+/// naming the database file when another server holds it. Only `serve`
+/// takes it; `migrate` and `users add` work beside a running server (SQLite
+/// itself serialises their writes). `None` for PostgreSQL, which any
+/// number of nodes share.
+pub fn lock_for_serving(backend: &Backend) -> Result<Option<ServeLock>, DbError> {
+    use std::io::{Read, Seek, Write};
+    let Backend::Sqlite(path) = backend else {
+        return Ok(None);
+    };
+    let mut name = path.as_os_str().to_owned();
+    name.push("-lock");
+    let lock_path = PathBuf::from(name);
+    let cannot = |e: std::io::Error| DbError(format!("cannot lock {}: {e}", lock_path.display()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DbError(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(cannot)?;
+    match file.try_lock() {
+        Ok(()) => {
+            // For the operator: who holds it.
+            file.set_len(0).map_err(cannot)?;
+            file.rewind().map_err(cannot)?;
+            writeln!(file, "{}", std::process::id()).map_err(cannot)?;
+            Ok(Some(ServeLock { _file: file }))
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            Err(DbError(format!(
+                "database file {} is in use by another herald server (pid {}, lock {}); \
+                 SQLite serves one node, use PostgreSQL for several",
+                path.display(),
+                holder.trim(),
+                lock_path.display()
+            )))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(cannot(e)),
+    }
 }
 
 /// Runs `f` in a read transaction that sees one consistent snapshot: SQLite's

@@ -70,6 +70,9 @@ pub struct Session {
     pub model_id: Option<String>,
     /// Its project's name, kept in step on rename.
     pub project_name: String,
+    /// The version of its access facts: taken, in commit order, by every
+    /// change of who may read it (`db::access::bump_access`). Not on the wire.
+    pub access_version: i64,
 }
 
 impl Session {

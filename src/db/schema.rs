@@ -30,6 +30,7 @@ diesel::table! {
         agent_id -> Nullable<Text>,
         model_id -> Nullable<Text>,
         project_name -> Text,
+        access_version -> BigInt,
     }
 }
 
@@ -195,6 +196,7 @@ diesel::table! {
         id -> Text,
         project_id -> Text,
         deleted_at -> BigInt,
+        access_version -> BigInt,
     }
 }
 
@@ -207,5 +209,18 @@ diesel::table! {
         connections -> BigInt,
         started_at -> BigInt,
         seen_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (caller, key) {
+        caller -> Text,
+        key -> Text,
+        method -> Text,
+        path -> Text,
+        body_hash -> Text,
+        created -> Bool,
+        response -> Text,
+        created_at -> BigInt,
     }
 }

@@ -85,6 +85,7 @@ mod tests {
             agent_id: None,
             model_id: None,
             project_name: "P".into(),
+            access_version: 0,
         }
     }
 

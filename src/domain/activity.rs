@@ -139,7 +139,8 @@ pub fn add_usage(tx: &mut Tx<'_>, a: &AddUsage) -> AppResult<Value> {
     if let Some(model) = &a.model {
         text("model", model, MAX_TOOL_ID)?;
     }
-    session(tx, &a.session_id)?;
+    let before = session(tx, &a.session_id)?;
+    check_totals(&before, a)?;
     let usage = Usage {
         id: 0,
         session_id: a.session_id.clone(),
@@ -159,6 +160,27 @@ pub fn add_usage(tx: &mut Tx<'_>, a: &AddUsage) -> AppResult<Value> {
     Ok(body)
 }
 
+/// 422 when adding `a` would take one of the session's totals past
+/// `i64::MAX` (the database would wrap, fail, or turn it into a float).
+fn check_totals(s: &Session, a: &AddUsage) -> AppResult<()> {
+    let total = a.input_tokens.checked_add(a.output_tokens);
+    let sums = [
+        s.tokens_input.checked_add(a.input_tokens),
+        s.tokens_output.checked_add(a.output_tokens),
+        total.and_then(|t| s.tokens_total.checked_add(t)),
+        s.tokens_cache_read.checked_add(a.cache_read_input_tokens),
+        s.tokens_cache_creation
+            .checked_add(a.cache_creation_input_tokens),
+    ];
+    if sums.iter().any(Option::is_none) {
+        return Err(AppError::Validation(format!(
+            "token counts would take the session's totals past {}",
+            i64::MAX
+        )));
+    }
+    Ok(())
+}
+
 /// Replaces the todo list; emits `todos_updated {session_id, todos}` (priority).
 pub fn replace_todos(tx: &mut Tx<'_>, session_id: &str, list: &[TodoInput]) -> AppResult<Value> {
     if list.len() > MAX_TODOS {
@@ -172,6 +194,8 @@ pub fn replace_todos(tx: &mut Tx<'_>, session_id: &str, list: &[TodoInput]) -> A
         }
     }
     let owner = session(tx, session_id)?;
+    // Two nodes replacing the list at once would collide on its positions.
+    tx.lock("todos", session_id)?;
     let rows: Vec<Todo> = list
         .iter()
         .enumerate()
@@ -205,6 +229,8 @@ pub fn save_tool_call(tx: &mut Tx<'_>, a: &SaveToolCall) -> AppResult<(bool, Val
     text("tool_name", &a.tool_name, MAX_TOOL_ID)?;
     one_of("state", &a.state, TOOL_STATES)?;
     let owner = session(tx, &a.session_id)?;
+    // The same call posted to two nodes: the second waits, then is a repeat.
+    tx.lock("tool-call", &format!("{}/{}", a.session_id, a.tool_call_id))?;
     let before = q::tool_call(tx.conn, &a.session_id, &a.tool_call_id)?;
     // What is not sent is kept: a result without its input keeps the input.
     let input = match (&a.input, &before) {

@@ -49,6 +49,9 @@ pub enum CollaboratorCommand {
 
 /// Applies one change; answers (created, body).
 pub fn apply(tx: &mut Tx<'_>, c: &CollaboratorCommand) -> AppResult<(bool, Value)> {
+    // Every check below reads the session's collaborators: hold them still
+    // against writers on other nodes.
+    tx.lock("session", c.session_id())?;
     match c {
         CollaboratorCommand::Add {
             session_id,
@@ -65,6 +68,18 @@ pub fn apply(tx: &mut Tx<'_>, c: &CollaboratorCommand) -> AppResult<(bool, Value
         }
         CollaboratorCommand::Accept { session_id, id } => {
             accept(tx, session_id, *id).map(|v| (false, v))
+        }
+    }
+}
+
+impl CollaboratorCommand {
+    /// The session whose collaborators change.
+    pub fn session_id(&self) -> &str {
+        match self {
+            CollaboratorCommand::Add { session_id, .. }
+            | CollaboratorCommand::Update { session_id, .. }
+            | CollaboratorCommand::Remove { session_id, .. }
+            | CollaboratorCommand::Accept { session_id, .. } => session_id,
         }
     }
 }

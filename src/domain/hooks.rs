@@ -92,6 +92,9 @@ pub fn apply(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Value> {
 
 /// The hook's session; an unknown one is created (`session_created`).
 fn ensure_session(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Session> {
+    // Two nodes taking the first hook of one session: the second waits here,
+    // then finds the session the first created.
+    tx.lock("session", &h.session_id)?;
     if let Some(found) = sq::find(tx.conn, &h.session_id)? {
         tx.require_write(&found.id)?;
         return Ok(found);
@@ -128,10 +131,15 @@ fn project_for(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Project> {
             .filter(|name| !name.is_empty())
     });
     match folder {
-        Some(name) => match pq::find_by_name(tx.conn, name)? {
-            Some(found) => Ok(found),
-            None => projects::ensure(tx, &new_id(), name),
-        },
+        Some(name) => {
+            // Names are not keys: without the lock two nodes would each
+            // create a project of this name.
+            tx.lock("project-name", name)?;
+            match pq::find_by_name(tx.conn, name)? {
+                Some(found) => Ok(found),
+                None => projects::ensure(tx, &new_id(), name),
+            }
+        }
         None => projects::ensure(tx, DEFAULT_PROJECT, DEFAULT_PROJECT),
     }
 }

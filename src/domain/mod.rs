@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod collaborators;
 pub mod hooks;
+pub mod idempotency;
 pub mod projects;
 pub mod rooms;
 pub mod sessions;
@@ -23,7 +24,8 @@ use std::sync::Arc;
 
 /// Longest project name or session title, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
-/// Largest event payload accepted through the generic route, in bytes.
+/// The default of `events.max_payload_bytes`: the largest event payload
+/// (its JSON text), on every route.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
 /// Event types flushed at once, never held by the batching window.
@@ -108,6 +110,10 @@ pub struct CommandCtx {
     pub origin_session_id: Option<String>,
     /// Deliveries kept per room (`events.retention_per_room`).
     pub retention: u64,
+    /// `Idempotency-Key` and the request's fingerprint, if the write has one.
+    pub idempotency: Option<Arc<idempotency::IdempotencyKey>>,
+    /// Largest event payload in bytes (`events.max_payload_bytes`).
+    pub max_payload_bytes: usize,
 }
 
 impl Default for CommandCtx {
@@ -119,6 +125,8 @@ impl Default for CommandCtx {
             agent_id: None,
             origin_session_id: None,
             retention: 0,
+            idempotency: None,
+            max_payload_bytes: MAX_PAYLOAD_BYTES,
         }
     }
 }
@@ -137,6 +145,9 @@ pub struct Outcome {
     pub access: Vec<Arc<SessionAccess>>,
     /// Users whose token this command ended (their sockets close with 4001).
     pub ended_tokens: Vec<String>,
+    /// The stored first answer of a keyed write, given again: `body`
+    /// already holds its events and nothing was written.
+    pub replayed: bool,
 }
 
 /// A command's view of the open transaction.
@@ -160,9 +171,15 @@ impl Tx<'_> {
         &self.ctx.caller
     }
 
+    /// Holds `kind:id` until commit against writers on other nodes
+    /// ([`crate::db::lock`]). Taken before a write reads what it decides on.
+    pub fn lock(&mut self, kind: &str, id: &str) -> AppResult<()> {
+        Ok(crate::db::lock(self.conn, &format!("{kind}:{id}"))?)
+    }
+
     /// The access facts of an existing session (404 otherwise).
     pub fn access(&mut self, session_id: &str) -> AppResult<SessionAccess> {
-        aq::session_access(self.conn, session_id, 0)?
+        aq::session_access(self.conn, session_id)?
             .ok_or_else(|| AppError::not_found("session", session_id))
     }
 
@@ -194,8 +211,9 @@ impl Tx<'_> {
         }
     }
 
-    /// Notes that a session is being deleted, with its facts before that:
-    /// its readers keep reading its events (its deletion too).
+    /// Notes that a session is being deleted, with its facts before that
+    /// (and the version its deletion took): its readers keep reading its
+    /// events (its deletion too).
     pub fn touch_deleted(&mut self, mut last: SessionAccess) {
         last.exists = false;
         self.touched
@@ -203,21 +221,23 @@ impl Tx<'_> {
         self.deleted.push(last);
     }
 
-    /// The facts of every touched session, as of the last event appended.
+    /// The facts of every touched session, each with the next access
+    /// version of that session (taken here, under its row lock, so versions
+    /// follow commit order whichever node commits).
     fn touched_access(&mut self) -> AppResult<Vec<Arc<SessionAccess>>> {
-        let version = self.committed.last().map_or(0, |c| c.event.id);
         let mut out = Vec::with_capacity(self.touched.len());
         for (id, project_id) in std::mem::take(&mut self.touched) {
             // A session deleted here keeps its last readers in the live rooms
-            // (they get its deletion); the database has only its tombstone.
+            // (they get its deletion); the database has only its tombstone,
+            // which took its version when it was deleted.
             let last = self.deleted.iter().find(|d| d.session_id == id);
             let access = match last {
-                Some(last) => SessionAccess {
-                    version,
-                    ..last.clone()
-                },
-                None => aq::session_access(self.conn, &id, version)?
-                    .unwrap_or_else(|| SessionAccess::gone(&id, &project_id, version)),
+                Some(last) => last.clone(),
+                None => {
+                    aq::bump_access(self.conn, &id)?;
+                    aq::session_access(self.conn, &id)?
+                        .unwrap_or_else(|| SessionAccess::gone(&id, &project_id, 0))
+                }
             };
             out.push(Arc::new(access));
         }
@@ -237,6 +257,7 @@ impl Tx<'_> {
     }
 
     /// [`Tx::emit`] with a payload that is already JSON text (an object).
+    /// 422 over `events.max_payload_bytes`, whatever the route.
     pub fn emit_text(
         &mut self,
         event_type: &str,
@@ -245,6 +266,14 @@ impl Tx<'_> {
         rooms: &[RoomName],
         priority: bool,
     ) -> AppResult<()> {
+        let max = self.ctx.max_payload_bytes;
+        if payload.len() > max {
+            return Err(AppError::Validation(format!(
+                "the {event_type} payload would be {} bytes; at most {max} \
+                 (events.max_payload_bytes)",
+                payload.len()
+            )));
+        }
         let new = NewEvent {
             event_type: event_type.to_string(),
             resource_type: resource.0.to_string(),
@@ -302,6 +331,7 @@ pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResul
         committed: tx.committed,
         access,
         ended_tokens: tx.ended_tokens,
+        replayed: false,
     })
 }
 

@@ -34,6 +34,7 @@ pub fn create(tx: &mut Tx<'_>, c: &Create) -> AppResult<Value> {
         created_at: tx.ctx.now,
         updated_at: tx.ctx.now,
     };
+    tx.lock("project", &row.id)?;
     if q::find(tx.conn, &row.id)?.is_some() {
         return Err(AppError::Conflict(format!(
             "project {} already exists",
@@ -54,6 +55,7 @@ pub fn create(tx: &mut Tx<'_>, c: &Create) -> AppResult<Value> {
 
 /// Finds a project or creates it (hooks name projects that may not exist yet).
 pub fn ensure(tx: &mut Tx<'_>, id: &str, name: &str) -> AppResult<Project> {
+    tx.lock("project", id)?;
     if let Some(found) = q::find(tx.conn, id)? {
         return Ok(found);
     }
@@ -71,6 +73,7 @@ pub fn ensure(tx: &mut Tx<'_>, id: &str, name: &str) -> AppResult<Project> {
 /// for each of its sessions, whose `project_name` changed with it (so a
 /// session page never shows a stale project name).
 pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
+    tx.lock("project", &u.id)?;
     let current = q::find(tx.conn, &u.id)?.ok_or_else(|| AppError::not_found("project", &u.id))?;
     require_admin(tx, "rename")?;
     let Some(name) = &u.name else {
@@ -102,6 +105,9 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
 /// Deletes a project: each session first (`session_deleted`), then the
 /// project (`project_deleted {id}`).
 pub fn delete(tx: &mut Tx<'_>, id: &str) -> AppResult<Value> {
+    // A hook creating a session in it on another node waits, then finds
+    // the project gone (and makes it anew) instead of failing on its key.
+    tx.lock("project", id)?;
     if q::find(tx.conn, id)?.is_none() {
         return Err(AppError::not_found("project", id));
     }

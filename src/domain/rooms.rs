@@ -1,6 +1,6 @@
 //! Generic publish: any JSON object to any valid room.
 
-use super::{Tx, MAX_PAYLOAD_BYTES};
+use super::Tx;
 use crate::access;
 use crate::error::{AppError, AppResult};
 use crate::types::{RoomKind, RoomName};
@@ -9,6 +9,57 @@ use serde_json::{json, Value};
 
 /// Longest event type name.
 pub const MAX_EVENT_TYPE: usize = 64;
+
+/// Event types only herald emits, refused on the generic route (422) so a
+/// publisher cannot forge them: the domain's events, the native frame types
+/// a client switches on, and the names Socket.IO clients reserve.
+pub const RESERVED_EVENT_TYPES: &[&str] = &[
+    // Domain events.
+    "project_created",
+    "project_updated",
+    "project_deleted",
+    "session_created",
+    "session_updated",
+    "session_deleted",
+    "status_changed",
+    "visibility_changed",
+    "message_created",
+    "token_usage",
+    "todos_updated",
+    "tool_call_created",
+    "tool_call_updated",
+    "collaborator_added",
+    "collaborator_updated",
+    "collaborator_removed",
+    "feature_created",
+    "feature_updated",
+    "feature_deleted",
+    "link_added",
+    "comment_added",
+    "track_updated",
+    "spike_updated",
+    // Frames and events of the protocol.
+    "welcome",
+    "event",
+    "batch-update",
+    "subscribed",
+    "unsubscribed",
+    "subscribe",
+    "unsubscribe",
+    "error",
+    "heartbeat",
+    "ping",
+    "pong",
+    "redacted",
+    "broadcast_event",
+    // Reserved by Socket.IO clients.
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
 
 /// `POST /api/rooms/{room}/events` after shape checks.
 #[derive(Debug, Clone)]
@@ -35,17 +86,24 @@ pub fn publish(tx: &mut Tx<'_>, p: &Publish) -> AppResult<Value> {
             "event_type must be 1-{MAX_EVENT_TYPE} characters of A-Z a-z 0-9 _ . : -"
         )));
     }
+    if RESERVED_EVENT_TYPES.contains(&p.event_type.as_str()) {
+        return Err(AppError::Validation(format!(
+            "event_type {:?} is herald's own and cannot be published",
+            p.event_type
+        )));
+    }
     // A RawValue is valid JSON with no surrounding white space.
     if !p.payload.get().starts_with('{') {
         return Err(AppError::Validation("payload must be a JSON object".into()));
     }
-    if p.payload.get().len() > MAX_PAYLOAD_BYTES {
+    let max = tx.ctx.max_payload_bytes;
+    if p.payload.get().len() > max {
         return Err(AppError::Validation(format!(
-            "payload must be at most {MAX_PAYLOAD_BYTES} bytes"
+            "payload must be at most {max} bytes (events.max_payload_bytes)"
         )));
     }
     let session = match p.room.kind() {
-        RoomKind::Session(id) => crate::db::access::session_access(tx.conn, id, 0)?,
+        RoomKind::Session(id) => crate::db::access::session_access(tx.conn, id)?,
         _ => None,
     };
     if !access::may_publish(tx.caller(), p.room.kind(), session.as_ref()) {

@@ -70,6 +70,8 @@ pub fn create(tx: &mut Tx<'_>, c: &Create) -> AppResult<Value> {
     validate_id("id", &c.id)?;
     let title = c.title.clone().unwrap_or_else(|| DEFAULT_TITLE.to_string());
     check_name("title", &title, true)?;
+    tx.lock("session", &c.id)?;
+    tx.lock("project", &c.project_id)?;
     let Some(project) = pq::find(tx.conn, &c.project_id)? else {
         return Err(AppError::not_found("project", &c.project_id));
     };
@@ -104,6 +106,8 @@ pub fn create(tx: &mut Tx<'_>, c: &Create) -> AppResult<Value> {
         agent_id: c.agent_id.clone().or_else(|| tx.ctx.agent_id.clone()),
         model_id: None,
         project_name: project.name,
+        // Its first facts take version 1 when they go out (`Tx::touch`).
+        access_version: 0,
     };
     q::insert(tx.conn, &row)?;
     let body = row.to_json();
@@ -131,6 +135,8 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
     if let Some(visibility) = &u.visibility {
         check_enum("visibility", visibility, VISIBILITIES)?;
     }
+    // `before` must be what this write changes, also with other nodes.
+    tx.lock("session", &u.id)?;
     let before = q::find(tx.conn, &u.id)?.ok_or_else(|| AppError::not_found("session", &u.id))?;
     if u.visibility.is_some() {
         tx.require_manage(&u.id)?;
@@ -164,15 +170,20 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
 
 /// Deletes a session and emits `session_deleted {id, project_id}`.
 pub fn delete(tx: &mut Tx<'_>, id: &str) -> AppResult<Value> {
+    tx.lock("session", id)?;
     let row = q::find(tx.conn, id)?.ok_or_else(|| AppError::not_found("session", id))?;
-    let last = tx.access(id)?;
-    if !last.can_manage(tx.caller()) {
+    if !tx.access(id)?.can_manage(tx.caller()) {
         return Err(super::forbidden("delete", id));
     }
+    // The deletion is a change of access: it takes the next version, which
+    // its tombstone keeps.
+    crate::db::access::bump_access(tx.conn, id)?;
+    let last = tx.access(id)?;
+    let version = last.version;
     tx.touch_deleted(last);
     crate::db::activity::delete_for_session(tx.conn, id)?;
     crate::db::access::delete_collaborators_of(tx.conn, id)?;
-    crate::db::access::bury_session(tx.conn, id, &row.project_id, tx.ctx.now)?;
+    crate::db::access::bury_session(tx.conn, id, &row.project_id, tx.ctx.now, version)?;
     q::delete(tx.conn, id)?;
     let body = json!({"id": row.id, "project_id": row.project_id});
     tx.emit(
@@ -183,4 +194,91 @@ pub fn delete(tx: &mut Tx<'_>, id: &str) -> AppResult<Value> {
         false,
     )?;
     Ok(json!({"id": id}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::SessionAccess;
+    use crate::db::{access as aq, testing, DbConn};
+    use crate::domain::collaborators::CollaboratorCommand;
+    use crate::domain::{apply, projects, Command, CommandCtx, Outcome};
+    use diesel::Connection;
+    use std::sync::Arc;
+
+    fn run(conn: &mut DbConn, command: Command) -> Outcome {
+        let ctx = CommandCtx {
+            now: 1,
+            ..CommandCtx::default()
+        };
+        conn.transaction(|c| apply(c, &ctx, &command)).unwrap()
+    }
+
+    fn patch(visibility: Option<&str>, title: Option<&str>) -> Command {
+        Command::UpdateSession(Update {
+            id: "s".into(),
+            visibility: visibility.map(str::to_string),
+            title: title.map(str::to_string),
+            ..Update::default()
+        })
+    }
+
+    /// The one session's facts a command sent out, and what a read sees after it.
+    fn sent_and_read(conn: &mut DbConn, outcome: &Outcome) -> (Arc<SessionAccess>, SessionAccess) {
+        assert_eq!(outcome.access.len(), 1, "{:?}", outcome.access);
+        let read = crate::db::read_tx(conn, |c| aq::session_access(c, "s"))
+            .unwrap()
+            .unwrap();
+        (outcome.access[0].clone(), read)
+    }
+
+    #[test]
+    fn every_access_change_takes_the_next_version_and_reads_agree() {
+        let (_dir, mut conn) = testing::sqlite();
+        let project = projects::Create {
+            id: "p".into(),
+            name: "P".into(),
+        };
+        run(&mut conn, Command::CreateProject(project));
+        let create = Create {
+            project_id: "p".into(),
+            id: "s".into(),
+            title: None,
+            owner_id: None,
+            agent_id: None,
+        };
+        let created = run(&mut conn, Command::CreateSession(create));
+        let (sent, read) = sent_and_read(&mut conn, &created);
+        assert_eq!((sent.version, &*sent), (1, &read));
+
+        let add = CollaboratorCommand::Add {
+            session_id: "s".into(),
+            email: "v@x.io".into(),
+            role: "viewer".into(),
+        };
+        let added = run(&mut conn, Command::Collaborators(add));
+        let (sent, read) = sent_and_read(&mut conn, &added);
+        assert_eq!((sent.version, &*sent), (2, &read));
+        assert_eq!(sent.collaborators.len(), 1);
+
+        let public = run(&mut conn, patch(Some("public"), None));
+        let (sent, read) = sent_and_read(&mut conn, &public);
+        assert_eq!((sent.version, &*sent), (3, &read));
+        assert!(sent.public);
+
+        // A change that leaves access alone takes no version.
+        let renamed = run(&mut conn, patch(None, Some("T")));
+        assert!(renamed.access.is_empty());
+        let read = aq::session_access(&mut conn, "s").unwrap().unwrap();
+        assert_eq!(read.version, 3);
+
+        // The deletion takes the next one; the tombstone keeps it.
+        let deleted = run(&mut conn, Command::DeleteSession { id: "s".into() });
+        let (sent, read) = sent_and_read(&mut conn, &deleted);
+        assert_eq!((sent.version, sent.exists, sent.public), (4, false, true));
+        assert_eq!(read, SessionAccess::gone("s", "p", 4));
+        // A room that knows the deletion keeps it over the older facts.
+        assert!(sent.supersedes(&public.access[0]));
+        assert!(!public.access[0].supersedes(&sent));
+    }
 }

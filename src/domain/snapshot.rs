@@ -21,7 +21,7 @@ pub fn read(
 ) -> QueryResult<Option<(Option<Value>, i64)>> {
     read_tx(conn, |c| {
         if let RoomKind::Session(id) = room.kind() {
-            let facts = access::session_access(c, id, 0)?;
+            let facts = access::session_access(c, id)?;
             if facts.is_some_and(|a| !a.can_read(who)) {
                 return Ok(None);
             }
@@ -104,7 +104,7 @@ pub fn readable(
         return Ok(list);
     }
     // One query for every session's collaborators, not one per session.
-    let facts = access::access_of(conn, &list, 0)?;
+    let facts = access::access_of(conn, &list)?;
     Ok(list
         .into_iter()
         .zip(facts)

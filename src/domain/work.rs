@@ -80,6 +80,29 @@ pub enum WorkCommand {
     },
 }
 
+impl WorkCommand {
+    /// The kind and id of the work item written.
+    pub fn item(&self) -> (&'static str, &str) {
+        match self {
+            WorkCommand::Feature(f) => ("feature", &f.id),
+            WorkCommand::Status { id, .. }
+            | WorkCommand::Link { id, .. }
+            | WorkCommand::Comment { id, .. }
+            | WorkCommand::DeleteFeature { id } => ("feature", id),
+            WorkCommand::Note {
+                kind: NoteKind::Track,
+                id,
+                ..
+            } => ("track", id),
+            WorkCommand::Note {
+                kind: NoteKind::Spike,
+                id,
+                ..
+            } => ("spike", id),
+        }
+    }
+}
+
 fn label(field: &str, value: &str) -> AppResult<()> {
     let ok = !value.is_empty()
         && value.len() <= MAX_LABEL
@@ -127,6 +150,10 @@ fn existing(tx: &mut Tx<'_>, id: &str) -> AppResult<Feature> {
 /// Applies a work-item command; returns whether it created something, and the body.
 pub fn apply(tx: &mut Tx<'_>, command: &WorkCommand) -> AppResult<(bool, Value)> {
     let rooms = rooms(tx)?;
+    // Each command reads the item before writing it (the first POST creates
+    // it): writers on other nodes wait for this commit.
+    let (kind, id) = command.item();
+    tx.lock(kind, id)?;
     match command {
         WorkCommand::Feature(f) => save_feature(tx, f, &rooms),
         WorkCommand::Status { id, new_status } => {

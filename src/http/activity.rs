@@ -1,7 +1,7 @@
 //! A session's agent activity over HTTP: messages (and the seed-004 alias),
 //! token usage, the todo list and tool calls.
 
-use super::extract::Body;
+use super::extract::{Body, Items};
 use super::{written, AppState};
 use crate::db::{activity as q, sessions as sq};
 use crate::domain::activity::{AddMessage, AddUsage, SaveToolCall, TodoInput};
@@ -129,7 +129,7 @@ pub async fn replace_todos(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: Body<Vec<TodoBody>>,
+    body: Items<TodoBody>,
 ) -> AppResult<HttpResponse> {
     let todos = body
         .0

@@ -6,6 +6,7 @@ mod activity;
 mod assets;
 mod collaborators;
 pub mod extract;
+pub mod guard;
 mod hooks;
 mod ops;
 mod projects;
@@ -26,8 +27,10 @@ use crate::domain::{Command, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::stats::Stats;
 use actix::Addr;
-use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// What every handler can reach.
@@ -70,7 +73,7 @@ impl AppState {
     pub async fn check_read(&self, who: &Arc<Identity>, session_id: &str) -> AppResult<()> {
         let id = session_id.to_string();
         let access = self
-            .read(move |c| Ok(crate::db::access::session_access(c, &id, 0)?))
+            .read(move |c| Ok(crate::db::access::session_access(c, &id)?))
             .await?
             .ok_or_else(|| AppError::not_found("session", session_id))?;
         if access.can_read(who) {
@@ -87,12 +90,18 @@ impl AppState {
     /// commit. 429 past the caller's write rate.
     pub async fn execute(&self, req: &HttpRequest, command: Command) -> AppResult<Outcome> {
         let mut ctx = extract::command_ctx(req)?;
+        ctx.max_payload_bytes = self.settings.events.max_payload_bytes;
         ctx.caller = self.caller(req).await?;
         self.auth.count_write(&ctx.caller)?;
-        self.writer
+        let outcome = self
+            .writer
             .send(persistence::Execute { command, ctx })
             .await
-            .map_err(|e| AppError::Unavailable(format!("writer unavailable: {e}")))?
+            .map_err(|e| AppError::Unavailable(format!("writer unavailable: {e}")))??;
+        if outcome.replayed {
+            req.extensions_mut().insert(Replayed);
+        }
+        Ok(outcome)
     }
 
     /// Runs a read on a pooled connection off the async threads.
@@ -107,20 +116,10 @@ impl AppState {
     }
 }
 
-/// The JSON answer of a write: the resource's fields plus the events it made.
+/// The JSON answer of a write: the resource's fields plus the events it made
+/// (for a replayed keyed write, the first answer as it was).
 pub fn written(outcome: Outcome) -> HttpResponse {
-    let events: Vec<Value> = outcome
-        .committed
-        .iter()
-        .flat_map(|c| {
-            c.deliveries.iter().map(|d| {
-                json!({"id": c.event.id, "room": d.room, "seq": d.seq,
-                       "event_type": c.event.event_type})
-            })
-        })
-        .collect();
-    let mut body = outcome.body;
-    body.insert("events".into(), Value::Array(events));
+    let body = crate::domain::idempotency::answer_body(&outcome);
     let mut response = if outcome.created {
         HttpResponse::Created()
     } else {
@@ -129,11 +128,44 @@ pub fn written(outcome: Outcome) -> HttpResponse {
     response.json(Value::Object(body))
 }
 
-/// The route table.
+/// Marks a request whose write was answered from a stored first answer.
+#[derive(Clone, Copy)]
+pub struct Replayed;
+
+/// Middleware: adds `Idempotent-Replayed: true` to replayed answers.
+pub fn mark_replayed<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    let answer = srv.call(req);
+    async move {
+        let mut res = answer.await?;
+        if res.request().extensions().get::<Replayed>().is_some() {
+            res.headers_mut().insert(
+                HeaderName::from_static("idempotent-replayed"),
+                HeaderValue::from_static("true"),
+            );
+        }
+        Ok(res)
+    }
+}
+
+/// The route table, every route behind the [`guard`] (Origin, Host).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::query_config())
         .app_data(extract::path_config())
-        .route("/", web::get().to(assets::index))
+        .service(
+            web::scope("")
+                .wrap(actix_web::middleware::from_fn(guard::guard))
+                .configure(table),
+        );
+}
+
+fn table(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(assets::index))
         .route("/ui/app.js", web::get().to(assets::app))
         .route("/ui/style.css", web::get().to(assets::style))
         .route("/client/herald.js", web::get().to(assets::client))

@@ -66,9 +66,7 @@ pub async fn list(
     let who = state.caller(&req).await?;
     if let RoomKind::Session(id) = room.kind() {
         let id = id.to_string();
-        let found = state
-            .read(move |c| Ok(aq::session_access(c, &id, 0)?))
-            .await?;
+        let found = state.read(move |c| Ok(aq::session_access(c, &id)?)).await?;
         if !access::may_read_room(&who, room.kind(), found.as_ref()) {
             return Err(AppError::Forbidden(format!("you may not read {room}")));
         }
@@ -136,7 +134,7 @@ fn redact_for(
     if who.admin {
         return Ok(found);
     }
-    let readable: HashSet<String> = aq::project_access(conn, project, 0)?
+    let readable: HashSet<String> = aq::project_access(conn, project)?
         .into_iter()
         .filter(|a| a.can_read(who))
         .map(|a| a.session_id)

@@ -4,9 +4,9 @@
 //! the `2probe`/`3probe`/`5` exchange). The session itself is the
 //! [`SioSession`] actor; this only moves packets.
 
-use super::AppState;
+use super::{extract, AppState};
 use crate::actors::connection::Limits;
-use crate::actors::sio::{Gone, Handle, Packet, SioEnv, SioSession, WsLink};
+use crate::actors::sio::{Binding, Gone, Handle, Opening, Packet, SioEnv, SioSession, WsLink};
 use crate::engineio::{self, SEPARATOR};
 use crate::error::AppError;
 use crate::transport::{self, Outbox, OutboxStream, CLOSE_PROTOCOL, CLOSE_TOO_BIG};
@@ -22,6 +22,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
+
+/// Most packets one POST may carry; more is 400 and none is delivered.
+/// Clients send what they queued since their last POST, which the rate
+/// limit (`ws.max_messages_per_second`) keeps well under this.
+pub const MAX_PACKETS_PER_POST: usize = 100;
 
 /// The query every Engine.IO request carries.
 #[derive(Deserialize)]
@@ -55,7 +60,47 @@ fn env(state: &AppState) -> SioEnv {
         },
         max_payload: state.settings.server.max_body_bytes,
         outbound_buffer_bytes: ws.outbound_buffer_bytes,
+        connect_timeout: Duration::from_millis(ws.connect_timeout_ms),
     }
+}
+
+/// Who a request comes from, as a session is bound to it: the token it
+/// carries (`Authorization: Bearer` or `?token=`) when auth is required,
+/// else its peer address.
+fn binding(state: &AppState, req: &HttpRequest, query_token: Option<&str>) -> Binding {
+    match extract::bearer(req).or(query_token) {
+        Some(token) if state.auth.required() => Binding::Token(crate::auth::hash_token(token)),
+        _ => Binding::Peer(req.peer_addr().map(|a| a.ip())),
+    }
+}
+
+/// The session `sid` if the request comes from whoever opened it; someone
+/// else's session is as unknown to it as a sid that never existed.
+fn owned(state: &AppState, req: &HttpRequest, sid: &str, token: Option<&str>) -> Option<Handle> {
+    let handle = state.sio.get(sid)?;
+    if handle.binding == binding(state, req, token) {
+        Some(handle)
+    } else {
+        log::debug!("socket.io session {sid}: a request with other credentials is refused");
+        None
+    }
+}
+
+/// A new session for the handshake `req`, or `rate_limited` (429) past the
+/// connection caps.
+fn open(
+    state: &AppState,
+    req: &HttpRequest,
+    token: Option<String>,
+    websocket: bool,
+) -> Result<Handle, AppError> {
+    let admission = super::ws::admit(state, req)?;
+    let opening = Opening {
+        binding: binding(state, req, token.as_deref()),
+        query_token: token,
+        admission,
+    };
+    Ok(SioSession::open(env(state), opening, websocket).1)
 }
 
 /// The longest a poll waits: one heartbeat, by which time a ping is queued anyway.
@@ -74,12 +119,13 @@ pub async fn get(
     if q.eio.as_deref() != Some("4") {
         return refuse(5, "Unsupported protocol version: herald speaks Engine.IO 4");
     }
-    match (q.transport.as_deref(), q.sid) {
-        (Some("polling"), None) => {
-            let (_, handle) = SioSession::open(env(&state), q.token, false);
-            poll(&handle, poll_limit(&state)).await
-        }
-        (Some("polling"), Some(sid)) => match state.sio.get(&sid) {
+    let token = q.token.as_deref();
+    match (q.transport.as_deref(), q.sid.as_deref()) {
+        (Some("polling"), None) => match open(&state, &req, q.token.clone(), false) {
+            Ok(handle) => poll(&handle, poll_limit(&state)).await,
+            Err(refused) => actix_web::ResponseError::error_response(&refused),
+        },
+        (Some("polling"), Some(sid)) => match owned(&state, &req, sid, token) {
             None => refuse(1, "Session ID unknown"),
             Some(handle) if handle.upgraded.load(Ordering::SeqCst) => {
                 refuse(3, "Bad request: the session moved to a WebSocket")
@@ -101,8 +147,11 @@ pub async fn get(
                 Err(e) => return refuse(3, &format!("Bad request: websocket: {e}")),
             };
             let handle = match sid {
-                None => SioSession::open(env(&state), q.token, true).1,
-                Some(sid) => match state.sio.get(&sid) {
+                None => match open(&state, &req, q.token.clone(), true) {
+                    Ok(handle) => handle,
+                    Err(refused) => return actix_web::ResponseError::error_response(&refused),
+                },
+                Some(sid) => match owned(&state, &req, sid, token) {
                     // One WebSocket per session: a second probe is refused.
                     Some(handle) if handle.upgraded.load(Ordering::SeqCst) => {
                         return refuse(3, "Bad request: the session already has a WebSocket")
@@ -118,14 +167,21 @@ pub async fn get(
 }
 
 /// `POST /socket.io/?sid=`: the client's packets, separated by the record
-/// separator. Over `server.max_body_bytes` the session ends (413).
+/// separator. Over `server.max_body_bytes` the session ends (413); over
+/// [`MAX_PACKETS_PER_POST`] packets the POST is refused (400), the session kept.
 pub async fn post(
     state: web::Data<AppState>,
+    req: HttpRequest,
     query: web::Query<EioQuery>,
     mut payload: web::Payload,
 ) -> HttpResponse {
     let q = query.into_inner();
-    let Some(handle) = q.sid.as_deref().and_then(|sid| state.sio.get(sid)) else {
+    let token = q.token.as_deref();
+    let Some(handle) = q
+        .sid
+        .as_deref()
+        .and_then(|sid| owned(&state, &req, sid, token))
+    else {
         return refuse(1, "Session ID unknown");
     };
     let limit = state.settings.server.max_body_bytes;
@@ -144,7 +200,14 @@ pub async fn post(
     let Ok(text) = std::str::from_utf8(&body) else {
         return refuse(3, "Bad request: payload is not UTF-8");
     };
-    for packet in text.split(SEPARATOR).filter(|p| !p.is_empty()) {
+    let packets: Vec<&str> = text.split(SEPARATOR).filter(|p| !p.is_empty()).collect();
+    if packets.len() > MAX_PACKETS_PER_POST {
+        return refuse(
+            3,
+            &format!("Bad request: at most {MAX_PACKETS_PER_POST} packets per POST"),
+        );
+    }
+    for packet in packets {
         handle.addr.do_send(Packet {
             text: packet.to_string(),
             link: None,

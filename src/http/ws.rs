@@ -10,6 +10,7 @@ use crate::actors::connection::{Connection, Limits};
 use crate::db::access as aq;
 use crate::error::{AppError, AppResult};
 use crate::protocol::Dialect;
+use crate::stats::Admission;
 use crate::transport::{Outbox, OutboxStream};
 use crate::types::{validate_id, RoomName};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -89,7 +90,7 @@ pub async fn session(
     let who = identify(&state, &req).await?;
     let session = id.clone();
     if let Some(access) = state
-        .read(move |c| Ok(aq::session_access(c, &session, 0)?))
+        .read(move |c| Ok(aq::session_access(c, &session)?))
         .await?
     {
         if !access.can_read(&who) {
@@ -119,6 +120,7 @@ fn upgrade(
 ) -> AppResult<HttpResponse> {
     let mut response =
         ws::handshake(req).map_err(|e| AppError::BadRequest(format!("websocket: {e}")))?;
+    let admission = admit(state, req)?;
     let settings = &state.settings.ws;
     let outbox = Outbox::new(settings.outbound_buffer_bytes);
     let limits = Limits {
@@ -135,11 +137,28 @@ fn upgrade(
         auto,
         dialect,
         who,
-    );
+    )
+    .admitted(admission);
     let codec = actix_http::ws::Codec::new().max_size(settings.max_frame_bytes);
     let context = ws::WebsocketContext::with_codec(actor, payload, codec);
     actix_web::rt::spawn(drive(context, outbox.clone()));
     Ok(response.streaming(OutboxStream(outbox)))
+}
+
+/// A place under `server.max_connections` and `server.max_connections_per_ip`
+/// for the client of `req` (WebSocket and Socket.IO alike), or 429.
+pub fn admit(state: &AppState, req: &HttpRequest) -> AppResult<Admission> {
+    let server = &state.settings.server;
+    let ip = req.peer_addr().map(|a| a.ip());
+    state
+        .stats
+        .admit(ip, server.max_connections, server.max_connections_per_ip)
+        .ok_or_else(|| {
+            AppError::RateLimited(format!(
+                "too many connections (server.max_connections {}, server.max_connections_per_ip {})",
+                server.max_connections, server.max_connections_per_ip
+            ))
+        })
 }
 
 /// Polls the actor's context to completion, forwarding anything it writes.

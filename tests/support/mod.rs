@@ -6,6 +6,7 @@ mod auth;
 pub mod clients;
 pub mod cluster;
 mod http;
+pub mod pg;
 pub mod process;
 mod sio;
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 /// One polling session.
 pub struct Polling {
-    base: String,
+    pub base: String,
     pub sid: String,
 }
 
@@ -22,7 +22,11 @@ impl Polling {
         let open: Value =
             serde_json::from_str(body.strip_prefix('0').expect("an open packet")).unwrap();
         let sid = open["sid"].as_str().unwrap().to_string();
-        let base = srv.url(&format!("/socket.io/?EIO=4&transport=polling&sid={sid}"));
+        // Like client libraries, every request repeats the handshake's query.
+        let mut base = srv.url(&format!("/socket.io/?EIO=4&transport=polling&sid={sid}"));
+        if let Some(token) = token {
+            base = format!("{base}&token={token}");
+        }
         (Polling { base, sid }, open)
     }
 

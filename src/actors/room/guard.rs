@@ -35,17 +35,17 @@ pub(super) fn read_start(
 }
 
 /// The access facts of the sessions a room carries, inside the caller's
-/// read transaction.
+/// read transaction. Each fact carries its session's access version, read in
+/// this snapshot: it compares with the facts later commits bring.
 fn read_facts(c: &mut DbConn, room: &RoomName) -> QueryResult<Vec<SessionAccess>> {
-    let version = aq::version(c)?;
     Ok(match room.kind() {
-        RoomKind::Session(id) => aq::session_access(c, id, version)?.into_iter().collect(),
-        RoomKind::Project(id) => aq::project_access(c, id, version)?,
+        RoomKind::Session(id) => aq::session_access(c, id)?.into_iter().collect(),
+        RoomKind::Project(id) => aq::project_access(c, id)?,
         RoomKind::Broadcasts | RoomKind::Free => Vec::new(),
     })
 }
 
-/// A room's deliveries after `from` (at most [`super::MAX_REPLAY`]) and the
+/// A room's deliveries after `from` (at most [`super::REPLAY_PAGE`]) and the
 /// access facts of its sessions, read together: facts at least as new as
 /// the events, so a revocation committed before them (on any node) is
 /// applied before they are sent.
@@ -67,8 +67,9 @@ pub(super) fn read_gap(
 }
 
 impl Room {
-    /// Takes access facts; a newer version replaces an older one. A session
-    /// room then removes whoever may no longer read it.
+    /// Takes access facts; a newer version replaces an older one, an older
+    /// one (a commit that reached this room after a later one) is dropped. A
+    /// session room then removes whoever may no longer read it.
     pub(super) fn learn(&mut self, facts: Vec<Arc<SessionAccess>>) {
         if facts.is_empty() {
             return;
@@ -77,7 +78,7 @@ impl Room {
             if self
                 .book
                 .get(&f.session_id)
-                .is_none_or(|known| known.version <= f.version)
+                .is_none_or(|known| f.supersedes(known))
             {
                 self.book.insert(f.session_id.clone(), f);
             }
