@@ -211,7 +211,7 @@ async fn a_killed_listener_loses_nothing_and_is_repaired_within_the_reconcile_in
             .await
             .expect("writes stalled");
     }
-    assert_eq!(cluster.db.terminate_listeners(), 3, "one listener per node");
+    assert_eq!(terminate_listeners(&cluster.db), 3, "one listener per node");
     for writer in writers {
         writer.await.unwrap();
     }

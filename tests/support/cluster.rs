@@ -1,9 +1,7 @@
 //! Several real `herald serve` processes on one fresh PostgreSQL database,
 //! optionally behind HAProxy running the shipped `deploy/haproxy.cfg`.
 //!
-//! * [`PgDatabase`]: `CREATE DATABASE herald_t_<uuid>` on the server named by
-//!   `HERALD_TEST_POSTGRES_URL`, dropped (`WITH (FORCE)`) on drop. Without the
-//!   variable a test is skipped, but under CI (`CI` set) it fails.
+//! * a fresh database per cluster ([`PgDatabase`], tests/support/pg.rs);
 //! * [`Cluster`]: nodes `a`, `b`, `c` started from `config/node-a.toml` … with
 //!   free ports and the test database put over them by environment
 //!   variables, so the shipped node files are the ones tested; a node can be
@@ -15,10 +13,10 @@
 //! [`SERIAL`]): three nodes and their connections per test are what two cores
 //! and PostgreSQL's 100 connections take with timing bounds of a second.
 
+use super::pg::PgDatabase;
 use super::process::{free_port, Herald, POLL};
 use super::{client, get, WAIT};
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -55,99 +53,24 @@ pub fn skip(why: &str) {
 
 // ---- PostgreSQL
 
-/// `url` (`postgres://user@host:port/db?query`) naming database `name` instead.
-pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let after_scheme = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[after_scheme..]
-        .find('/')
-        .map_or(base.len(), |i| after_scheme + i);
-    let mut out = format!("{}/{name}", &base[..host_end]);
-    if let Some(query) = query {
-        out = format!("{out}?{query}");
-    }
-    out
-}
-
-/// A fresh database of its own on the test PostgreSQL server.
-pub struct PgDatabase {
-    admin_url: String,
-    pub name: String,
-    url: String,
-}
-
 #[derive(diesel::QueryableByName)]
 struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     n: i64,
 }
 
-impl PgDatabase {
-    /// Creates the database, or `None` (skip) when no server is configured.
-    pub fn create() -> Option<PgDatabase> {
-        let Ok(base) = std::env::var("HERALD_TEST_POSTGRES_URL") else {
-            skip("HERALD_TEST_POSTGRES_URL not set");
-            return None;
-        };
-        let admin_url = with_database(&base, "postgres");
-        let name = format!("herald_t_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish(&admin_url)
-            .unwrap_or_else(|e| panic!("cannot reach {admin_url}: {e}"));
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap_or_else(|e| panic!("cannot create a test database on {admin_url}: {e}"));
-        Some(PgDatabase {
-            url: with_database(&base, &name),
-            admin_url,
-            name,
-        })
-    }
-
-    /// The URL the nodes use.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    fn admin(&self) -> PgConnection {
-        PgConnection::establish(&self.admin_url).unwrap()
-    }
-
-    /// How many rows `sql` (a `SELECT count(…) AS n`) counts, run in this database.
-    pub fn count(&self, sql: &str) -> i64 {
-        let mut conn = PgConnection::establish(&self.url).unwrap();
-        diesel::sql_query(sql)
-            .get_result::<Count>(&mut conn)
-            .unwrap()
-            .n
-    }
-
-    /// Terminates the backend of every node's listener connection in this
-    /// database; returns how many there were.
-    pub fn terminate_listeners(&self) -> i64 {
-        let sql = format!(
-            "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
-             WHERE application_name LIKE 'herald-listener-%' AND datname = '{}'",
-            self.name
-        );
-        diesel::sql_query(sql)
-            .get_result::<Count>(&mut self.admin())
-            .unwrap()
-            .n
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            if let Err(e) = admin.batch_execute(&sql) {
-                eprintln!("could not drop {}: {e}", self.name);
-            }
-        }
-    }
+/// Terminates the backend of every node's listener connection in `db`
+/// (found by `application_name`); returns how many there were.
+pub fn terminate_listeners(db: &PgDatabase) -> i64 {
+    let sql = format!(
+        "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+         WHERE application_name LIKE 'herald-listener-%' AND datname = '{}'",
+        db.name()
+    );
+    diesel::sql_query(sql)
+        .get_result::<Count>(&mut db.connect())
+        .unwrap()
+        .n
 }
 
 // ---- nodes
@@ -296,7 +219,7 @@ impl Cluster {
         }
         let nodes = NODE_IDS[..count]
             .iter()
-            .map(|id| Node::new(id, db.url(), &env))
+            .map(|id| Node::new(id, &db.url(), &env))
             .collect();
         let mut cluster = Cluster {
             nodes,
