@@ -478,3 +478,64 @@ async fn a_second_server_on_one_sqlite_file_refuses_to_start() {
     run(dir.path(), &["users", "add", "--email", "ops@x.io"], &env).assert_ok();
     assert_eq!(get(&format!("{first_base}/healthz")).await.0, 200);
 }
+
+#[actix_web::test]
+async fn fifty_retries_of_one_keyed_write_over_two_nodes_make_one_event() {
+    let Some(db) = PgDatabase::create() else {
+        return;
+    };
+    let nodes = start_nodes(&db, 2).await;
+    let room = format!("keyed-{}", unique());
+    let body = json!({"event_type": "order_placed", "payload": {"order": 7}});
+    let tries: Vec<_> = (0..50)
+        .map(|i| {
+            let url = nodes[i % 2].url(&format!("/api/rooms/{room}/events"));
+            let body = body.clone();
+            actix_web::rt::spawn(async move {
+                let mut resp = client()
+                    .post(url)
+                    .insert_header(("Idempotency-Key", "order-7"))
+                    .send_json(&body)
+                    .await
+                    .unwrap();
+                let replayed = resp.headers().contains_key("idempotent-replayed");
+                (
+                    resp.status().as_u16(),
+                    replayed,
+                    resp.body().await.unwrap().to_vec(),
+                )
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tries {
+        answers.push(task.await.unwrap());
+    }
+    let first = answers
+        .iter()
+        .find(|a| !a.1)
+        .expect("one first answer")
+        .2
+        .clone();
+    for (status, _, bytes) in &answers {
+        assert_eq!(*status, 201, "{}", String::from_utf8_lossy(bytes));
+        assert_eq!(
+            bytes, &first,
+            "every answer is the first one, on both nodes"
+        );
+    }
+    assert_eq!(answers.iter().filter(|a| !a.1).count(), 1);
+    let events = log(&nodes[1], &room).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    // The same key with another body is refused on either node.
+    let other = json!({"event_type": "order_placed", "payload": {"order": 8}});
+    for node in &nodes {
+        let resp = client()
+            .post(node.url(&format!("/api/rooms/{room}/events")))
+            .insert_header(("Idempotency-Key", "order-7"))
+            .send_json(&other)
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 422);
+    }
+}
