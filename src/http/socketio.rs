@@ -228,9 +228,15 @@ impl Drop for PollGuard {
     }
 }
 
+/// Most packets in one poll answer, a close included: python-engineio
+/// refuses a payload of more than 16 packets ("Too many packets in payload")
+/// and drops the connection. What is left waits for the next poll, which the
+/// client sends at once.
+const MAX_POLL_PACKETS: usize = 16;
+
 /// Waits for what the session has queued (at most `limit`, then a `6` noop:
 /// a poll left open across an upgrade still returns) and answers it as one
-/// payload; a close becomes the `1` packet.
+/// payload of at most [`MAX_POLL_PACKETS`]; a close becomes the `1` packet.
 async fn poll(handle: &Handle, limit: Duration) -> HttpResponse {
     let waited =
         actix_web::rt::time::timeout(limit, OutboxStream(handle.outbox.clone()).next()).await;
@@ -239,7 +245,8 @@ async fn poll(handle: &Handle, limit: Duration) -> HttpResponse {
             .content_type("text/plain; charset=UTF-8")
             .body(engineio::NOOP);
     };
-    let (rest, closing) = handle.outbox.drain();
+    // The first packet is taken; room is kept for a close.
+    let (rest, closing) = handle.outbox.drain(MAX_POLL_PACKETS - 2);
     let mut packets: Vec<String> = Vec::new();
     let mut closed = first.is_none();
     for frame in first.into_iter().filter_map(Result::ok).chain(rest) {
