@@ -216,6 +216,11 @@ pub struct ClusterSettings {
     /// How often the node compares the heads of its live rooms with the log
     /// and delivers what a lost notification would have hidden.
     pub reconcile_ms: u64,
+    /// The URL the listener connects with; empty means `database.url`. Set
+    /// it when `database.url` goes through a pooler that does not keep a
+    /// session per client (PgBouncer in transaction mode), where LISTEN
+    /// does not work.
+    pub listen_url: String,
 }
 
 impl Default for ClusterSettings {
@@ -225,6 +230,7 @@ impl Default for ClusterSettings {
             heartbeat_ms: 1000,
             node_timeout_ms: 10_000,
             reconcile_ms: 1000,
+            listen_url: String::new(),
         }
     }
 }
@@ -380,6 +386,16 @@ impl Settings {
             ));
         }
         positive("http.idempotency_ttl_s", self.http.idempotency_ttl_s)?;
+        let listen = &self.cluster.listen_url;
+        if !(listen.is_empty()
+            || listen.starts_with("postgres://")
+            || listen.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::new(
+                "cluster.listen_url",
+                "must be empty or start with postgres://",
+            ));
+        }
         positive("cluster.heartbeat_ms", self.cluster.heartbeat_ms)?;
         positive("cluster.reconcile_ms", self.cluster.reconcile_ms)?;
         if self.cluster.node_timeout_ms <= self.cluster.heartbeat_ms {

@@ -211,6 +211,10 @@ impl Core {
         });
         let cluster = cluster_url.map(|url| {
             let thread = Arbiter::new();
+            let url = match settings.cluster.listen_url.as_str() {
+                "" => url,
+                listen => listen.to_string(),
+            };
             let env = ClusterEnv {
                 node: stats.node().to_string(),
                 url,

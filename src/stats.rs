@@ -19,6 +19,8 @@ pub struct Stats {
     nodes: Mutex<Vec<NodeRow>>,
     /// The cluster listener is up (always false on a single node).
     listening: AtomicBool,
+    /// The rooms hold deliveries until a catch-up (cluster only).
+    fenced: AtomicBool,
     /// Wake-ups heard from the cluster listener (every node's, this one's too).
     notifications: AtomicUsize,
     /// Clients admitted and not yet gone: in all, and by peer address.
@@ -68,6 +70,7 @@ impl Stats {
             node,
             nodes: Mutex::new(Vec::new()),
             listening: AtomicBool::new(false),
+            fenced: AtomicBool::new(false),
             notifications: AtomicUsize::new(0),
             admitted: Mutex::new((0, HashMap::new())),
         }
@@ -118,6 +121,16 @@ impl Stats {
     /// Wake-ups received since start.
     pub fn notifications(&self) -> usize {
         self.notifications.load(Ordering::Relaxed)
+    }
+
+    /// The rooms were fenced (true) or caught up (false).
+    pub fn set_fenced(&self, fenced: bool) {
+        self.fenced.store(fenced, Ordering::Relaxed);
+    }
+
+    /// Whether the rooms hold deliveries until a catch-up.
+    pub fn fenced(&self) -> bool {
+        self.fenced.load(Ordering::Relaxed)
     }
 
     /// Whether the cluster listener is up.

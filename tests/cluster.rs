@@ -419,3 +419,173 @@ async fn a_user_deleted_or_given_a_new_token_on_one_node_is_closed_4001_on_anoth
     let (st, me) = call_as(Some(fresh), "GET", &b.url("/api/me"), None).await;
     assert_eq!((st, &me["email"]), (200, &json!("ana@x.io")));
 }
+
+/// A TCP forwarder to PostgreSQL that the test can cut: every connection
+/// through it is dropped, and new ones are refused, until it is restored.
+struct Cuttable {
+    addr: std::net::SocketAddr,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cuts: tokio::sync::watch::Sender<u64>,
+}
+
+impl Cuttable {
+    async fn to(target: &str) -> Cuttable {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (cuts, watch) = tokio::sync::watch::channel(0u64);
+        let (gate, target) = (open.clone(), target.to_string());
+        actix_web::rt::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !gate.load(Ordering::SeqCst) {
+                    continue; // dropped: refused
+                }
+                let (target, mut cut) = (target.clone(), watch.clone());
+                // Only cuts from now on end this connection.
+                cut.borrow_and_update();
+                actix_web::rt::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Cuttable { addr, open, cuts }
+    }
+
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.cuts.send_modify(|n| *n += 1);
+    }
+
+    fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Polls `node`'s `/api/stats` until `check` holds for its `cluster` block.
+async fn wait_cluster_state(node: &Node, check: impl Fn(&Value) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, stats) = call_as(Some(CLUSTER_ADMIN), "GET", &node.url("/api/stats"), None).await;
+        if check(&stats["cluster"]) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "node {}: {stats}", node.id);
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_node_that_cannot_hear_the_others_holds_its_rooms_and_revokes_before_it_delivers() {
+    let Some(mut cluster) = Cluster::start_with(Options {
+        auth: true,
+        env: vec![("HERALD__WS__BATCH_WINDOW_MS".into(), "0".into())],
+        ..Options::default()
+    })
+    .await
+    else {
+        return;
+    };
+    // Node b's listener goes through a forwarder the test can cut, while
+    // its pool and writer keep talking to PostgreSQL directly.
+    let pg = cluster.db.url();
+    let host = pg
+        .split('@')
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_string();
+    let proxy = Cuttable::to(&host).await;
+    let listen_url = pg.replacen(&host, &proxy.addr.to_string(), 1);
+    cluster.nodes[1].set_env("HERALD__CLUSTER__LISTEN_URL", &listen_url);
+    cluster.nodes[1].restart().await;
+    cluster.wait_formed().await;
+    let [a, b, _] = &cluster.nodes[..] else {
+        unreachable!()
+    };
+    wait_cluster_state(b, |c| c["listening"] == true && c["fenced"] == false).await;
+
+    let owner = user_on(&a.url(""), "owner@x.io").await;
+    let viewer = user_on(&a.url(""), "viewer@x.io").await;
+    let (st, p) = owner
+        .call("POST", &a.url("/api/projects"), Some(json!({"name": "t"})))
+        .await;
+    assert_eq!(st, 201, "{p}");
+    let sessions = a.url(&format!(
+        "/api/projects/{}/sessions",
+        p["id"].as_str().unwrap()
+    ));
+    let (st, _) = owner
+        .call("POST", &sessions, Some(json!({"id": "held"})))
+        .await;
+    assert_eq!(st, 201);
+    let body = json!({"email": "viewer@x.io", "role": "viewer"});
+    let collaborators = a.url("/api/sessions/held/collaborators");
+    let (st, c) = owner.call("POST", &collaborators, Some(body)).await;
+    assert_eq!(st, 201, "{c}");
+    let mut reader = native(&b.ws_url(""), &format!("/ws?token={}", viewer.token)).await;
+    reader.subscribe("session:held", None).await;
+    let mut watcher = native(&b.ws_url(""), &format!("/ws?token={CLUSTER_ADMIN}")).await;
+    watcher.subscribe("pub", None).await;
+    let messages = a.url("/api/sessions/held/messages");
+    let (st, _) = owner
+        .call("POST", &messages, Some(json!({"prompt": "before"})))
+        .await;
+    assert_eq!(st, 201);
+    assert_eq!(reader.events(1).await[0]["event_type"], "message_created");
+
+    // b can no longer hear a: after a second it holds every room.
+    proxy.cut();
+    wait_cluster_state(b, |c| c["listening"] == false && c["fenced"] == true).await;
+    // One note from a, one from b itself: b's own commit is held too.
+    for (n, node) in [a, b].into_iter().enumerate() {
+        let (st, _) = call_as(
+            Some(CLUSTER_ADMIN),
+            "POST",
+            &node.url("/api/rooms/pub/events"),
+            Some(json!({"event_type": "note", "payload": {"n": n}})),
+        )
+        .await;
+        assert_eq!(st, 201);
+    }
+    // The viewer is removed on a, and messages follow on a and on b itself.
+    let (st, _) = owner
+        .call("DELETE", &format!("{collaborators}/{}", c["id"]), None)
+        .await;
+    assert_eq!(st, 200);
+    for node in [a, b] {
+        let url = node.url("/api/sessions/held/messages");
+        let (st, _) = owner
+            .call("POST", &url, Some(json!({"prompt": "after"})))
+            .await;
+        assert_eq!(st, 201);
+    }
+    // Nothing from a is delivered on b while it cannot hear a. The viewer
+    // may be revoked now (b's own write made its room read the log, and the
+    // access facts with it) or once b hears a again, but never shown "after".
+    assert_quiet(&mut watcher, Duration::from_millis(1500)).await;
+    let revoked = actix_web::rt::spawn(async move {
+        let unsubscribed =
+            until_without_messages(&mut reader, |f| f["type"] == "unsubscribed").await;
+        assert_eq!(unsubscribed.unwrap()["reason"], "revoked");
+    });
+
+    // Heard again: b catches up, then delivers what it held, once.
+    proxy.restore();
+    revoked.await.unwrap();
+    wait_cluster_state(b, |c| c["listening"] == true && c["fenced"] == false).await;
+    let held = watcher.events(2).await;
+    assert_eq!(seqs_of(&held), vec![1, 2], "{held:?}");
+    assert_eq!(
+        (&held[0]["payload"]["n"], &held[1]["payload"]["n"]),
+        (&json!(0), &json!(1))
+    );
+    wait_cluster_state(b, |c| c["listening"] == true && c["fenced"] == false).await;
+    assert_quiet(&mut watcher, Duration::from_millis(300)).await;
+}

@@ -55,6 +55,7 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> AppResult<Ht
         "nodes": nodes,
         "cluster": {
             "listening": state.stats.listening(),
+            "fenced": state.stats.fenced(),
             "notifications_received": state.stats.notifications(),
         },
         "connections": state.stats.connections(),

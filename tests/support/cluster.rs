@@ -135,6 +135,12 @@ impl Node {
         format!("ws://{}{path}", self.addr)
     }
 
+    /// Sets (or replaces) one of the node's variables for its next start.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.into(), value.into()));
+    }
+
     /// `SIGKILL`: the node dies mid-work, as in a crash.
     pub fn kill(&mut self) {
         if let Some(mut process) = self.process.take() {

@@ -41,7 +41,8 @@ pub const FENCE_AFTER: Duration = Duration::from_millis(1000);
 pub struct ClusterEnv {
     /// This node's id.
     pub node: String,
-    /// The PostgreSQL URL (the listener opens its own connection).
+    /// The PostgreSQL URL the listener opens its own connection with
+    /// (`cluster.listen_url`, else `database.url`).
     pub url: String,
     /// `[cluster]`.
     pub settings: ClusterSettings,
@@ -193,6 +194,7 @@ impl Cluster {
             match result {
                 Ok(()) => {
                     act.behind = false;
+                    act.env.stats.set_fenced(false);
                     act.env.auth.trust_cache(true);
                     log::info!("cluster: caught up");
                 }
@@ -205,6 +207,7 @@ impl Cluster {
     fn check_fence(&mut self) {
         if self.down_since.is_some_and(|t| t.elapsed() >= FENCE_AFTER) && !self.listening {
             log::warn!("cluster listener down for {FENCE_AFTER:?}: rooms hold deliveries");
+            self.env.stats.set_fenced(true);
             self.env.registry.do_send(registry::Fence);
         }
     }
@@ -248,6 +251,7 @@ impl Actor for Cluster {
         // Until the listener is up nothing from other nodes is heard, and
         // the token cache is not trusted.
         self.env.auth.trust_cache(false);
+        self.env.stats.set_fenced(true);
         self.env.registry.do_send(registry::Fence);
         let listen = listener::run(self.env.url.clone(), self.env.node.clone(), ctx.address());
         ctx.spawn(listen.into_actor(self));
