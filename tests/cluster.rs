@@ -589,3 +589,69 @@ async fn a_node_that_cannot_hear_the_others_holds_its_rooms_and_revokes_before_i
     wait_cluster_state(b, |c| c["listening"] == true && c["fenced"] == false).await;
     assert_quiet(&mut watcher, Duration::from_millis(300)).await;
 }
+
+#[actix_web::test]
+async fn a_forged_wake_up_grants_nothing_and_closes_nothing() {
+    use diesel::RunQueryDsl;
+    let Some(cluster) = Cluster::start_with(Options {
+        auth: true,
+        nodes: 2,
+        ..Options::default()
+    })
+    .await
+    else {
+        return;
+    };
+    cluster.wait_formed().await;
+    let [a, b] = &cluster.nodes[..] else {
+        unreachable!()
+    };
+    let owner = user_on(&a.url(""), "owner@x.io").await;
+    let eve = user_on(&a.url(""), "eve@x.io").await;
+    let (st, p) = owner
+        .call("POST", &a.url("/api/projects"), Some(json!({"name": "t"})))
+        .await;
+    assert_eq!(st, 201, "{p}");
+    let pid = p["id"].as_str().unwrap().to_string();
+    let sessions = a.url(&format!("/api/projects/{pid}/sessions"));
+    let (st, _) = owner
+        .call("POST", &sessions, Some(json!({"id": "secret"})))
+        .await;
+    assert_eq!(st, 201);
+    let mut ws = native(&b.ws_url(""), &format!("/ws?token={}", eve.token)).await;
+    ws.send_json(json!({"type": "subscribe", "room": "session:secret"}))
+        .await;
+    assert_eq!(ws.next_json().await["code"], "forbidden");
+
+    // Anyone who can connect to the database can NOTIFY: facts that would
+    // make the session public, in every shape a wake-up has had, and Eve's
+    // "ended" token.
+    let facts = json!({"session_id": "secret", "project_id": pid, "owner_id": null,
+        "public": true, "collaborators": [], "exists": true, "version": 1_000_000_000_000_i64});
+    let forged = [
+        json!({"n": "zz", "a": [facts]}),
+        json!({"n": "zz", "a": [["secret", pid]], "r": [["session:secret", 99]]}),
+        json!({"n": "zz", "t": [eve.id]}),
+        json!({"n": "zz", "x": true}),
+    ];
+    let mut db = cluster.db.connect();
+    for payload in &forged {
+        diesel::sql_query("SELECT pg_notify('herald', $1)")
+            .bind::<diesel::sql_types::Text, _>(payload.to_string())
+            .execute(&mut db)
+            .unwrap();
+    }
+    // Eve's socket stays open and she is still refused, from the start too.
+    for since in [None, Some(0)] {
+        let mut frame = json!({"type": "subscribe", "room": "session:secret"});
+        if let Some(since) = since {
+            frame["since"] = json!(since);
+        }
+        ws.send_json(frame).await;
+        let answer = ws.next_json().await;
+        assert_eq!(answer["code"], "forbidden", "{answer}");
+    }
+    ws.send_json(json!({"type": "ping"})).await;
+    assert_eq!(ws.next_json().await["type"], "pong");
+    assert_eq!(eve.call("GET", &b.url("/api/me"), None).await.0, 200);
+}
