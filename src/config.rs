@@ -442,15 +442,23 @@ pub fn mask_url_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:{MASK}@{host}"),
-            None => authority.to_string(),
-        },
-        None => authority.to_string(),
+    // A password may hold an unencoded `/`, `?` or `#`: the user info runs
+    // to the last `@`, whatever it contains (an `@` in the query masks more
+    // than needed, never less).
+    let (masked_user, rest) = match rest.rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let user = match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:{MASK}@"),
+                None => format!("{userinfo}@"),
+            };
+            (user, &rest[at + 1..])
+        }
+        None => (String::new(), rest),
     };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, tail) = rest.split_at(authority_end);
+    let authority = format!("{masked_user}{host}");
     let tail = match tail.split_once('?') {
         Some((path, query)) => {
             let params: Vec<String> = query
@@ -617,6 +625,11 @@ mod tests {
             ("postgresql://u:p@h", "postgresql://u:***@h"),
             ("sqlite://data/x.db", "sqlite://data/x.db"),
             ("postgres://u:p%40x@h/d", "postgres://u:***@h/d"),
+            ("postgres://u:a/b?c#d@h/d", "postgres://u:***@h/d"),
+            (
+                "postgres://u:p@h/d?options=-c%20x",
+                "postgres://u:***@h/d?options=-c%20x",
+            ),
         ] {
             assert_eq!(mask_url_password(url), shown);
         }

@@ -156,6 +156,9 @@ pub async fn get(
                     Some(handle) if handle.upgraded.load(Ordering::SeqCst) => {
                         return refuse(3, "Bad request: the session already has a WebSocket")
                     }
+                    Some(handle) if handle.probing.swap(true, Ordering::SeqCst) => {
+                        return refuse(3, "Bad request: the session is already probing")
+                    }
                     Some(handle) => handle,
                     None => return refuse(1, "Session ID unknown"),
                 },
@@ -295,8 +298,11 @@ async fn read(mut payload: web::Payload, handle: Handle, own: Arc<Outbox>, max: 
         // A probing socket that closes leaves the polling session alone.
         if handle.upgraded.load(Ordering::SeqCst) {
             session.do_send(Gone { close });
+        } else {
+            handle.probing.store(false, Ordering::SeqCst);
         }
     };
+    let mut alive = actix_web::rt::time::interval(PROBE_CHECK);
     loop {
         loop {
             let packet = match codec.decode(&mut buf) {
@@ -328,12 +334,25 @@ async fn read(mut payload: web::Payload, handle: Handle, own: Arc<Outbox>, max: 
                 link: Some(WsLink { own: own.clone() }),
             });
         }
-        match payload.next().await {
+        let next = tokio::select! {
+            next = payload.next() => next,
+            _ = alive.tick() => {
+                // A probe whose session ended (it never took it over) ends too.
+                if !session.connected() && !handle.upgraded.load(Ordering::SeqCst) {
+                    return gone(None);
+                }
+                continue;
+            }
+        };
+        match next {
             Some(Ok(bytes)) => buf.extend_from_slice(&bytes),
             _ => return gone(None),
         }
     }
 }
+
+/// How often a probing WebSocket checks that its session still exists.
+const PROBE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The body of a Socket.IO WebSocket: its own frames, then (once the session
 /// moved to it) the session's, until the session's end, close frame included.

@@ -199,6 +199,9 @@ impl Room {
                             for join in std::mem::take(&mut act.waiting) {
                                 act.join(join, ctx);
                             }
+                            if unfence {
+                                act.pay_all(ctx);
+                            }
                         }
                         act.flush(ctx);
                     }
