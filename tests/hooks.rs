@@ -89,10 +89,7 @@ async fn a_prompt_hook_sets_active_and_clears_attention_on_the_wire_and_in_get()
     .await;
     let (_, snap) = get(&srv.url("/api/sessions/s-2")).await;
     assert_eq!(
-        (
-            snap["session"]["status"].clone(),
-            snap["session"]["needs_attention"].clone()
-        ),
+        (snap["status"].clone(), snap["needs_attention"].clone()),
         (json!("idle"), json!(true))
     );
     let mut ws = Ws::open(&srv).await;
@@ -112,10 +109,7 @@ async fn a_prompt_hook_sets_active_and_clears_attention_on_the_wire_and_in_get()
     assert_eq!(evs[2]["payload"]["content"], "fix it");
     let (_, snap) = get(&srv.url("/api/sessions/s-2")).await;
     assert_eq!(
-        (
-            snap["session"]["status"].clone(),
-            snap["session"]["needs_attention"].clone()
-        ),
+        (snap["status"].clone(), snap["needs_attention"].clone()),
         (json!("active"), json!(false))
     );
 }

@@ -206,6 +206,10 @@ fn table(cfg: &mut web::ServiceConfig) {
                 .patch(sessions::update)
                 .delete(sessions::delete),
         )
+        .route(
+            "/api/sessions/{id}/snapshot",
+            web::get().to(sessions::snapshot),
+        )
         .service(
             web::resource("/api/sessions/{id}/messages")
                 .default_service(web::to(not_found))
