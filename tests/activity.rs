@@ -170,6 +170,33 @@ async fn token_usage_totals_add_up_across_concurrent_posts() {
         (json!(1000), json!(100))
     );
 
+    // Listed, oldest first, page by page.
+    let list_url = srv.url(&format!("/api/sessions/{sid}/token-usage"));
+    let (st, all) = get(&format!("{list_url}?limit=1000")).await;
+    assert_eq!(st, 200, "{all}");
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 100);
+    let ids: Vec<i64> = all.iter().map(|u| u["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "not oldest first");
+    let input: i64 = all
+        .iter()
+        .map(|u| u["input_tokens"].as_i64().unwrap())
+        .sum();
+    assert_eq!(json!(input), s["tokens_input"]);
+    let (_, page) = get(&format!("{list_url}?after={}&limit=10", ids[49])).await;
+    let page: Vec<i64> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(page, ids[50..60]);
+    assert_error(
+        &get(&srv.url("/api/sessions/nope/token-usage")).await,
+        404,
+        "not_found",
+    );
+
     // Live: token_usage then session_updated with the new totals.
     let mut ws = Ws::open(&srv).await;
     ws.subscribe(&format!("session:{sid}"), None).await;

@@ -172,6 +172,7 @@ fn table(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/api/stats", web::get().to(ops::stats))
+        .route("/api/stats/history", web::get().to(ops::history))
         .route("/ws", web::get().to(ws::native))
         .route("/ws/broadcasts", web::get().to(ws::broadcasts))
         .route("/ws/sessions/{id}", web::get().to(ws::session))
@@ -216,9 +217,11 @@ fn table(cfg: &mut web::ServiceConfig) {
                 .get(activity::messages)
                 .post(activity::add_message),
         )
-        .route(
-            "/api/sessions/{id}/token-usage",
-            web::post().to(activity::add_usage),
+        .service(
+            web::resource("/api/sessions/{id}/token-usage")
+                .default_service(web::to(not_found))
+                .get(activity::usage)
+                .post(activity::add_usage),
         )
         .route("/api/hooks", web::post().to(hooks::receive))
         .service(
