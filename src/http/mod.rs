@@ -168,6 +168,7 @@ fn table(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(assets::index))
         .route("/ui/app.js", web::get().to(assets::app))
         .route("/ui/style.css", web::get().to(assets::style))
+        .route("/ui/chart.js", web::get().to(assets::chart))
         .route("/client/herald.js", web::get().to(assets::client))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
