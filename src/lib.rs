@@ -17,6 +17,7 @@
 //! * [`engineio`] — the Socket.IO / Engine.IO packet format.
 //! * [`transport`] — WebSocket frame encoding and the per-socket outbox.
 //! * [`stats`] — live counters.
+//! * [`history`] — the last minutes of those counters, sampled each second.
 //! * [`http`] — the route table and handlers.
 //!
 //! [`run`] starts everything on a listener the caller bound, and stops
@@ -30,6 +31,7 @@ pub mod db;
 pub mod domain;
 pub mod engineio;
 pub mod error;
+pub mod history;
 pub mod http;
 pub mod protocol;
 pub mod stats;
@@ -119,6 +121,7 @@ pub async fn run(
         id => id.to_string(),
     };
     let stats = Arc::new(stats::Stats::new(node));
+    let sampler = history::spawn_sampler(pool.clone(), stats.clone());
     let auth = Arc::new(auth::Auth::new(&settings.auth, pool.clone()));
     let core = Core::start(
         &settings,
@@ -162,6 +165,7 @@ pub async fn run(
     log::info!("closed {closed} sockets with 1001");
     handle.stop(true).await;
     let _ = serving.await;
+    sampler.abort();
     core.stop().await;
     log::info!("stopped");
     Ok(())

@@ -1,10 +1,12 @@
 //! Live counters shared by actors and read by `/api/stats` and heartbeats.
 //! Plain atomics and one small map: reading them never waits for an actor.
+//! Their last minutes are kept in [`History`] for the operator page.
 
 use crate::db::cluster::NodeRow;
+use crate::history::History;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -25,6 +27,10 @@ pub struct Stats {
     notifications: AtomicUsize,
     /// Clients admitted and not yet gone: in all, and by peer address.
     admitted: Mutex<(usize, HashMap<IpAddr, usize>)>,
+    /// Event frames queued for sockets since start (counted once per flush).
+    frames: AtomicU64,
+    /// The last minutes of these counters.
+    history: History,
 }
 
 impl Default for Stats {
@@ -73,7 +79,27 @@ impl Stats {
             fenced: AtomicBool::new(false),
             notifications: AtomicUsize::new(0),
             admitted: Mutex::new((0, HashMap::new())),
+            frames: AtomicU64::new(0),
+            history: History::default(),
         }
+    }
+
+    /// `n` event frames were queued for sockets (a flush's or a catch-up's
+    /// total: one add per flush, not one per frame).
+    pub fn frames_sent(&self, n: usize) {
+        if n > 0 {
+            self.frames.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Event frames queued for sockets since start.
+    pub fn frames_total(&self) -> u64 {
+        self.frames.load(Ordering::Relaxed)
+    }
+
+    /// The sampled history of these counters.
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// This node's id.

@@ -47,11 +47,13 @@ impl Room {
                     .push(*id);
             }
         }
+        let mut queued = 0;
         for ((cursor, dialect), ids) in by_cursor {
             match self.run_since(cursor) {
                 Some(run) => {
                     for (hidden, ids) in self.audiences(&run, ids) {
                         let frames = render(dialect, &self.name, &redact(&run, &hidden));
+                        queued += frames.len() * ids.len();
                         for id in ids {
                             self.send(id, &frames, self.head);
                         }
@@ -64,6 +66,7 @@ impl Room {
                 }
             }
         }
+        self.env.stats.frames_sent(queued);
         self.trim_recent();
     }
 

@@ -69,6 +69,7 @@ impl Room {
         let dialect = sub.dialect;
         let hidden = self.hidden_from(id, &slice);
         let frames = super::fanout::render(dialect, &self.name, &redact(&slice, &hidden));
+        self.env.stats.frames_sent(frames.len());
         let Some(sub) = self.subs.get_mut(&id) else {
             return;
         };
