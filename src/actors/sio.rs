@@ -143,9 +143,24 @@ pub struct SioSession {
     /// A CONNECT to `/` arrived: later ones are ignored, so the identity
     /// is resolved once and never changes.
     connect_seen: bool,
+    /// Events that came after CONNECT but before its token was checked:
+    /// handled, in order, once it is (a client may send its first
+    /// `subscribe` without waiting for the CONNECT answer).
+    early: Vec<Early>,
     /// Its place under the connection caps, given back when it stops.
     admission: Option<Admission>,
 }
+
+/// An event that waits for its session's CONNECT to be checked.
+struct Early {
+    namespace: String,
+    ack: Option<u64>,
+    name: String,
+    args: Vec<Value>,
+}
+
+/// Most events kept while a CONNECT is being checked; more are refused.
+const MAX_EARLY_EVENTS: usize = 100;
 
 impl SioSession {
     /// Starts a session, registers its sid and queues the `open` packet.
@@ -177,6 +192,7 @@ impl SioSession {
             last_seen: Instant::now(),
             limited: false,
             connect_seen: false,
+            early: Vec::new(),
             admission: Some(opening.admission),
         };
         let handle = Handle {
@@ -294,8 +310,16 @@ impl SioSession {
                 }
                 act.identity = Some(identity);
                 act.send(&engineio::connected(&act.sid));
+                for early in std::mem::take(&mut act.early) {
+                    act.on_event(&early.namespace, early.ack, &early.name, early.args, ctx);
+                }
             }
-            Err(_) => act.send(&engineio::connect_error("/", "unauthorized")),
+            Err(_) => {
+                act.send(&engineio::connect_error("/", "unauthorized"));
+                for early in std::mem::take(&mut act.early) {
+                    act.send(&engineio::connect_error(&early.namespace, "not connected"));
+                }
+            }
         }));
     }
 
@@ -307,6 +331,21 @@ impl SioSession {
         args: Vec<Value>,
         ctx: &mut Context<Self>,
     ) {
+        if namespace == "/" && self.identity.is_none() && self.connect_seen {
+            if self.early.len() < MAX_EARLY_EVENTS {
+                self.early.push(Early {
+                    namespace: namespace.to_string(),
+                    ack,
+                    name: name.to_string(),
+                    args,
+                });
+                return;
+            }
+            return self.error(
+                &AppError::RateLimited("too many events before CONNECT was answered".into()),
+                ack,
+            );
+        }
         if namespace != "/" || self.identity.is_none() {
             return self.send(&engineio::connect_error(namespace, "not connected"));
         }

@@ -257,3 +257,23 @@ async fn one_probe_per_session_and_it_ends_with_its_session() {
         }
     }
 }
+
+#[actix_web::test]
+async fn events_sent_with_connect_wait_for_its_answer() {
+    let srv = start_with_auth(|_| {});
+    let (session, _) = Polling::open(&srv, Some(ADMIN)).await;
+    // CONNECT and a subscribe in one POST: the token is still being checked
+    // when the subscribe arrives; it is answered after the CONNECT, not
+    // refused with "not connected".
+    let connect_and_subscribe = ["40", r#"421["subscribe",{"room":"lobby"}]"#];
+    assert_eq!(session.send(&connect_and_subscribe).await, 200);
+    let seen = packets_until(&session, "431").await;
+    assert!(seen.iter().all(|p| !p.starts_with("44")), "{seen:?}");
+    let connected = seen
+        .iter()
+        .position(|p| p.starts_with("40"))
+        .expect("CONNECT answered");
+    let acked = seen.iter().position(|p| p.starts_with("431")).unwrap();
+    assert!(connected < acked, "{seen:?}");
+    assert!(seen[acked].contains(r#""ok":true"#), "{seen:?}");
+}
