@@ -1,7 +1,11 @@
 //! Live counters shared by actors and read by `/api/stats` and heartbeats.
 //! Plain atomics and one small map: reading them never waits for an actor.
+//! The Prometheus metrics (`crate::metrics`) travel with them, so every
+//! actor that counts already holds them.
 
 use crate::db::cluster::NodeRow;
+use crate::metrics::Metrics;
+use crate::protocol::Dialect;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -19,10 +23,10 @@ pub struct Stats {
     nodes: Mutex<Vec<NodeRow>>,
     /// The cluster listener is up (always false on a single node).
     listening: AtomicBool,
-    /// Wake-ups heard from the cluster listener (every node's, this one's too).
-    notifications: AtomicUsize,
     /// Clients admitted and not yet gone: in all, and by peer address.
     admitted: Mutex<(usize, HashMap<IpAddr, usize>)>,
+    /// What `/metrics` shows.
+    metrics: Metrics,
 }
 
 impl Default for Stats {
@@ -68,9 +72,14 @@ impl Stats {
             node,
             nodes: Mutex::new(Vec::new()),
             listening: AtomicBool::new(false),
-            notifications: AtomicUsize::new(0),
             admitted: Mutex::new((0, HashMap::new())),
+            metrics: Metrics::new(),
         }
+    }
+
+    /// The Prometheus metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// This node's id.
@@ -112,12 +121,13 @@ impl Stats {
 
     /// A wake-up arrived on the cluster channel.
     pub fn notification_received(&self) {
-        self.notifications.fetch_add(1, Ordering::Relaxed);
+        self.metrics.notification_received();
     }
 
-    /// Wake-ups received since start.
-    pub fn notifications(&self) -> usize {
-        self.notifications.load(Ordering::Relaxed)
+    /// Wake-ups heard from the cluster listener since start (every node's,
+    /// this one's too).
+    pub fn notifications(&self) -> u64 {
+        self.metrics.notifications()
     }
 
     /// Whether the cluster listener is up.
@@ -125,14 +135,16 @@ impl Stats {
         self.listening.load(Ordering::Relaxed)
     }
 
-    /// A socket opened (any dialect).
-    pub fn connection_opened(&self) {
+    /// A socket of `dialect` opened.
+    pub fn connection_opened(&self, dialect: Dialect) {
         self.connections.fetch_add(1, Ordering::Relaxed);
+        self.metrics.connection_opened(dialect);
     }
 
-    /// A socket closed.
-    pub fn connection_closed(&self) {
+    /// A socket of `dialect` closed.
+    pub fn connection_closed(&self, dialect: Dialect) {
         self.connections.fetch_sub(1, Ordering::Relaxed);
+        self.metrics.connection_closed(dialect);
     }
 
     /// Open sockets.

@@ -140,6 +140,8 @@ pub struct Room {
     /// Resumes from a seq past `head`: they wait for the log to be read up
     /// to it (another node committed it) before they are served.
     deferred: Vec<Join>,
+    /// Highest seq whose commit→queued latency was observed (`/metrics`).
+    timed: i64,
 }
 
 impl Room {
@@ -167,6 +169,7 @@ impl Room {
             fenced,
             target: 0,
             deferred: Vec::new(),
+            timed: 0,
         }
     }
 
@@ -203,7 +206,7 @@ impl Room {
                         act.flush(ctx);
                     }
                     Err(err) => {
-                        log::warn!("room {}: cannot read head: {err}", act.name);
+                        log::warn!(room = act.name.as_str(); "room {}: cannot read head: {err}", act.name);
                         ctx.run_later(RETRY_LOAD, move |act, ctx| act.load(unfence, ctx));
                     }
                 }),
@@ -249,6 +252,7 @@ impl Room {
                     }
                     if let Some(first) = found.first().filter(|d| d.seq > act.head + 1) {
                         log::warn!(
+                            room = act.name.as_str();
                             "room {}: seqs {}..{} pruned",
                             act.name,
                             act.head + 1,
@@ -275,7 +279,7 @@ impl Room {
                     }
                 }
                 Err(err) => {
-                    log::warn!("room {}: cannot read gap: {err}", act.name);
+                    log::warn!(room = act.name.as_str(); "room {}: cannot read gap: {err}", act.name);
                     ctx.run_later(RETRY_LOAD, |act, ctx| act.absorb(ctx));
                 }
             }
