@@ -391,3 +391,22 @@ async fn promtool_accepts_the_metrics() {
         "promtool: {said}\n{text}"
     );
 }
+
+#[test]
+fn the_shipped_scrape_config_and_alerts_pass_promtool() {
+    let Some(promtool) = prometheus_tool("promtool") else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for args in [
+        ["check", "config", "deploy/prometheus.yml"],
+        ["check", "rules", "deploy/herald-alerts.yml"],
+    ] {
+        let out = Command::new(&promtool)
+            .args(args)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+}
