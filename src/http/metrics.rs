@@ -71,15 +71,16 @@ pub async fn observe(
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = method_label(req.method());
-    let route = req.match_pattern();
     let path = state
         .as_ref()
         .filter(|s| s.settings.log.access)
         .map(|_| req.path().to_string());
     let answer = next.call(req).await;
-    let status = match &answer {
-        Ok(res) => res.status(),
-        Err(err) => err.as_response_error().status_code(),
+    // Asked after routing: actix then reads the pattern from the route it
+    // took, where before it would match the path against every route again.
+    let (status, route) = match &answer {
+        Ok(res) => (res.status(), res.request().match_pattern()),
+        Err(err) => (err.as_response_error().status_code(), None),
     };
     let took = started.elapsed();
     let route = route.as_deref().unwrap_or("unmatched");
