@@ -251,6 +251,11 @@ pub struct ClusterSettings {
     /// How often the node compares the heads of its live rooms with the log
     /// and delivers what a lost notification would have hidden.
     pub reconcile_ms: u64,
+    /// The URL the listener connects with; empty means `database.url`. Set
+    /// it when `database.url` goes through a pooler that does not keep a
+    /// session per client (PgBouncer in transaction mode), where LISTEN
+    /// does not work.
+    pub listen_url: String,
 }
 
 impl Default for ClusterSettings {
@@ -260,6 +265,7 @@ impl Default for ClusterSettings {
             heartbeat_ms: 1000,
             node_timeout_ms: 10_000,
             reconcile_ms: 1000,
+            listen_url: String::new(),
         }
     }
 }
@@ -427,6 +433,16 @@ impl Settings {
             ));
         }
         positive("http.idempotency_ttl_s", self.http.idempotency_ttl_s)?;
+        let listen = &self.cluster.listen_url;
+        if !(listen.is_empty()
+            || listen.starts_with("postgres://")
+            || listen.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::new(
+                "cluster.listen_url",
+                "must be empty or start with postgres://",
+            ));
+        }
         positive("cluster.heartbeat_ms", self.cluster.heartbeat_ms)?;
         positive("cluster.reconcile_ms", self.cluster.reconcile_ms)?;
         if self.cluster.node_timeout_ms <= self.cluster.heartbeat_ms {
@@ -473,15 +489,23 @@ pub fn mask_url_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:{MASK}@{host}"),
-            None => authority.to_string(),
-        },
-        None => authority.to_string(),
+    // A password may hold an unencoded `/`, `?` or `#`: the user info runs
+    // to the last `@`, whatever it contains (an `@` in the query masks more
+    // than needed, never less).
+    let (masked_user, rest) = match rest.rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let user = match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:{MASK}@"),
+                None => format!("{userinfo}@"),
+            };
+            (user, &rest[at + 1..])
+        }
+        None => (String::new(), rest),
     };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, tail) = rest.split_at(authority_end);
+    let authority = format!("{masked_user}{host}");
     let tail = match tail.split_once('?') {
         Some((path, query)) => {
             let params: Vec<String> = query
@@ -650,6 +674,11 @@ mod tests {
             ("postgresql://u:p@h", "postgresql://u:***@h"),
             ("sqlite://data/x.db", "sqlite://data/x.db"),
             ("postgres://u:p%40x@h/d", "postgres://u:***@h/d"),
+            ("postgres://u:a/b?c#d@h/d", "postgres://u:***@h/d"),
+            (
+                "postgres://u:p@h/d?options=-c%20x",
+                "postgres://u:***@h/d?options=-c%20x",
+            ),
         ] {
             assert_eq!(mask_url_password(url), shown);
         }

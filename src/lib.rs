@@ -17,6 +17,7 @@
 //! * [`engineio`] — the Socket.IO / Engine.IO packet format.
 //! * [`transport`] — WebSocket frame encoding and the per-socket outbox.
 //! * [`stats`] — live counters.
+//! * [`history`] — the last minutes of those counters, sampled each second.
 //! * [`metrics`] — Prometheus metrics and their text rendering.
 //! * [`logging`] — text or JSON log lines (`[log]`).
 //! * [`http`] — the route table and handlers.
@@ -32,6 +33,7 @@ pub mod db;
 pub mod domain;
 pub mod engineio;
 pub mod error;
+pub mod history;
 pub mod http;
 pub mod logging;
 pub mod metrics;
@@ -91,7 +93,7 @@ pub fn add_user(
         ..domain::CommandCtx::default()
     };
     let outcome = conn
-        .transaction(|c| domain::apply(c, &ctx, &command))
+        .transaction(|c| domain::apply_now(c, &ctx, &command))
         .map_err(|e| io::Error::other(e.message().to_string()))?;
     Ok((serde_json::Value::Object(outcome.body), token))
 }
@@ -128,6 +130,7 @@ pub async fn run(
         id => id.to_string(),
     };
     let stats = Arc::new(stats::Stats::new(node));
+    let sampler = history::spawn_sampler(pool.clone(), stats.clone());
     let auth = Arc::new(auth::Auth::new(&settings.auth, pool.clone()));
     let core = Core::start(
         &settings,
@@ -171,6 +174,7 @@ pub async fn run(
     log::info!("closed {closed} sockets with 1001");
     handle.stop(true).await;
     let _ = serving.await;
+    sampler.abort();
     core.stop().await;
     log::info!("stopped");
     Ok(())
@@ -228,6 +232,10 @@ impl Core {
         });
         let cluster = cluster_url.map(|url| {
             let thread = Arbiter::new();
+            let url = match settings.cluster.listen_url.as_str() {
+                "" => url,
+                listen => listen.to_string(),
+            };
             let env = ClusterEnv {
                 node: stats.node().to_string(),
                 url,

@@ -73,10 +73,9 @@ pub enum Revocation {
 pub enum CatchUp {
     /// The listener (re)connected: whatever committed meanwhile is only in the log.
     listener,
-    /// A wake-up too big for its facts said "catch up on everything".
-    wake,
-    /// A catch-up failed or was due while one ran: tried again on the tick.
-    retry,
+    /// On the reconcile tick, the node was behind: a wake-up said "catch up
+    /// on everything", the listener had dropped, or a catch-up failed.
+    behind,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -258,7 +257,7 @@ impl Metrics {
         let catch_ups = Family::<ReasonLabel, Counter>::default();
         let help = "Cluster catch-ups of every live room, by reason";
         r.register("cluster_catch_ups", help, catch_ups.clone());
-        for reason in [CatchUp::listener, CatchUp::wake, CatchUp::retry] {
+        for reason in [CatchUp::listener, CatchUp::behind] {
             let _ = catch_ups.get_or_create(&ReasonLabel { reason });
         }
         let nodes = Gauge::default();

@@ -25,7 +25,7 @@ use crate::actors::cluster::Wake;
 use crate::actors::registry::{self, Registry};
 use crate::db::{cluster, idempotency, DbConn, DbManager};
 use crate::domain::idempotency as keyed;
-use crate::domain::{Command, CommandCtx, Outcome};
+use crate::domain::{self, Command, CommandCtx, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::stats::Stats;
 use crate::time::now_ms;
@@ -256,26 +256,48 @@ fn run_group(
         if sweep {
             idempotency::expire(c, expired_before, None)?;
         }
-        let results = commands
-            .iter()
-            .map(|pending| {
-                let ctx = CommandCtx {
-                    now,
-                    retention,
-                    ..pending.ctx.clone()
-                };
-                let command = &pending.command;
-                let first = c.transaction(|c| keyed::apply_keyed(c, &ctx, command, expired_before));
-                match first {
-                    Ok(outcome) => Ok(outcome),
-                    Err(keyed::KeyedError::App(err)) => Err(err),
-                    // Another node stored this key's answer first: answer with it.
-                    Err(keyed::KeyedError::Taken) => {
-                        c.transaction(|c| keyed::answer_taken(c, &ctx, expired_before))
-                    }
+        let mut results = Vec::with_capacity(commands.len());
+        // Commands that repeat the key of an earlier command of this group.
+        let mut repeats = Vec::new();
+        for (i, pending) in commands.iter().enumerate() {
+            let ctx = CommandCtx {
+                now,
+                retention,
+                ..pending.ctx.clone()
+            };
+            let command = &pending.command;
+            let tried = c.transaction(|c| keyed::apply_keyed(c, &ctx, command, expired_before));
+            let result = match tried {
+                Ok(outcome) => Ok(outcome),
+                Err(keyed::KeyedError::App(err)) => Err(err),
+                // Another node stored this key's answer first: answer with it.
+                Err(keyed::KeyedError::Taken) => {
+                    c.transaction(|c| keyed::answer_taken(c, &ctx, expired_before))
                 }
-            })
-            .collect::<Vec<_>>();
+                Err(keyed::KeyedError::InGroup) => {
+                    repeats.push(i);
+                    Ok(Outcome::default())
+                }
+            };
+            results.push(result);
+        }
+        // Every room takes its seqs once, in name order, for the group.
+        let mut done: Vec<&mut Outcome> = results
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| !repeats.contains(i))
+            .filter_map(|(_, r)| r.as_mut().ok())
+            .collect();
+        domain::deliver(c, &mut done, retention)?;
+        for (i, (pending, result)) in commands.iter().zip(&results).enumerate() {
+            if let Some(outcome) = result.as_ref().ok().filter(|_| !repeats.contains(&i)) {
+                keyed::store_answer(c, &pending.ctx, outcome)
+                    .map_err(|_| diesel::result::Error::RollbackTransaction)?;
+            }
+        }
+        for i in repeats {
+            results[i] = same_as_earlier(commands, &results, i);
+        }
         if let Some(node) = cluster_node {
             // Inside the transaction: PostgreSQL sends it at commit, after
             // the rows are visible, and never for a group that rolled back,
@@ -302,6 +324,26 @@ fn run_group(
             (None, vec![Err(e); count])
         }
     }
+}
+
+/// The answer of command `i`, which repeated the `Idempotency-Key` of an
+/// earlier command of its group: that command's answer.
+fn same_as_earlier(
+    commands: &[Pending],
+    results: &[AppResult<Outcome>],
+    i: usize,
+) -> AppResult<Outcome> {
+    let key = |p: &Pending| {
+        p.ctx
+            .idempotency
+            .as_ref()
+            .map(|k| (p.ctx.caller.key().to_string(), k.key.clone()))
+    };
+    (0..i)
+        .filter(|j| key(&commands[*j]) == key(&commands[i]))
+        .find_map(|j| results[j].as_ref().ok().filter(|o| !o.replayed))
+        .map(keyed::same_answer)
+        .ok_or_else(|| AppError::Conflict("a write with this Idempotency-Key is in flight".into()))
 }
 
 impl Actor for Persistence {

@@ -41,6 +41,9 @@ pub struct Handle {
     pub upgraded: Arc<AtomicBool>,
     /// A poll is waiting: a second one at the same time is refused.
     pub polling: Arc<AtomicBool>,
+    /// A WebSocket is probing to take the session over: a second one at the
+    /// same time is refused (each would be a socket outside the caps).
+    pub probing: Arc<AtomicBool>,
     /// Who opened it: a poll, POST or upgrade must come from the same.
     pub binding: Binding,
 }
@@ -181,6 +184,7 @@ impl SioSession {
             outbox,
             upgraded,
             polling: Arc::new(AtomicBool::new(false)),
+            probing: Arc::new(AtomicBool::new(false)),
             binding: opening.binding,
         };
         env.sessions.insert(&sid, handle.clone());

@@ -83,6 +83,26 @@ pub async fn messages(
     Ok(HttpResponse::Ok().json(body))
 }
 
+/// `GET /api/sessions/{id}/token-usage?after=&limit=`: the session's usage
+/// reports with `id > after`, oldest first (the token chart).
+pub async fn usage(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    query: web::Query<MessagesQuery>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let who = state.caller(&req).await?;
+    state.check_read(&who, &id).await?;
+    let after = query.after.unwrap_or(0);
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let rows = state
+        .read(move |c| Ok(q::usage(c, &id, after, limit)?))
+        .await?;
+    let body: Vec<Value> = rows.iter().map(|u| u.to_json()).collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
 /// `POST /api/sessions/{id}/token-usage` body.
 #[derive(Deserialize)]
 pub struct UsageBody {

@@ -24,6 +24,11 @@ pub async fn style() -> HttpResponse {
     )
 }
 
+/// `GET /ui/chart.js`: the dashboard's SVG charts.
+pub async fn chart() -> HttpResponse {
+    asset(JAVASCRIPT, include_str!("../../web/chart.js"))
+}
+
 /// `GET /client/herald.js`: the client as an ES module.
 pub async fn client() -> HttpResponse {
     asset(JAVASCRIPT, include_str!("../../web/herald.js"))

@@ -171,10 +171,12 @@ fn table(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(assets::index))
         .route("/ui/app.js", web::get().to(assets::app))
         .route("/ui/style.css", web::get().to(assets::style))
+        .route("/ui/chart.js", web::get().to(assets::chart))
         .route("/client/herald.js", web::get().to(assets::client))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/api/stats", web::get().to(ops::stats))
+        .route("/api/stats/history", web::get().to(ops::history))
         .route("/metrics", web::get().to(metrics::scrape))
         .route("/ws", web::get().to(ws::native))
         .route("/ws/broadcasts", web::get().to(ws::broadcasts))
@@ -210,15 +212,21 @@ fn table(cfg: &mut web::ServiceConfig) {
                 .patch(sessions::update)
                 .delete(sessions::delete),
         )
+        .route(
+            "/api/sessions/{id}/snapshot",
+            web::get().to(sessions::snapshot),
+        )
         .service(
             web::resource("/api/sessions/{id}/messages")
                 .default_service(web::to(not_found))
                 .get(activity::messages)
                 .post(activity::add_message),
         )
-        .route(
-            "/api/sessions/{id}/token-usage",
-            web::post().to(activity::add_usage),
+        .service(
+            web::resource("/api/sessions/{id}/token-usage")
+                .default_service(web::to(not_found))
+                .get(activity::usage)
+                .post(activity::add_usage),
         )
         .route("/api/hooks", web::post().to(hooks::receive))
         .service(

@@ -105,8 +105,25 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// `GET /api/sessions/{id}`: the session room's snapshot.
+/// `GET /api/sessions/{id}`: the session's fields at top level, as a write
+/// answers them (without `events`).
 pub async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let who = state.caller(&req).await?;
+    state.check_read(&who, &id).await?;
+    let found = state
+        .read(move |c| q::find(c, &id)?.ok_or_else(|| AppError::not_found("session", &id)))
+        .await?;
+    Ok(HttpResponse::Ok().json(found.to_json()))
+}
+
+/// `GET /api/sessions/{id}/snapshot`: the session room's snapshot, the
+/// object a fresh `subscribed` carries.
+pub async fn snapshot(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,

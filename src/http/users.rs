@@ -6,7 +6,7 @@ use super::extract::Body;
 use super::AppState;
 use crate::auth;
 use crate::domain::{users::NewUser, Command};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::types::new_id;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -29,6 +29,7 @@ pub async fn create(
     req: HttpRequest,
     body: Body<CreateBody>,
 ) -> AppResult<HttpResponse> {
+    refuse_key(&req)?;
     let b = body.0;
     let token = auth::new_token()?;
     let command = Command::CreateUser(NewUser {
@@ -41,6 +42,18 @@ pub async fn create(
     let mut user = state.execute(&req, command).await?.body;
     user.insert("token".into(), Value::String(token));
     Ok(HttpResponse::Created().json(user))
+}
+
+/// The routes that hand out a token refuse `Idempotency-Key`: the token is
+/// stored only as a hash, so a replay could not give it again, and a retry
+/// that made a second token would lock out the first.
+fn refuse_key(req: &HttpRequest) -> AppResult<()> {
+    if req.headers().contains_key("Idempotency-Key") {
+        return Err(AppError::BadRequest(
+            "Idempotency-Key is not accepted on routes that issue a token".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `GET /api/me` → `{id, email, name, admin}` (`id` and `email` are null for
@@ -72,6 +85,7 @@ pub async fn replace_token(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
+    refuse_key(&req)?;
     let id = id.into_inner();
     let token = auth::new_token()?;
     let command = Command::ReplaceToken {

@@ -65,7 +65,13 @@ async fn herald_event_types_cannot_be_published_through_the_generic_route() {
 #[actix_web::test]
 async fn the_dashboard_is_served_with_security_headers() {
     let srv = TestServer::start();
-    for path in ["/", "/ui/app.js", "/ui/style.css", "/client/herald.js"] {
+    for path in [
+        "/",
+        "/ui/app.js",
+        "/ui/chart.js",
+        "/ui/style.css",
+        "/client/herald.js",
+    ] {
         let resp = client().get(srv.url(path)).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 200, "{path}");
         let header = |name: &str| {

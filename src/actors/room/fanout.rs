@@ -47,7 +47,7 @@ impl Room {
                     .push(*id);
             }
         }
-        let mut sent = false;
+        let mut queued = 0;
         for ((cursor, dialect), ids) in by_cursor {
             match self.run_since(cursor) {
                 Some(run) => {
@@ -57,7 +57,7 @@ impl Room {
                         let bytes = frames.iter().map(Bytes::len).sum();
                         let metrics = self.env.stats.metrics();
                         metrics.frames_sent(dialect, frames.len(), bytes, ids.len());
-                        sent = true;
+                        queued += frames.len() * ids.len();
                         for id in ids {
                             self.send(id, &frames, self.head);
                         }
@@ -70,10 +70,11 @@ impl Room {
                 }
             }
         }
-        if sent {
+        if queued > 0 {
             self.time_delivered();
         }
         self.timed = self.head;
+        self.env.stats.frames_sent(queued);
         self.trim_recent();
     }
 

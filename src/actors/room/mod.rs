@@ -97,6 +97,8 @@ struct Sub {
     cursor: i64,
     /// False while its snapshot or replay is being read.
     live: bool,
+    /// Its join was answered with `subscribed`.
+    answered: bool,
     /// Tells a stale read result from the current join.
     token: u64,
     /// Events owed before it goes live, sent as its outbox drains.
@@ -201,6 +203,9 @@ impl Room {
                         if !act.fenced {
                             for join in std::mem::take(&mut act.waiting) {
                                 act.join(join, ctx);
+                            }
+                            if unfence {
+                                act.pay_all(ctx);
                             }
                         }
                         act.flush(ctx);
