@@ -36,6 +36,10 @@ pub struct Settings {
     pub cluster: ClusterSettings,
     /// HTTP API behaviour.
     pub http: HttpSettings,
+    /// `GET /metrics`.
+    pub metrics: MetricsSettings,
+    /// Log lines.
+    pub log: LogSettings,
 }
 
 /// `[server]`
@@ -199,6 +203,37 @@ impl Default for HttpSettings {
     }
 }
 
+/// `[metrics]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// A bearer token that may read `/metrics` (besides admins) when auth is
+    /// required, so a scraper needs no admin token; unset by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` (human lines) or `json` (one object per line, for shippers).
+    pub format: LogFormat,
+    /// One `info` line per HTTP request (target `herald::access`).
+    pub access: bool,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// `[timestamp LEVEL target] message key=value…`
+    #[default]
+    Text,
+    /// `{"timestamp","level","target","message",…fields}` per line.
+    Json,
+}
+
 /// `[cluster]` (PostgreSQL only; a SQLite database is one node).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -308,15 +343,27 @@ impl Settings {
                 ),
             ));
         }
+        if self.metrics.token.as_deref().is_some_and(short) {
+            return Err(ConfigError::new(
+                "metrics.token",
+                format!(
+                    "must be at least {MIN_ADMIN_TOKEN_CHARS} characters (a long random string)"
+                ),
+            ));
+        }
         Ok(())
     }
 
     /// These settings with their secrets masked, for `check-config` and the
-    /// logs: `auth.admin_token`, and the password in `database.url`.
+    /// logs: `auth.admin_token`, `metrics.token`, and the password in
+    /// `database.url`.
     pub fn redacted(&self) -> Settings {
         let mut shown = self.clone();
         if shown.auth.admin_token.is_some() {
             shown.auth.admin_token = Some(MASK.into());
+        }
+        if shown.metrics.token.is_some() {
+            shown.metrics.token = Some(MASK.into());
         }
         shown.database.url = mask_url_password(&self.database.url);
         shown
@@ -608,6 +655,7 @@ mod tests {
         assert_eq!(err.key, "auth.admin_token");
         let s = load_env(&[
             ("HERALD__AUTH__ADMIN_TOKEN", "a-long-enough-admin-token"),
+            ("HERALD__METRICS__TOKEN", "a-long-enough-scrape-token"),
             (
                 "HERALD__DATABASE__URL",
                 "postgres://herald:pw@db:5432/h?password=pw2&x=1",
@@ -616,6 +664,7 @@ mod tests {
         .unwrap()
         .redacted();
         assert_eq!(s.auth.admin_token.as_deref(), Some(MASK));
+        assert_eq!(s.metrics.token.as_deref(), Some(MASK));
         assert_eq!(
             s.database.url,
             "postgres://herald:***@db:5432/h?password=***&x=1"
@@ -633,6 +682,20 @@ mod tests {
         ] {
             assert_eq!(mask_url_password(url), shown);
         }
+    }
+
+    #[test]
+    fn log_format_and_short_scrape_tokens() {
+        let s = load_env(&[
+            ("HERALD__LOG__FORMAT", "json"),
+            ("HERALD__LOG__ACCESS", "true"),
+        ]);
+        let s = s.unwrap();
+        assert_eq!((s.log.format, s.log.access), (LogFormat::Json, true));
+        let err = load_env(&[("HERALD__LOG__FORMAT", "xml")]).unwrap_err();
+        assert_eq!(err.key, "log.format");
+        let err = load_env(&[("HERALD__METRICS__TOKEN", "short")]).unwrap_err();
+        assert_eq!(err.key, "metrics.token");
     }
 
     #[test]

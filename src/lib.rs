@@ -18,6 +18,8 @@
 //! * [`transport`] — WebSocket frame encoding and the per-socket outbox.
 //! * [`stats`] — live counters.
 //! * [`history`] — the last minutes of those counters, sampled each second.
+//! * [`metrics`] — Prometheus metrics and their text rendering.
+//! * [`logging`] — text or JSON log lines (`[log]`).
 //! * [`http`] — the route table and handlers.
 //!
 //! [`run`] starts everything on a listener the caller bound, and stops
@@ -33,6 +35,8 @@ pub mod engineio;
 pub mod error;
 pub mod history;
 pub mod http;
+pub mod logging;
+pub mod metrics;
 pub mod protocol;
 pub mod stats;
 pub mod time;
@@ -94,6 +98,11 @@ pub fn add_user(
     Ok((serde_json::Value::Object(outcome.body), token))
 }
 
+/// A node id for an empty `cluster.node_id`: `node-<12 hex>`.
+pub fn new_node_id() -> String {
+    format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
 /// Serves herald on `listener` until `shutdown` resolves, then stops
 /// accepting, closes every socket with 1001, lets in-flight and queued writes
 /// commit, and returns. Must be called inside an actix system.
@@ -117,7 +126,7 @@ pub async fn run(
         .map_err(io::Error::other)?;
     let pool = db::pool(manager.clone(), settings.database.pool_size);
     let node = match settings.cluster.node_id.as_str() {
-        "" => format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        "" => new_node_id(),
         id => id.to_string(),
     };
     let stats = Arc::new(stats::Stats::new(node));
@@ -210,8 +219,16 @@ impl Core {
         };
         let cluster_node = cluster_url.as_ref().map(|_| stats.node().to_string());
         let ttl = settings.http.idempotency_ttl_s;
+        let writer_stats = stats.clone();
         let writer = Persistence::start_in_arbiter(&writer_thread.handle(), move |_| {
-            Persistence::new(manager, writer_registry, retention, cluster_node, ttl)
+            Persistence::new(
+                manager,
+                writer_registry,
+                retention,
+                cluster_node,
+                ttl,
+                writer_stats,
+            )
         });
         let cluster = cluster_url.map(|url| {
             let thread = Arbiter::new();

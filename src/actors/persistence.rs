@@ -27,11 +27,14 @@ use crate::db::{cluster, idempotency, DbConn, DbManager};
 use crate::domain::idempotency as keyed;
 use crate::domain::{self, Command, CommandCtx, Outcome};
 use crate::error::{AppError, AppResult};
+use crate::stats::Stats;
 use crate::time::now_ms;
 use actix::prelude::*;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use futures::channel::oneshot;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// Most commands in one transaction; more wait for the next one.
 const MAX_GROUP: usize = 512;
@@ -59,6 +62,8 @@ pub struct Persistence {
     queue: Vec<Job>,
     /// A `RunGroup` is on its way.
     scheduled: bool,
+    /// Commit durations, group sizes, events committed (`/metrics`).
+    stats: Arc<Stats>,
 }
 
 enum Job {
@@ -83,6 +88,7 @@ impl Persistence {
         retention: u64,
         cluster_node: Option<String>,
         idempotency_ttl_s: u64,
+        stats: Arc<Stats>,
     ) -> Self {
         Persistence {
             manager,
@@ -94,6 +100,7 @@ impl Persistence {
             swept_at: now_ms(),
             queue: Vec::new(),
             scheduled: false,
+            stats,
         }
     }
 
@@ -134,7 +141,9 @@ impl Persistence {
                 idempotency_ttl_ms: self.idempotency_ttl_ms,
                 sweep,
             };
+            let started = Instant::now();
             let (kept, results) = run_group(self.conn.take(), &self.manager, group);
+            count_group(&self.stats, kept.is_some(), &results, started);
             self.conn = kept;
             let mut answered = Vec::with_capacity(runs.len());
             for (mut pending, result) in runs.into_iter().zip(results) {
@@ -163,6 +172,18 @@ impl Persistence {
             self.scheduled = true;
             ctx.notify(RunGroup);
         }
+    }
+}
+
+/// Counts a group for `/metrics`: its size, duration and events, or its failure.
+fn count_group(stats: &Stats, committed: bool, results: &[AppResult<Outcome>], started: Instant) {
+    let ok = || results.iter().filter_map(|r| r.as_ref().ok());
+    if committed || ok().next().is_some() {
+        let events = ok().map(|o| o.committed.len()).sum();
+        let took = started.elapsed();
+        stats.metrics().committed(results.len(), events, took);
+    } else {
+        stats.metrics().commit_failed();
     }
 }
 

@@ -422,7 +422,7 @@ impl SioSession {
 
     fn heartbeat(&mut self, ctx: &mut Context<Self>) {
         if self.last_seen.elapsed() > self.env.limits.timeout {
-            log::debug!("socket.io session {}: client timed out", self.sid);
+            log::debug!(connection_id = self.sid.as_str(); "socket.io session {}: client timed out", self.sid);
             self.outbox
                 .close(transport::CLOSE_GOING_AWAY, "client timeout");
             return ctx.stop();
@@ -468,11 +468,11 @@ impl Actor for SioSession {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.env.stats.connection_opened();
+        self.env.stats.connection_opened(Dialect::SocketIo);
         ctx.run_interval(self.env.limits.heartbeat, |act, ctx| act.heartbeat(ctx));
         ctx.run_later(self.env.connect_timeout, |act, ctx| {
             if act.identity.is_none() {
-                log::debug!("socket.io session {}: no CONNECT in time", act.sid);
+                log::debug!(connection_id = act.sid.as_str(); "socket.io session {}: no CONNECT in time", act.sid);
                 act.outbox
                     .close(transport::CLOSE_PROTOCOL, "no CONNECT in time");
                 ctx.stop();
@@ -487,7 +487,7 @@ impl Actor for SioSession {
                 .registry
                 .do_send(registry::Disconnect { id: self.id });
         }
-        self.env.stats.connection_closed();
+        self.env.stats.connection_closed(Dialect::SocketIo);
         self.admission = None;
         self.env.sessions.remove(&self.sid);
         self.outbox.finish();

@@ -8,6 +8,7 @@ mod collaborators;
 pub mod extract;
 pub mod guard;
 mod hooks;
+pub mod metrics;
 mod ops;
 mod projects;
 mod rooms;
@@ -153,13 +154,15 @@ where
     }
 }
 
-/// The route table, every route behind the [`guard`] (Origin, Host).
+/// The route table, every route behind the [`guard`] (Origin, Host), every
+/// request counted (and logged) by [`metrics::observe`], refusals too.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::query_config())
         .app_data(extract::path_config())
         .service(
             web::scope("")
                 .wrap(actix_web::middleware::from_fn(guard::guard))
+                .wrap(actix_web::middleware::from_fn(metrics::observe))
                 .configure(table),
         );
 }
@@ -174,6 +177,7 @@ fn table(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(ops::readyz))
         .route("/api/stats", web::get().to(ops::stats))
         .route("/api/stats/history", web::get().to(ops::history))
+        .route("/metrics", web::get().to(metrics::scrape))
         .route("/ws", web::get().to(ws::native))
         .route("/ws/broadcasts", web::get().to(ws::broadcasts))
         .route("/ws/sessions/{id}", web::get().to(ws::session))

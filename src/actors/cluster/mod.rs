@@ -25,6 +25,7 @@ use crate::auth::Auth;
 use crate::config::ClusterSettings;
 use crate::db::{access as aq, cluster as q, Pool};
 use crate::error::AppError;
+use crate::metrics::CatchUp;
 use crate::stats::Stats;
 use crate::time::now_ms;
 use actix::prelude::*;
@@ -191,11 +192,12 @@ impl Cluster {
 
     /// After the listener came back: checks every socket's token, then
     /// lets every room re-read its head and access facts and deliver again.
-    fn catch_up(&mut self, ctx: &mut Context<Self>) {
+    fn catch_up(&mut self, reason: CatchUp, ctx: &mut Context<Self>) {
         if self.catching_up || !self.listening {
             return;
         }
         self.catching_up = true;
+        self.env.stats.metrics().caught_up(reason);
         let (pool, registry) = (self.env.pool.clone(), self.env.registry.clone());
         let auth = self.env.auth.clone();
         let work = async move {
@@ -321,7 +323,7 @@ impl Actor for Cluster {
         let every = Duration::from_millis(self.env.settings.reconcile_ms);
         ctx.run_interval(every, |act, ctx| {
             if act.behind {
-                act.catch_up(ctx);
+                act.catch_up(CatchUp::behind, ctx);
             } else {
                 act.reconcile(ctx);
             }
@@ -357,7 +359,7 @@ impl Handler<ListenerUp> for Cluster {
         self.down_since = None;
         // Whatever committed while nobody listened is only in the log.
         self.env.stats.set_listening(true);
-        self.catch_up(ctx);
+        self.catch_up(CatchUp::listener, ctx);
     }
 }
 

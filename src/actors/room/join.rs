@@ -6,6 +6,7 @@ use super::{blocking, guard, Join, Room, Sub, MAX_REPLAY, REPLAY_PAGE};
 use crate::db::events;
 use crate::domain::snapshot;
 use crate::error::AppError;
+use crate::metrics::Resume;
 use crate::protocol::{self, Answer, Dialect};
 use actix::prelude::*;
 use serde_json::Value;
@@ -69,6 +70,7 @@ impl Room {
         match msg.since {
             Some(since) if self.can_replay(since) => match self.run_since(since) {
                 Some(run) => {
+                    self.resumed(Resume::replayed);
                     self.send_subscribed(id, self.head, true, None);
                     if let Some(sub) = self.subs.get_mut(&id) {
                         sub.cursor = since;
@@ -77,8 +79,18 @@ impl Room {
                 }
                 None => self.catch_up(id, since, true, ctx),
             },
-            _ => self.snapshot(id, ctx),
+            since => {
+                if since.is_some() {
+                    self.resumed(Resume::snapshot);
+                }
+                self.snapshot(id, ctx)
+            }
         }
+    }
+
+    /// Counts how a resume was answered (`/metrics`).
+    fn resumed(&self, outcome: Resume) {
+        self.env.stats.metrics().resumed(outcome);
     }
 
     /// A subscribe from a connection already in the room. Nothing is ever
@@ -148,6 +160,7 @@ impl Room {
                         && found.first().is_none_or(|d| d.seq == from + 1) =>
                 {
                     if resume {
+                        act.resumed(Resume::replayed);
                         act.send_subscribed(id, upto, true, None);
                     }
                     if let Some(sub) = act.subs.get_mut(&id) {
@@ -155,7 +168,12 @@ impl Room {
                     }
                     act.feed(id, found, ctx);
                 }
-                Ok(_) => act.snapshot(id, ctx),
+                Ok(_) => {
+                    if resume {
+                        act.resumed(Resume::snapshot);
+                    }
+                    act.snapshot(id, ctx)
+                }
                 Err(err) => act.fail(id, &err),
             }
         }));
@@ -168,7 +186,7 @@ impl Room {
         ctx.spawn(read.into_actor(self).map(move |result, act, ctx| {
             match result {
                 Ok((_, facts)) => act.learn(facts.into_iter().map(Arc::new).collect()),
-                Err(err) => log::warn!("room {}: cannot re-read access: {err}", act.name),
+                Err(err) => log::warn!(room = act.name.as_str(); "room {}: cannot re-read access: {err}", act.name),
             }
             act.join_checked(msg, false, ctx);
         }));

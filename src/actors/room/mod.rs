@@ -142,6 +142,8 @@ pub struct Room {
     /// Resumes from a seq past `head`: they wait for the log to be read up
     /// to it (another node committed it) before they are served.
     deferred: Vec<Join>,
+    /// Highest seq whose commit→queued latency was observed (`/metrics`).
+    timed: i64,
 }
 
 impl Room {
@@ -169,6 +171,7 @@ impl Room {
             fenced,
             target: 0,
             deferred: Vec::new(),
+            timed: 0,
         }
     }
 
@@ -208,7 +211,7 @@ impl Room {
                         act.flush(ctx);
                     }
                     Err(err) => {
-                        log::warn!("room {}: cannot read head: {err}", act.name);
+                        log::warn!(room = act.name.as_str(); "room {}: cannot read head: {err}", act.name);
                         ctx.run_later(RETRY_LOAD, move |act, ctx| act.load(unfence, ctx));
                     }
                 }),
@@ -254,6 +257,7 @@ impl Room {
                     }
                     if let Some(first) = found.first().filter(|d| d.seq > act.head + 1) {
                         log::warn!(
+                            room = act.name.as_str();
                             "room {}: seqs {}..{} pruned",
                             act.name,
                             act.head + 1,
@@ -280,7 +284,7 @@ impl Room {
                     }
                 }
                 Err(err) => {
-                    log::warn!("room {}: cannot read gap: {err}", act.name);
+                    log::warn!(room = act.name.as_str(); "room {}: cannot read gap: {err}", act.name);
                     ctx.run_later(RETRY_LOAD, |act, ctx| act.absorb(ctx));
                 }
             }

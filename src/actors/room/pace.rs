@@ -60,7 +60,7 @@ impl Room {
             let stalled = *sub.stalled_since.get_or_insert_with(Instant::now);
             if stalled.elapsed() > STALL_LIMIT {
                 sub.outbox.close(CLOSE_SLOW_CONSUMER, "slow consumer");
-                return self.evict(id, true);
+                return self.overflowed(id);
             }
             return self.schedule_pay(ctx);
         }
@@ -73,9 +73,14 @@ impl Room {
         let Some(sub) = self.subs.get_mut(&id) else {
             return;
         };
+        let bytes = frames.iter().map(|f| f.len()).sum();
+        let metrics = self.env.stats.metrics();
+        metrics.frames_sent(dialect, frames.len(), bytes, 1);
         for frame in frames {
-            if let Err(err) = sub.outbox.push(frame) {
-                return self.evict(id, err == PushError::Overflow);
+            match sub.outbox.push(frame) {
+                Ok(()) => {}
+                Err(PushError::Overflow) => return self.overflowed(id),
+                Err(PushError::Closed) => return self.evict(id, false),
             }
         }
         sub.cursor = to;
