@@ -14,3 +14,15 @@ pub mod persistence;
 pub mod registry;
 pub mod room;
 pub mod sio;
+
+use crate::error::AppError;
+
+/// Runs a database read on a blocking thread, off the actor's own (actors
+/// never block: their reads come back to them as messages).
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    actix_web::rt::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(AppError::Internal(format!("read task failed: {e}"))))
+}

@@ -20,6 +20,7 @@
 pub mod listener;
 pub mod wake;
 
+use super::blocking;
 use crate::actors::registry::{self, Registry};
 use crate::auth::Auth;
 use crate::config::ClusterSettings;
@@ -295,15 +296,6 @@ async fn ended_tokens(
         })
         .map(|(id, _)| id)
         .collect())
-}
-
-/// Runs a database read on a blocking thread.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
-) -> Result<T, AppError> {
-    actix_web::rt::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(AppError::Internal(format!("read task failed: {e}"))))
 }
 
 impl Actor for Cluster {

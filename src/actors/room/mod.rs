@@ -19,11 +19,11 @@ mod guard;
 mod join;
 mod pace;
 
+use super::blocking;
 use crate::access::{Identity, SessionAccess};
 use crate::actors::connection::RoomEvicted;
 use crate::actors::registry::{self, Registry};
 use crate::db::Pool;
-use crate::error::AppError;
 use crate::protocol::{self, Answer};
 use crate::stats::Stats;
 use crate::transport::Outbox;
@@ -321,15 +321,6 @@ impl Room {
             });
         }
     }
-}
-
-/// Runs a database read on a blocking thread.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
-) -> Result<T, AppError> {
-    actix_web::rt::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(AppError::Internal(format!("read task failed: {e}"))))
 }
 
 impl Actor for Room {
