@@ -316,8 +316,8 @@ pub const ROUTES: &[Route] = &[
 ];
 
 /// Registers [`ROUTES`]: one resource per path (in the order paths first
-/// appear) with each of its methods; another method on a known path, like
-/// an unknown path, is a JSON 404.
+/// appear) with each of its methods. Another method on a known path is 405
+/// `method_not_allowed` with `Allow`; an unknown path is 404 `not_found`.
 fn table(cfg: &mut web::ServiceConfig) {
     let mut paths: Vec<&'static str> = Vec::new();
     for r in ROUTES {
@@ -326,13 +326,34 @@ fn table(cfg: &mut web::ServiceConfig) {
         }
     }
     for path in paths {
-        let mut resource = web::resource(path).default_service(web::to(not_found));
+        let methods: Vec<String> = ROUTES
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| r.method.http().to_string())
+            .collect();
+        let allow = methods.join(", ");
+        let mut resource = web::resource(path).default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { method_not_allowed(&allow) }
+        }));
         for r in ROUTES.iter().filter(|r| r.path == path) {
             resource = resource.route((r.to)().method(r.method.http()));
         }
         cfg.service(resource);
     }
     cfg.default_service(web::to(not_found));
+}
+
+/// 405 with the path's methods in `Allow`.
+fn method_not_allowed(allow: &str) -> HttpResponse {
+    let err = AppError::MethodNotAllowed(format!("this path takes {allow}"));
+    let mut response = actix_web::ResponseError::error_response(&err);
+    if let Ok(value) = HeaderValue::from_str(allow) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    response
 }
 
 async fn not_found(req: HttpRequest) -> AppResult<HttpResponse> {

@@ -37,6 +37,8 @@ pub enum ErrorCode {
     Forbidden,
     /// 404: unknown resource or route.
     NotFound,
+    /// 405: the path exists, not with this method (`Allow` lists its methods).
+    MethodNotAllowed,
     /// 409: a taken id or email; a keyed write still in flight.
     Conflict,
     /// 413: the body is over `server.max_body_bytes`.
@@ -58,6 +60,7 @@ impl ErrorCode {
         ErrorCode::Unauthorized,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
         ErrorCode::Conflict,
         ErrorCode::PayloadTooLarge,
         ErrorCode::RateLimited,
@@ -106,6 +109,7 @@ mod tests {
             AppError::Unauthorized(m()),
             AppError::Forbidden(m()),
             AppError::NotFound(m()),
+            AppError::MethodNotAllowed(m()),
             AppError::Conflict(m()),
             AppError::IdempotencyMismatch(m()),
             AppError::PayloadTooLarge(m()),
