@@ -115,22 +115,23 @@ pub async fn messages(
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// `POST /api/sessions/{id}/token-usage` body.
+/// `POST /api/sessions/{id}/token-usage` body; a report that takes a
+/// session's totals past 2⁶³−1 is 422.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct UsageBody {
     /// Input tokens.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     input_tokens: i64,
     /// Output tokens.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     output_tokens: i64,
     /// Cache-read input tokens (default 0).
     #[serde(default)]
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     cache_read_input_tokens: i64,
     /// Cache-creation input tokens (default 0).
     #[serde(default)]
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     cache_creation_input_tokens: i64,
     /// The model: 1–200 characters.
     #[serde(default)]

@@ -20,25 +20,25 @@ pub struct HookBody {
     /// The agent's session (created when unknown).
     #[schema(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
     session_id: String,
-    /// The project of a session the hook creates (created when unknown).
+    /// The project of a session the hook creates (created when unknown; a
+    /// project id there, ignored for a session that exists).
     #[serde(default)]
-    #[schema(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
     project_id: Option<String>,
     /// Without `project_id`, a new session goes to the project named after
     /// its last part.
     #[serde(default)]
     cwd: Option<String>,
-    /// `UserPromptSubmit`: the prompt (1–100,000 characters).
+    /// `UserPromptSubmit`: the prompt (1–100,000 characters there; other
+    /// hooks ignore it).
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 100000)]
     prompt: Option<String>,
-    /// `PreToolUse` / `PostToolUse`: the tool (1–200 characters).
+    /// `PreToolUse` / `PostToolUse`: the tool (1–200 characters there;
+    /// other hooks ignore it).
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200)]
     tool_name: Option<String>,
-    /// `PreToolUse` / `PostToolUse`: the call's id (1–200 characters).
+    /// `PreToolUse` / `PostToolUse`: the call's id (1–200 characters there;
+    /// other hooks ignore it).
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200)]
     tool_use_id: Option<String>,
     /// The tool's input, any JSON.
     #[serde(default)]
@@ -56,18 +56,18 @@ pub struct HookBody {
 #[schema(as = HookUsage)]
 pub struct UsageBody {
     /// Input tokens.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     input_tokens: i64,
     /// Output tokens.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     output_tokens: i64,
     /// Cache-read input tokens (default 0).
     #[serde(default)]
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     cache_read_input_tokens: i64,
     /// Cache-creation input tokens (default 0).
     #[serde(default)]
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     cache_creation_input_tokens: i64,
     /// The model: 1–200 characters.
     #[serde(default)]

@@ -105,7 +105,7 @@ pub async fn get(
 #[utoipa::path(
     patch, path = "/api/projects/{id}", tag = "projects",
     params(("id" = String, Path, description = "The project"), super::openapi::WriteHeaders),
-    request_body = UpdateBody,
+    request_body = Option<UpdateBody>,
     responses(
         (status = 200, description = "Renamed, with `project_updated` and `session_updated` for each of its sessions", body = super::openapi::schemas::Written<super::openapi::schemas::Project>),
         (status = 400, response = super::openapi::errors::BadRequest),

@@ -38,6 +38,7 @@ pub struct PublishBody {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only events with a larger seq (0 or more; default 0).
+    #[param(minimum = 0)]
     since: Option<i64>,
     /// At most this many (default 100, clamped to 1–1000).
     limit: Option<i64>,

@@ -76,7 +76,7 @@ async fn create_session(
 #[utoipa::path(
     post, path = "/api/projects/{id}/sessions", tag = "sessions",
     params(("id" = String, Path, description = "The project"), super::openapi::WriteHeaders),
-    request_body = CreateBody,
+    request_body = Option<CreateBody>,
     responses(
         (status = 201, description = "Created, with `session_created`", body = super::openapi::schemas::Written<super::openapi::schemas::Session>),
         (status = 400, response = super::openapi::errors::BadRequest),
@@ -104,7 +104,7 @@ pub async fn create(
 #[utoipa::path(
     post, path = "/projects/{id}/sessions", tag = "aliases",
     params(("id" = String, Path, description = "The project"), super::openapi::WriteHeaders),
-    request_body = CreateBody,
+    request_body = Option<CreateBody>,
     responses(
         (status = 201, description = "Created, with `session_created`; the id also as `session_id` (seed 004)", body = super::openapi::schemas::AliasSession),
         (status = 400, response = super::openapi::errors::BadRequest),
@@ -202,7 +202,7 @@ pub async fn get(
 #[utoipa::path(
     patch, path = "/api/sessions/{id}", tag = "sessions",
     params(("id" = String, Path, description = "The session"), super::openapi::WriteHeaders),
-    request_body = UpdateBody,
+    request_body = Option<UpdateBody>,
     responses(
         (status = 200, description = "Changed, with `session_updated` (and `status_changed`, `visibility_changed` when those change)", body = super::openapi::schemas::Written<super::openapi::schemas::Session>),
         (status = 400, response = super::openapi::errors::BadRequest),

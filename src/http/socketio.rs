@@ -32,10 +32,12 @@ pub const MAX_PACKETS_PER_POST: usize = 100;
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EioQuery {
-    /// The Engine.IO version: `4`.
+    /// The Engine.IO version: `4` (anything else is refused).
     #[serde(rename = "EIO")]
+    #[param(required = true, nullable = false, pattern = "^4$")]
     eio: Option<String>,
     /// `polling` or `websocket`.
+    #[param(required = true, nullable = false, pattern = "^(polling|websocket)$")]
     transport: Option<String>,
     /// The Engine.IO session, after the handshake.
     sid: Option<String>,
@@ -121,7 +123,7 @@ fn poll_limit(state: &AppState) -> Duration {
     responses(
         (status = 200, description = "An Engine.IO payload (polling)", content_type = "text/plain", body = String),
         (status = 101, description = "Switched to a WebSocket (`transport=websocket`)"),
-        (status = 400, description = "An Engine.IO refusal", body = super::openapi::schemas::EngineIoError),
+        (status = 400, description = "An Engine.IO refusal, or a malformed query string (herald's error body)", body = super::openapi::schemas::SocketIoRefusal),
         (status = 403, response = super::openapi::errors::Forbidden),
         (status = 429, response = super::openapi::errors::RateLimited),
     )
@@ -193,7 +195,7 @@ pub async fn get(
     request_body(content = String, content_type = "text/plain", description = "Engine.IO packets, separated by the record separator"),
     responses(
         (status = 200, description = "`ok`", content_type = "text/html", body = String),
-        (status = 400, description = "An Engine.IO refusal", body = super::openapi::schemas::EngineIoError),
+        (status = 400, description = "An Engine.IO refusal, or a malformed query string (herald's error body)", body = super::openapi::schemas::SocketIoRefusal),
         (status = 403, response = super::openapi::errors::Forbidden),
         (status = 413, response = super::openapi::errors::PayloadTooLarge),
     )

@@ -21,7 +21,7 @@ pub struct CreateBody {
     email: String,
     /// At most 200 characters.
     #[serde(default)]
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     name: Option<String>,
     /// Whether the user is an admin (default false).
     #[serde(default)]

@@ -44,8 +44,8 @@ pub struct FeatureBody {
 /// then 200 + `feature_updated` (and `status_changed`).
 #[utoipa::path(
     post, path = "/api/broadcast/features/{id}", tag = "work items",
-    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WriteHeaders),
-    request_body = FeatureBody,
+    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
+    request_body = Option<FeatureBody>,
     responses(
         (status = 201, description = "Created, with `feature_created`", body = super::openapi::schemas::Written<super::openapi::schemas::Feature>),
         (status = 200, description = "Updated, with `feature_updated` (and `status_changed`)", body = super::openapi::schemas::Written<super::openapi::schemas::Feature>),
@@ -88,7 +88,7 @@ pub struct StatusBody {
 /// `POST /api/broadcast/features/{id}/status` → 200 + `status_changed`.
 #[utoipa::path(
     post, path = "/api/broadcast/features/{id}/status", tag = "work items",
-    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WriteHeaders),
+    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
     request_body = StatusBody,
     responses(
         (status = 200, description = "Changed, with `status_changed`", body = super::openapi::schemas::Written<super::openapi::schemas::Feature>),
@@ -130,7 +130,7 @@ pub struct LinkBody {
 /// `POST /api/broadcast/features/{id}/links` → 201 + `link_added`.
 #[utoipa::path(
     post, path = "/api/broadcast/features/{id}/links", tag = "work items",
-    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WriteHeaders),
+    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
     request_body = LinkBody,
     responses(
         (status = 201, description = "Linked, with `link_added`", body = super::openapi::schemas::Written<super::openapi::schemas::Link>),
@@ -174,7 +174,7 @@ pub struct CommentBody {
 /// `POST /api/broadcast/features/{id}/comments` → 201 + `comment_added`.
 #[utoipa::path(
     post, path = "/api/broadcast/features/{id}/comments", tag = "work items",
-    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WriteHeaders),
+    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
     request_body = CommentBody,
     responses(
         (status = 201, description = "Added, with `comment_added`", body = super::openapi::schemas::Written<super::openapi::schemas::Comment>),
@@ -207,7 +207,7 @@ pub async fn add_comment(
 /// `DELETE /api/broadcast/features/{id}` → 200 + `feature_deleted`.
 #[utoipa::path(
     delete, path = "/api/broadcast/features/{id}", tag = "work items",
-    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WriteHeaders),
+    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
     responses(
         (status = 200, description = "Deleted, with `feature_deleted`", body = super::openapi::schemas::Written<super::openapi::schemas::Deleted>),
         (status = 400, response = super::openapi::errors::BadRequest),
@@ -259,7 +259,7 @@ async fn save_note(
 /// `POST /api/broadcast/tracks/{id}` → `track_updated` (201 the first time).
 #[utoipa::path(
     post, path = "/api/broadcast/tracks/{id}", tag = "work items",
-    params(("id" = String, Path, description = "The track", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WriteHeaders),
+    params(("id" = String, Path, description = "The track", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
     request_body = super::openapi::schemas::TrackBody,
     responses(
         (status = 201, description = "Created, with `track_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Track>),
@@ -286,7 +286,7 @@ pub async fn save_track(
 /// `POST /api/broadcast/spikes/{id}` → `spike_updated` (201 the first time).
 #[utoipa::path(
     post, path = "/api/broadcast/spikes/{id}", tag = "work items",
-    params(("id" = String, Path, description = "The spike", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WriteHeaders),
+    params(("id" = String, Path, description = "The spike", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
     request_body = super::openapi::schemas::SpikeBody,
     responses(
         (status = 201, description = "Created, with `spike_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Spike>),

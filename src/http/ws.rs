@@ -56,6 +56,7 @@ async fn identify(state: &AppState, req: &HttpRequest) -> AppResult<Arc<Identity
         (status = 400, response = super::openapi::errors::BadRequest),
         (status = 401, response = super::openapi::errors::Unauthorized),
         (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 422, response = super::openapi::errors::Unprocessable),
         (status = 429, response = super::openapi::errors::RateLimited),
         (status = 503, response = super::openapi::errors::Unavailable),
     )

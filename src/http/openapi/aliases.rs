@@ -53,7 +53,7 @@ pub async fn add_message() {}
     responses(
         (status = 200, description = "An Engine.IO payload (polling)", content_type = "text/plain", body = String),
         (status = 101, description = "Switched to a WebSocket (`transport=websocket`)"),
-        (status = 400, description = "An Engine.IO refusal", body = super::schemas::EngineIoError),
+        (status = 400, description = "An Engine.IO refusal, or a malformed query string (herald's error body)", body = super::schemas::SocketIoRefusal),
         (status = 403, response = errors::Forbidden),
         (status = 429, response = errors::RateLimited),
     )
@@ -67,7 +67,7 @@ pub async fn socketio_get() {}
     request_body(content = String, content_type = "text/plain", description = "Engine.IO packets, separated by the record separator"),
     responses(
         (status = 200, description = "`ok`", content_type = "text/plain", body = String),
-        (status = 400, description = "An Engine.IO refusal", body = super::schemas::EngineIoError),
+        (status = 400, description = "An Engine.IO refusal, or a malformed query string (herald's error body)", body = super::schemas::SocketIoRefusal),
         (status = 403, response = errors::Forbidden),
         (status = 413, response = errors::PayloadTooLarge),
     )

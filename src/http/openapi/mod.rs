@@ -12,9 +12,11 @@ mod aliases;
 pub mod errors;
 pub mod schemas;
 
+use super::AppState;
 use super::{activity, collaborators, hooks, ops, projects, rooms, sessions, users, work, ws};
 use super::{assets, socketio};
-use actix_web::HttpResponse;
+use crate::domain::rooms::RESERVED_EVENT_TYPES;
+use actix_web::{web, HttpResponse};
 use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -132,17 +134,85 @@ impl Modify for OperationIds {
     }
 }
 
-/// The document as JSON, rendered once.
-pub fn json() -> &'static str {
-    static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| {
-        let mut doc = ApiDoc::openapi();
-        doc.info.version = env!("CARGO_PKG_VERSION").to_string();
-        doc.to_json().unwrap_or_else(|e| {
+/// The document as JSON, rendered once per auth mode. With
+/// `auth.required = false` nothing needs a token, so that document has no
+/// security requirements: it describes the server that serves it.
+pub fn json(auth_required: bool) -> &'static str {
+    static WITH_AUTH: OnceLock<String> = OnceLock::new();
+    static WITHOUT_AUTH: OnceLock<String> = OnceLock::new();
+    let cell = if auth_required {
+        &WITH_AUTH
+    } else {
+        &WITHOUT_AUTH
+    };
+    cell.get_or_init(|| render(auth_required))
+}
+
+fn render(auth_required: bool) -> String {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    if !auth_required {
+        doc.security = None;
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.security = None;
+                op.responses.responses.remove("401");
+            }
+        }
+    }
+    let mut value = match serde_json::to_value(&doc) {
+        Ok(value) => value,
+        Err(e) => {
             log::error!("the OpenAPI document does not render: {e}");
-            String::from("{}")
-        })
-    })
+            return String::from("{}");
+        }
+    };
+    // What utoipa's attributes cannot say: herald's own event types are
+    // refused by the generic route.
+    if let Some(event_type) =
+        value.pointer_mut("/components/schemas/PublishBody/properties/event_type")
+    {
+        event_type["not"] = serde_json::json!({ "enum": RESERVED_EVENT_TYPES });
+    }
+    optional_bodies(&mut value);
+    value.to_string()
+}
+
+/// An all-optional body may be left out (it reads as `{}`), but it is never
+/// `null`: utoipa renders `Option<Body>` as "null or Body", so keep the Body
+/// and mark the request body optional.
+fn optional_bodies(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for item in paths.values_mut().filter_map(|i| i.as_object_mut()) {
+        for op in item.values_mut() {
+            let Some(schema) = op.pointer_mut("/requestBody/content/application~1json/schema")
+            else {
+                continue;
+            };
+            let body = schema
+                .get("oneOf")
+                .and_then(|o| o.as_array())
+                .and_then(|alts| {
+                    let non_null: Vec<_> = alts.iter().filter(|a| a["type"] != "null").collect();
+                    (alts.len() == 2 && non_null.len() == 1).then(|| non_null[0].clone())
+                });
+            if let Some(body) = body {
+                *schema = body;
+                op["requestBody"]["required"] = serde_json::Value::Bool(false);
+            }
+        }
+    }
 }
 
 /// `GET /api/openapi.json`: this document. Public, like `/healthz`.
@@ -153,10 +223,10 @@ pub fn json() -> &'static str {
         (status = 403, response = errors::Forbidden),
     )
 )]
-pub async fn document() -> HttpResponse {
+pub async fn document(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(json())
+        .body(json(state.auth.required()))
 }
 
 /// The headers every write may carry (recorded on its events, or making it
@@ -176,13 +246,49 @@ pub struct WriteHeaders {
         max_length = 200
     )]
     agent_id: Option<String>,
-    /// The writer's session, recorded as `origin_session_id`; work-item
-    /// events also go to `session:<X-Session-ID>` (1–200 characters).
+    /// The writer's session, recorded as `origin_session_id` (1–200
+    /// characters; on work-item routes a session id).
     #[param(
         rename = "X-Session-ID",
         nullable = false,
         min_length = 1,
         max_length = 200
+    )]
+    session_id: Option<String>,
+    /// Makes the write idempotent: a repeat gets the first answer with
+    /// `Idempotent-Replayed: true` (1–255 visible ASCII characters).
+    #[param(
+        rename = "Idempotency-Key",
+        nullable = false,
+        pattern = "^[!-~]{1,255}$"
+    )]
+    idempotency_key: Option<String>,
+}
+
+/// [`WriteHeaders`] of the work-item routes, whose events also go to
+/// `session:<X-Session-ID>`: there `X-Session-ID` is a session id (422
+/// otherwise).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(
+    dead_code,
+    reason = "documents headers that `extract::command_ctx` reads"
+)]
+pub struct WorkHeaders {
+    /// The writing agent, recorded on the events as `agent_id` (1–200 characters).
+    #[param(
+        rename = "X-Agent-ID",
+        nullable = false,
+        min_length = 1,
+        max_length = 200
+    )]
+    agent_id: Option<String>,
+    /// The writer's session, recorded as `origin_session_id`; work-item
+    /// events also go to `session:<X-Session-ID>`, so it is a session id.
+    #[param(
+        rename = "X-Session-ID",
+        nullable = false,
+        pattern = "^[A-Za-z0-9_.-]{1,100}$"
     )]
     session_id: Option<String>,
     /// Makes the write idempotent: a repeat gets the first answer with

@@ -588,7 +588,7 @@ pub struct TrackBody {
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub title: String,
     /// Up to 100,000 characters (default empty).
-    #[schema(max_length = 100000)]
+    #[schema(max_length = 100000, nullable = false)]
     pub description: Option<String>,
 }
 
@@ -599,6 +599,17 @@ pub struct SpikeBody {
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub title: String,
     /// Up to 100,000 characters (default empty).
-    #[schema(max_length = 100000)]
+    #[schema(max_length = 100000, nullable = false)]
     pub findings: Option<String>,
+}
+
+/// A `/socket.io/` refusal: Engine.IO's own, or herald's for a query
+/// string that does not parse.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SocketIoRefusal {
+    /// Engine.IO's refusal.
+    Engine(EngineIoError),
+    /// herald's error body.
+    Herald(super::errors::ErrorBody),
 }
