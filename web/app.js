@@ -358,7 +358,9 @@ function boardView() {
 
 function opsView() {
   const out = h("div", { id: "ops" });
-  main.replaceChildren(h("h1", {}, "Operator"), out);
+  const apiDoc = h("p", { class: "muted" }, "HTTP API: ",
+    h("a", { id: "openapi-link", href: "/api/openapi.json" }, "OpenAPI 3.1 document"));
+  main.replaceChildren(h("h1", {}, "Operator"), apiDoc, out);
   let last = null;
   const tick = () => api("GET", "/api/stats").then((s) => {
     const now = performance.now();
