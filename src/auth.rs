@@ -46,7 +46,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Compares two hashes in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
+pub fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

@@ -36,6 +36,10 @@ pub struct Settings {
     pub cluster: ClusterSettings,
     /// HTTP API behaviour.
     pub http: HttpSettings,
+    /// `GET /metrics`.
+    pub metrics: MetricsSettings,
+    /// Log lines.
+    pub log: LogSettings,
 }
 
 /// `[server]`
@@ -199,6 +203,37 @@ impl Default for HttpSettings {
     }
 }
 
+/// `[metrics]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// A bearer token that may read `/metrics` (besides admins) when auth is
+    /// required, so a scraper needs no admin token; unset by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` (human lines) or `json` (one object per line, for shippers).
+    pub format: LogFormat,
+    /// One `info` line per HTTP request (target `herald::access`).
+    pub access: bool,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// `[timestamp LEVEL target] message key=value…`
+    #[default]
+    Text,
+    /// `{"timestamp","level","target","message",…fields}` per line.
+    Json,
+}
+
 /// `[cluster]` (PostgreSQL only; a SQLite database is one node).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -216,6 +251,11 @@ pub struct ClusterSettings {
     /// How often the node compares the heads of its live rooms with the log
     /// and delivers what a lost notification would have hidden.
     pub reconcile_ms: u64,
+    /// The URL the listener connects with; empty means `database.url`. Set
+    /// it when `database.url` goes through a pooler that does not keep a
+    /// session per client (PgBouncer in transaction mode), where LISTEN
+    /// does not work.
+    pub listen_url: String,
 }
 
 impl Default for ClusterSettings {
@@ -225,6 +265,7 @@ impl Default for ClusterSettings {
             heartbeat_ms: 1000,
             node_timeout_ms: 10_000,
             reconcile_ms: 1000,
+            listen_url: String::new(),
         }
     }
 }
@@ -302,15 +343,27 @@ impl Settings {
                 ),
             ));
         }
+        if self.metrics.token.as_deref().is_some_and(short) {
+            return Err(ConfigError::new(
+                "metrics.token",
+                format!(
+                    "must be at least {MIN_ADMIN_TOKEN_CHARS} characters (a long random string)"
+                ),
+            ));
+        }
         Ok(())
     }
 
     /// These settings with their secrets masked, for `check-config` and the
-    /// logs: `auth.admin_token`, and the password in `database.url`.
+    /// logs: `auth.admin_token`, `metrics.token`, and the password in
+    /// `database.url`.
     pub fn redacted(&self) -> Settings {
         let mut shown = self.clone();
         if shown.auth.admin_token.is_some() {
             shown.auth.admin_token = Some(MASK.into());
+        }
+        if shown.metrics.token.is_some() {
+            shown.metrics.token = Some(MASK.into());
         }
         shown.database.url = mask_url_password(&self.database.url);
         shown
@@ -380,6 +433,16 @@ impl Settings {
             ));
         }
         positive("http.idempotency_ttl_s", self.http.idempotency_ttl_s)?;
+        let listen = &self.cluster.listen_url;
+        if !(listen.is_empty()
+            || listen.starts_with("postgres://")
+            || listen.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::new(
+                "cluster.listen_url",
+                "must be empty or start with postgres://",
+            ));
+        }
         positive("cluster.heartbeat_ms", self.cluster.heartbeat_ms)?;
         positive("cluster.reconcile_ms", self.cluster.reconcile_ms)?;
         if self.cluster.node_timeout_ms <= self.cluster.heartbeat_ms {
@@ -426,15 +489,23 @@ pub fn mask_url_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:{MASK}@{host}"),
-            None => authority.to_string(),
-        },
-        None => authority.to_string(),
+    // A password may hold an unencoded `/`, `?` or `#`: the user info runs
+    // to the last `@`, whatever it contains (an `@` in the query masks more
+    // than needed, never less).
+    let (masked_user, rest) = match rest.rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let user = match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:{MASK}@"),
+                None => format!("{userinfo}@"),
+            };
+            (user, &rest[at + 1..])
+        }
+        None => (String::new(), rest),
     };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, tail) = rest.split_at(authority_end);
+    let authority = format!("{masked_user}{host}");
     let tail = match tail.split_once('?') {
         Some((path, query)) => {
             let params: Vec<String> = query
@@ -584,6 +655,7 @@ mod tests {
         assert_eq!(err.key, "auth.admin_token");
         let s = load_env(&[
             ("HERALD__AUTH__ADMIN_TOKEN", "a-long-enough-admin-token"),
+            ("HERALD__METRICS__TOKEN", "a-long-enough-scrape-token"),
             (
                 "HERALD__DATABASE__URL",
                 "postgres://herald:pw@db:5432/h?password=pw2&x=1",
@@ -592,6 +664,7 @@ mod tests {
         .unwrap()
         .redacted();
         assert_eq!(s.auth.admin_token.as_deref(), Some(MASK));
+        assert_eq!(s.metrics.token.as_deref(), Some(MASK));
         assert_eq!(
             s.database.url,
             "postgres://herald:***@db:5432/h?password=***&x=1"
@@ -601,9 +674,28 @@ mod tests {
             ("postgresql://u:p@h", "postgresql://u:***@h"),
             ("sqlite://data/x.db", "sqlite://data/x.db"),
             ("postgres://u:p%40x@h/d", "postgres://u:***@h/d"),
+            ("postgres://u:a/b?c#d@h/d", "postgres://u:***@h/d"),
+            (
+                "postgres://u:p@h/d?options=-c%20x",
+                "postgres://u:***@h/d?options=-c%20x",
+            ),
         ] {
             assert_eq!(mask_url_password(url), shown);
         }
+    }
+
+    #[test]
+    fn log_format_and_short_scrape_tokens() {
+        let s = load_env(&[
+            ("HERALD__LOG__FORMAT", "json"),
+            ("HERALD__LOG__ACCESS", "true"),
+        ]);
+        let s = s.unwrap();
+        assert_eq!((s.log.format, s.log.access), (LogFormat::Json, true));
+        let err = load_env(&[("HERALD__LOG__FORMAT", "xml")]).unwrap_err();
+        assert_eq!(err.key, "log.format");
+        let err = load_env(&[("HERALD__METRICS__TOKEN", "short")]).unwrap_err();
+        assert_eq!(err.key, "metrics.token");
     }
 
     #[test]

@@ -17,6 +17,9 @@
 //! * [`engineio`] — the Socket.IO / Engine.IO packet format.
 //! * [`transport`] — WebSocket frame encoding and the per-socket outbox.
 //! * [`stats`] — live counters.
+//! * [`history`] — the last minutes of those counters, sampled each second.
+//! * [`metrics`] — Prometheus metrics and their text rendering.
+//! * [`logging`] — text or JSON log lines (`[log]`).
 //! * [`http`] — the route table and handlers.
 //!
 //! [`run`] starts everything on a listener the caller bound, and stops
@@ -30,7 +33,10 @@ pub mod db;
 pub mod domain;
 pub mod engineio;
 pub mod error;
+pub mod history;
 pub mod http;
+pub mod logging;
+pub mod metrics;
 pub mod protocol;
 pub mod stats;
 pub mod time;
@@ -87,9 +93,14 @@ pub fn add_user(
         ..domain::CommandCtx::default()
     };
     let outcome = conn
-        .transaction(|c| domain::apply(c, &ctx, &command))
+        .transaction(|c| domain::apply_now(c, &ctx, &command))
         .map_err(|e| io::Error::other(e.message().to_string()))?;
     Ok((serde_json::Value::Object(outcome.body), token))
+}
+
+/// A node id for an empty `cluster.node_id`: `node-<12 hex>`.
+pub fn new_node_id() -> String {
+    format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
 /// Serves herald on `listener` until `shutdown` resolves, then stops
@@ -115,10 +126,11 @@ pub async fn run(
         .map_err(io::Error::other)?;
     let pool = db::pool(manager.clone(), settings.database.pool_size);
     let node = match settings.cluster.node_id.as_str() {
-        "" => format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        "" => new_node_id(),
         id => id.to_string(),
     };
     let stats = Arc::new(stats::Stats::new(node));
+    let sampler = history::spawn_sampler(pool.clone(), stats.clone());
     let auth = Arc::new(auth::Auth::new(&settings.auth, pool.clone()));
     let core = Core::start(
         &settings,
@@ -162,6 +174,7 @@ pub async fn run(
     log::info!("closed {closed} sockets with 1001");
     handle.stop(true).await;
     let _ = serving.await;
+    sampler.abort();
     core.stop().await;
     log::info!("stopped");
     Ok(())
@@ -206,11 +219,23 @@ impl Core {
         };
         let cluster_node = cluster_url.as_ref().map(|_| stats.node().to_string());
         let ttl = settings.http.idempotency_ttl_s;
+        let writer_stats = stats.clone();
         let writer = Persistence::start_in_arbiter(&writer_thread.handle(), move |_| {
-            Persistence::new(manager, writer_registry, retention, cluster_node, ttl)
+            Persistence::new(
+                manager,
+                writer_registry,
+                retention,
+                cluster_node,
+                ttl,
+                writer_stats,
+            )
         });
         let cluster = cluster_url.map(|url| {
             let thread = Arbiter::new();
+            let url = match settings.cluster.listen_url.as_str() {
+                "" => url,
+                listen => listen.to_string(),
+            };
             let env = ClusterEnv {
                 node: stats.node().to_string(),
                 url,

@@ -19,7 +19,6 @@ Configuration layers: built-in defaults, config/default.toml (if present),
 --config FILE, then HERALD__SECTION__KEY environment variables.";
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let mut command = None;
     let mut config: Option<PathBuf> = None;
     let mut user = NewUser::default();
@@ -53,14 +52,20 @@ fn main() -> ExitCode {
             other => return usage_error(&format!("unexpected argument {other:?}")),
         }
     }
-    let settings = match Settings::load(config.as_deref(), std::env::vars()) {
+    let mut settings = match Settings::load(config.as_deref(), std::env::vars()) {
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("herald: {err}");
             return ExitCode::from(2);
         }
     };
-    match command.as_deref().unwrap_or("serve") {
+    let command = command.as_deref().unwrap_or("serve");
+    if command == "serve" && settings.cluster.node_id.is_empty() {
+        // Chosen here rather than in `run`, so every log line can carry it.
+        settings.cluster.node_id = herald::new_node_id();
+    }
+    herald::logging::init(&settings.log, &settings.cluster.node_id);
+    match command {
         "check-config" => check_config(&settings),
         "migrate" => migrate(&settings),
         "users add" => add_user(&settings, user),

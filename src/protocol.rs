@@ -145,6 +145,18 @@ pub enum Dialect {
     SocketIo,
 }
 
+impl Dialect {
+    /// The dialect's name in metrics and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Native => "native",
+            Dialect::Flat => "flat",
+            Dialect::Broadcast => "broadcast",
+            Dialect::SocketIo => "socketio",
+        }
+    }
+}
+
 /// How to answer the request a control frame is about: the socket's
 /// dialect, and the Socket.IO ack id the client asked for, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

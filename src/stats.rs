@@ -1,10 +1,16 @@
 //! Live counters shared by actors and read by `/api/stats` and heartbeats.
 //! Plain atomics and one small map: reading them never waits for an actor.
+//! Their last minutes are kept in [`History`] for the operator page. The
+//! Prometheus metrics (`crate::metrics`) travel with them, so every actor
+//! that counts already holds them.
 
 use crate::db::cluster::NodeRow;
+use crate::history::History;
+use crate::metrics::Metrics;
+use crate::protocol::Dialect;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -19,10 +25,16 @@ pub struct Stats {
     nodes: Mutex<Vec<NodeRow>>,
     /// The cluster listener is up (always false on a single node).
     listening: AtomicBool,
-    /// Wake-ups heard from the cluster listener (every node's, this one's too).
-    notifications: AtomicUsize,
+    /// The rooms hold deliveries until a catch-up (cluster only).
+    fenced: AtomicBool,
     /// Clients admitted and not yet gone: in all, and by peer address.
     admitted: Mutex<(usize, HashMap<IpAddr, usize>)>,
+    /// Event frames queued for sockets since start (counted once per flush).
+    frames: AtomicU64,
+    /// The last minutes of these counters.
+    history: History,
+    /// What `/metrics` shows.
+    metrics: Metrics,
 }
 
 impl Default for Stats {
@@ -68,9 +80,35 @@ impl Stats {
             node,
             nodes: Mutex::new(Vec::new()),
             listening: AtomicBool::new(false),
-            notifications: AtomicUsize::new(0),
+            fenced: AtomicBool::new(false),
             admitted: Mutex::new((0, HashMap::new())),
+            frames: AtomicU64::new(0),
+            history: History::default(),
+            metrics: Metrics::new(),
         }
+    }
+
+    /// `n` event frames were queued for sockets (a flush's or a catch-up's
+    /// total: one add per flush, not one per frame).
+    pub fn frames_sent(&self, n: usize) {
+        if n > 0 {
+            self.frames.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Event frames queued for sockets since start.
+    pub fn frames_total(&self) -> u64 {
+        self.frames.load(Ordering::Relaxed)
+    }
+
+    /// The sampled history of these counters.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// The Prometheus metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// This node's id.
@@ -112,12 +150,23 @@ impl Stats {
 
     /// A wake-up arrived on the cluster channel.
     pub fn notification_received(&self) {
-        self.notifications.fetch_add(1, Ordering::Relaxed);
+        self.metrics.notification_received();
     }
 
-    /// Wake-ups received since start.
-    pub fn notifications(&self) -> usize {
-        self.notifications.load(Ordering::Relaxed)
+    /// Wake-ups heard from the cluster listener since start (every node's,
+    /// this one's too).
+    pub fn notifications(&self) -> u64 {
+        self.metrics.notifications()
+    }
+
+    /// The rooms were fenced (true) or caught up (false).
+    pub fn set_fenced(&self, fenced: bool) {
+        self.fenced.store(fenced, Ordering::Relaxed);
+    }
+
+    /// Whether the rooms hold deliveries until a catch-up.
+    pub fn fenced(&self) -> bool {
+        self.fenced.load(Ordering::Relaxed)
     }
 
     /// Whether the cluster listener is up.
@@ -125,14 +174,16 @@ impl Stats {
         self.listening.load(Ordering::Relaxed)
     }
 
-    /// A socket opened (any dialect).
-    pub fn connection_opened(&self) {
+    /// A socket of `dialect` opened.
+    pub fn connection_opened(&self, dialect: Dialect) {
         self.connections.fetch_add(1, Ordering::Relaxed);
+        self.metrics.connection_opened(dialect);
     }
 
-    /// A socket closed.
-    pub fn connection_closed(&self) {
+    /// A socket of `dialect` closed.
+    pub fn connection_closed(&self, dialect: Dialect) {
         self.connections.fetch_sub(1, Ordering::Relaxed);
+        self.metrics.connection_closed(dialect);
     }
 
     /// Open sockets.

@@ -184,13 +184,16 @@ impl Outbox {
         }
     }
 
-    /// Takes everything queued now, without waiting; `true` with it when the
-    /// outbox is closing (nothing more will come).
-    pub fn drain(&self) -> (Vec<Bytes>, bool) {
+    /// Takes at most `max` of the frames queued now, without waiting; `true`
+    /// with them when the outbox is closing and nothing is left in it
+    /// (nothing more will come).
+    pub fn drain(&self, max: usize) -> (Vec<Bytes>, bool) {
         let mut inner = self.lock();
-        inner.queued = 0;
-        let frames = inner.queue.drain(..).collect();
-        (frames, inner.closing)
+        let take = max.min(inner.queue.len());
+        let frames: Vec<Bytes> = inner.queue.drain(..take).collect();
+        let taken: usize = frames.iter().map(Bytes::len).sum();
+        inner.queued = inner.queued.saturating_sub(taken);
+        (frames, inner.closing && inner.queue.is_empty())
     }
 
     /// Wakes whoever waits on this outbox, without queueing anything (a

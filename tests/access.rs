@@ -139,10 +139,21 @@ async fn a_stranger_is_refused_a_private_session_and_reads_a_public_one() {
     let owner = create_user(&srv, "owner@x.io").await;
     let stranger = create_user(&srv, "stranger@x.io").await;
     owned_session(&srv, &owner, "s1").await;
+    // The session and its snapshot: one status for both.
     let get = |who: &User| {
         let who = who.clone();
-        let url = srv.url("/api/sessions/s1");
-        async move { who.call("GET", &url, None).await.0 }
+        let urls = [
+            srv.url("/api/sessions/s1"),
+            srv.url("/api/sessions/s1/snapshot"),
+        ];
+        async move {
+            let (one, snap) = (
+                who.call("GET", &urls[0], None).await.0,
+                who.call("GET", &urls[1], None).await.0,
+            );
+            assert_eq!(one, snap, "GET /api/sessions/s1 and its snapshot disagree");
+            one
+        }
     };
     assert_eq!(get(&stranger).await, 403);
     assert_eq!(get(&owner).await, 200);
@@ -382,7 +393,7 @@ async fn collaborators_are_checked_and_accepted_by_the_invited_user() {
     assert!(accepted["accepted_at"].is_string());
     // The snapshot carries the list.
     let (_, snap) = invited
-        .call("GET", &srv.url("/api/sessions/s1"), None)
+        .call("GET", &srv.url("/api/sessions/s1/snapshot"), None)
         .await;
     assert_eq!(snap["collaborators"][0]["status"], "accepted");
     // A collaborator may leave on its own.

@@ -53,7 +53,7 @@ async fn a_message_reaches_session_and_project_rooms_and_is_listed() {
     let (st, list) = get(&srv.url(&format!("/api/sessions/{sid}/messages"))).await;
     assert_eq!(st, 200);
     assert_eq!(list.as_array().unwrap().len(), 2);
-    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
+    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}/snapshot"))).await;
     assert_eq!(snap["messages"][1]["content"], "Done");
 }
 
@@ -160,8 +160,7 @@ async fn token_usage_totals_add_up_across_concurrent_posts() {
     assert!(answers
         .iter()
         .all(|(_, b)| b["events"].as_array().map(Vec::len) == Some(4)));
-    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
-    let s = &snap["session"];
+    let (_, s) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
     assert_eq!(
         (s["tokens_input"].clone(), s["tokens_output"].clone()),
         (json!(300), json!(700))
@@ -169,6 +168,33 @@ async fn token_usage_totals_add_up_across_concurrent_posts() {
     assert_eq!(
         (s["tokens_total"].clone(), s["tokens_cache_read"].clone()),
         (json!(1000), json!(100))
+    );
+
+    // Listed, oldest first, page by page.
+    let list_url = srv.url(&format!("/api/sessions/{sid}/token-usage"));
+    let (st, all) = get(&format!("{list_url}?limit=1000")).await;
+    assert_eq!(st, 200, "{all}");
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 100);
+    let ids: Vec<i64> = all.iter().map(|u| u["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "not oldest first");
+    let input: i64 = all
+        .iter()
+        .map(|u| u["input_tokens"].as_i64().unwrap())
+        .sum();
+    assert_eq!(json!(input), s["tokens_input"]);
+    let (_, page) = get(&format!("{list_url}?after={}&limit=10", ids[49])).await;
+    let page: Vec<i64> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(page, ids[50..60]);
+    assert_error(
+        &get(&srv.url("/api/sessions/nope/token-usage")).await,
+        404,
+        "not_found",
     );
 
     // Live: token_usage then session_updated with the new totals.
@@ -215,7 +241,7 @@ async fn todos_arrive_at_once_even_with_a_long_batching_window() {
     );
     assert_eq!(ev[0]["event_type"], "todos_updated");
     assert_eq!(ev[0]["payload"]["todos"][1]["active_form"], "Shipping");
-    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
+    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}/snapshot"))).await;
     assert_eq!(snap["todos"].as_array().unwrap().len(), 2);
     // Replaced whole.
     call(
@@ -224,7 +250,7 @@ async fn todos_arrive_at_once_even_with_a_long_batching_window() {
         Some(json!([])),
     )
     .await;
-    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
+    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}/snapshot"))).await;
     assert_eq!(snap["todos"], json!([]));
 }
 
@@ -258,7 +284,7 @@ async fn the_same_tool_call_posted_twice_reaches_clients_once() {
     // Nothing else: the next frame answers a ping.
     ws.send_json(json!({"type": "ping"})).await;
     assert_eq!(ws.next_json().await["type"], "pong");
-    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
+    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}/snapshot"))).await;
     assert_eq!(snap["tool_calls"].as_array().unwrap().len(), 1);
     assert_eq!(snap["tool_calls"][0]["state"], "output-available");
     // A session with activity can be deleted.
@@ -319,5 +345,5 @@ async fn a_session_snapshot_after_navigation_carries_the_agent_metadata() {
     assert_eq!(renamed["payload"]["project_name"], "Landing");
     assert_eq!(renamed["payload"]["agent_id"], "claude-code");
     let (_, got) = get(&srv.url("/api/sessions/build-1")).await;
-    assert_eq!(got["session"]["project_name"], "Landing");
+    assert_eq!(got["project_name"], "Landing");
 }

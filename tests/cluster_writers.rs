@@ -285,7 +285,7 @@ async fn the_same_tool_call_on_two_nodes_is_recorded_once() {
         .filter(|e| e["event_type"] == "tool_call_updated")
         .count();
     assert_eq!((created, updated), (PAIRS, 0));
-    let (_, snapshot) = get(&nodes[0].url(&format!("/api/sessions/{sid}"))).await;
+    let (_, snapshot) = get(&nodes[0].url(&format!("/api/sessions/{sid}/snapshot"))).await;
     assert_eq!(snapshot["tool_calls"].as_array().unwrap().len(), PAIRS);
 }
 

@@ -89,10 +89,7 @@ async fn a_prompt_hook_sets_active_and_clears_attention_on_the_wire_and_in_get()
     .await;
     let (_, snap) = get(&srv.url("/api/sessions/s-2")).await;
     assert_eq!(
-        (
-            snap["session"]["status"].clone(),
-            snap["session"]["needs_attention"].clone()
-        ),
+        (snap["status"].clone(), snap["needs_attention"].clone()),
         (json!("idle"), json!(true))
     );
     let mut ws = Ws::open(&srv).await;
@@ -108,16 +105,86 @@ async fn a_prompt_hook_sets_active_and_clears_attention_on_the_wire_and_in_get()
         ["session_updated", "status_changed", "message_created"]
     );
     assert_eq!(evs[0]["payload"]["needs_attention"], false);
+    // Its first prompt also titled it, in the same update.
+    assert_eq!(evs[0]["payload"]["title"], "fix it");
     assert_eq!(evs[1]["payload"]["new_status"], "active");
     assert_eq!(evs[2]["payload"]["content"], "fix it");
     let (_, snap) = get(&srv.url("/api/sessions/s-2")).await;
     assert_eq!(
-        (
-            snap["session"]["status"].clone(),
-            snap["session"]["needs_attention"].clone()
-        ),
+        (snap["status"].clone(), snap["needs_attention"].clone()),
         (json!("active"), json!(false))
     );
+}
+
+#[actix_web::test]
+async fn a_hook_created_session_takes_its_first_prompt_s_first_line_as_title() {
+    let srv = TestServer::start_with(|s| s.ws.batch_window_ms = 0);
+    let start = json!({"hook_event_name": "SessionStart", "session_id": "t-1", "cwd": "/x/shop"});
+    assert_eq!(hook(&srv, start).await["title"], "New session");
+    let mut ws = Ws::open(&srv).await;
+    ws.subscribe("session:t-1", None).await;
+    let prompt =
+        "\n  Add a pricing table to the landing page  \nwith three tiers, monthly and yearly";
+    let answer = hook(
+        &srv,
+        json!({"hook_event_name": "UserPromptSubmit", "session_id": "t-1", "prompt": prompt}),
+    )
+    .await;
+    assert_eq!(answer["title"], "Add a pricing table to the landing page");
+    // One `session_updated` carries it, live.
+    let evs = ws.events(2).await;
+    assert_eq!(types(&evs), ["session_updated", "message_created"]);
+    assert_eq!(
+        evs[0]["payload"]["title"],
+        "Add a pricing table to the landing page"
+    );
+    // Later prompts leave it alone.
+    let later = json!({"hook_event_name": "UserPromptSubmit", "session_id": "t-1", "prompt": "now the FAQ"});
+    assert_eq!(
+        hook(&srv, later).await["title"],
+        "Add a pricing table to the landing page"
+    );
+    let (_, listed) = get(&srv.url("/api/sessions")).await;
+    assert_eq!(
+        listed[0]["title"],
+        "Add a pricing table to the landing page"
+    );
+}
+
+#[actix_web::test]
+async fn a_prompt_title_is_at_most_80_characters_and_never_replaces_a_set_title() {
+    let srv = TestServer::start();
+    let long = "Refactor ".repeat(20);
+    let first = json!({"hook_event_name": "UserPromptSubmit", "session_id": "t-2", "prompt": long});
+    let title = hook(&srv, first).await["title"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(title.chars().count(), 80, "{title}");
+    assert!(title.ends_with('…') && long.starts_with(title.trim_end_matches('…')));
+    // A blank prompt leaves the default; the next real one names it.
+    let blank =
+        json!({"hook_event_name": "UserPromptSubmit", "session_id": "t-3", "prompt": " \n "});
+    assert_eq!(hook(&srv, blank).await["title"], "New session");
+    let named =
+        json!({"hook_event_name": "UserPromptSubmit", "session_id": "t-3", "prompt": "Write docs"});
+    assert_eq!(hook(&srv, named).await["title"], "Write docs");
+    // Someone set a title before the first prompt: it stays.
+    let start = json!({"hook_event_name": "SessionStart", "session_id": "t-4"});
+    hook(&srv, start).await;
+    let (st, _) = patch(
+        &srv.url("/api/sessions/t-4"),
+        json!({"title": "Release 2.0"}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let prompt = json!({"hook_event_name": "UserPromptSubmit", "session_id": "t-4", "prompt": "bump versions"});
+    assert_eq!(hook(&srv, prompt).await["title"], "Release 2.0");
+    // A session created with a title over HTTP keeps it too.
+    let (pid, sid) = project_and_session(&srv).await;
+    let prompt = json!({"hook_event_name": "UserPromptSubmit", "session_id": sid, "project_id": pid,
+                        "prompt": "something else"});
+    assert_eq!(hook(&srv, prompt).await["title"], "S");
 }
 
 #[actix_web::test]

@@ -1,7 +1,7 @@
 //! The HTTP API's project routes, the seed-004 aliases, the ops endpoints and
 //! routing refusals (DESIGN §4 and §8): what each answers, that deleting a
-//! project takes its sessions along, that `/healthz`, `/readyz` and
-//! `/api/stats` report the server's state, and that unknown routes and wrong
+//! project takes its sessions along, that `/healthz`, `/readyz`,
+//! `/api/stats` and `/api/stats/history` report the server's state, and that unknown routes and wrong
 //! methods answer `{"error":{"code","message"}}` while the server keeps serving.
 #![expect(
     clippy::unwrap_used,
@@ -201,6 +201,94 @@ async fn health_readiness_and_stats() {
     })
     .await;
     assert_eq!(stats["events_total"], 1, "{stats}");
+}
+
+/// Polls `GET /api/stats/history` until a sample passes `check`.
+async fn wait_sample(
+    srv: &TestServer,
+    check: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (st, body) = get(&srv.url("/api/stats/history")).await;
+        assert_eq!(st, 200, "{body}");
+        if let Some(found) = body["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| check(s))
+        {
+            return found.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no sample matched: {body}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_web::test]
+async fn stats_history_samples_connections_and_event_and_frame_rates() {
+    let srv = TestServer::start_with(|s| s.ws.batch_window_ms = 0);
+    let first = wait_sample(&srv, |_| true).await;
+    let mut keys: Vec<_> = first.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "connections",
+            "events_per_s",
+            "events_total",
+            "frames_per_s",
+            "frames_total",
+            "rooms",
+            "t"
+        ]
+    );
+    let (_, body) = get(&srv.url("/api/stats/history")).await;
+    assert_eq!(body["interval_ms"], 1000);
+    let mut ws = Ws::open(&srv).await;
+    ws.subscribe("charted", None).await;
+    for n in 0..5 {
+        publish(&srv, "charted", json!({"n": n})).await;
+    }
+    ws.events(5).await;
+    let busy = wait_sample(&srv, |s| {
+        s["connections"] == 1 && s["events_total"] == 5 && s["frames_total"].as_u64() >= Some(1)
+    })
+    .await;
+    assert_eq!(busy["rooms"], 1);
+    // The events and frames show as rates in the sample that first saw them.
+    let (_, body) = get(&srv.url("/api/stats/history")).await;
+    let samples = body["samples"].as_array().unwrap();
+    assert!(
+        samples
+            .iter()
+            .any(|s| s["events_per_s"].as_f64() > Some(0.0)),
+        "{body}"
+    );
+    assert!(
+        samples
+            .iter()
+            .any(|s| s["frames_per_s"].as_f64() > Some(0.0)),
+        "{body}"
+    );
+    // `after` (unix ms) gives only newer samples.
+    let (_, all) = get(&srv.url("/api/stats/history?after=0")).await;
+    assert!(all["samples"].as_array().unwrap().len() >= samples.len());
+    let (_, none) = get(&srv.url("/api/stats/history?after=99999999999999")).await;
+    assert_eq!(none["samples"], json!([]));
+}
+
+#[actix_web::test]
+async fn stats_history_is_for_admins_only() {
+    let srv = start_with_auth(|_| {});
+    let user = create_user(&srv, "someone@x.io").await;
+    let url = srv.url("/api/stats/history");
+    assert_error(&call_as(None, "GET", &url, None).await, 401, "unauthorized");
+    assert_error(&user.call("GET", &url, None).await, 403, "forbidden");
+    assert_eq!(call_as(Some(ADMIN), "GET", &url, None).await.0, 200);
 }
 
 // ---------------------------------------------------------------- routing

@@ -157,7 +157,7 @@ async fn bodies_of_the_wrong_shape_are_400_and_write_nothing() {
         "a refused write left a project"
     );
     let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
-    assert_eq!(snap["session"]["status"], "active");
+    assert_eq!(snap["status"], "active");
     still_serving(&srv).await;
 }
 
@@ -275,8 +275,8 @@ async fn invalid_values_are_422_and_write_nothing() {
     let (_, p) = get(&srv.url(&format!("/api/projects/{pid}"))).await;
     assert_eq!(p["name"], "P");
     let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
-    assert_eq!(snap["session"]["title"], "S");
-    assert_eq!(snap["session"]["status"], "active");
+    assert_eq!(snap["title"], "S");
+    assert_eq!(snap["status"], "active");
     let (_, sessions) = get(&srv.url("/api/sessions")).await;
     assert_eq!(sessions.as_array().unwrap().len(), 1);
 

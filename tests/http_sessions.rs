@@ -56,7 +56,7 @@ async fn session_client_chosen_id_is_kept_and_a_repeat_conflicts() {
     assert_eq!(s["id"], "my-sess.1");
     let (st, snap) = get(&srv.url("/api/sessions/my-sess.1")).await;
     assert_eq!(st, 200, "{snap}");
-    assert_eq!(snap["session"]["id"], "my-sess.1");
+    assert_eq!(snap["id"], "my-sess.1");
 
     let before = events_total(&srv).await;
     let again = post(
@@ -67,10 +67,7 @@ async fn session_client_chosen_id_is_kept_and_a_repeat_conflicts() {
     assert_error(&again, 409, "conflict");
     assert_eq!(events_total(&srv).await, before);
     let (_, snap) = get(&srv.url("/api/sessions/my-sess.1")).await;
-    assert_eq!(
-        snap["session"]["title"], "T",
-        "the conflict overwrote the session"
-    );
+    assert_eq!(snap["title"], "T", "the conflict overwrote the session");
 
     let unknown = post(
         &srv.url("/api/projects/no-such-project/sessions"),
@@ -127,10 +124,28 @@ async fn session_list_filters_by_project_and_status() {
 }
 
 #[actix_web::test]
-async fn session_get_is_the_snapshot() {
+async fn session_get_answers_the_session_as_a_write_does() {
+    let srv = TestServer::start();
+    let (pid, _) = project_and_session(&srv).await;
+    let (st, created) = post(
+        &srv.url(&format!("/api/projects/{pid}/sessions")),
+        json!({"id": "read-me", "title": "Read me"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{created}");
+    let (st, got) = get(&srv.url("/api/sessions/read-me")).await;
+    assert_eq!(st, 200, "{got}");
+    let mut written = created.as_object().unwrap().clone();
+    written.remove("events");
+    assert_eq!(got, Value::Object(written));
+    assert_error(&get(&srv.url("/api/sessions/nope")).await, 404, "not_found");
+}
+
+#[actix_web::test]
+async fn session_snapshot_is_the_room_snapshot() {
     let srv = TestServer::start();
     let (pid, sid) = project_and_session(&srv).await;
-    let (st, snap) = get(&srv.url(&format!("/api/sessions/{sid}"))).await;
+    let (st, snap) = get(&srv.url(&format!("/api/sessions/{sid}/snapshot"))).await;
     assert_eq!(st, 200, "{snap}");
     let mut keys: Vec<_> = snap.as_object().unwrap().keys().cloned().collect();
     keys.sort();
@@ -150,7 +165,15 @@ async fn session_get_is_the_snapshot() {
     for list in ["collaborators", "messages", "todos", "tool_calls"] {
         assert!(snap[list].is_array(), "{list}: {snap}");
     }
-    assert_error(&get(&srv.url("/api/sessions/nope")).await, 404, "not_found");
+    // The same object a fresh subscribe carries.
+    let mut ws = Ws::open(&srv).await;
+    let subscribed = ws.subscribe(&format!("session:{sid}"), None).await;
+    assert_eq!(subscribed["snapshot"], snap);
+    assert_error(
+        &get(&srv.url("/api/sessions/nope/snapshot")).await,
+        404,
+        "not_found",
+    );
 }
 
 #[actix_web::test]

@@ -113,3 +113,19 @@ async fn an_expired_key_is_a_new_write() {
     assert_eq!((status, replayed), (201, false));
     assert_eq!(stored_seqs(&srv, "r").await, vec![1, 2]);
 }
+
+#[actix_web::test]
+async fn routes_that_issue_a_token_refuse_a_key() {
+    let srv = TestServer::start();
+    let body = json!({"email": "k@x.io"});
+    let (status, _, bytes) = keyed_post(&srv.url("/api/users"), "u1", &body).await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&bytes));
+    let (status, user) = post(&srv.url("/api/users"), body).await;
+    assert_eq!(status, 201, "{user}");
+    let url = srv.url(&format!(
+        "/api/users/{}/token",
+        user["id"].as_str().unwrap()
+    ));
+    let (status, _, _) = keyed_post(&url, "t1", &json!({})).await;
+    assert_eq!(status, 400);
+}

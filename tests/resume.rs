@@ -159,16 +159,115 @@ async fn a_since_beyond_retention_gets_a_snapshot() {
 }
 
 #[actix_web::test]
-async fn repeated_subscribe_never_duplicates() {
+async fn repeated_subscribe_without_since_gets_a_fresh_snapshot_and_no_duplicate() {
     let srv = TestServer::start();
     let mut ws = Ws::open(&srv).await;
     ws.subscribe("dup", None).await;
     publish(&srv, "dup", json!({"n": 1})).await;
     assert_eq!(seqs_of(&ws.events(1).await), vec![1]);
+    // With `since`: answered with its position, nothing sent again.
     let again = ws.subscribe("dup", Some(0)).await;
-    assert_eq!(again["seq"], 1);
+    assert_eq!(
+        (&again["seq"], &again["recovered"]),
+        (&json!(1), &json!(true))
+    );
+    // Without: a fresh snapshot (a free room's is null) at its position.
+    let fresh = ws.subscribe("dup", None).await;
+    assert_eq!(
+        (&fresh["seq"], &fresh["recovered"], &fresh["snapshot"]),
+        (&json!(1), &json!(false), &json!(null))
+    );
     publish(&srv, "dup", json!({"n": 2})).await;
     assert_eq!(seqs_of(&ws.events(1).await), vec![2]);
+}
+
+#[actix_web::test]
+async fn repeated_subscribes_while_writes_commit_resend_and_skip_nothing() {
+    const MESSAGES: i64 = 40;
+    let srv = TestServer::start();
+    let (_, sid) = project_and_session(&srv).await;
+    let room = format!("session:{sid}");
+    let mut ws = Ws::open(&srv).await;
+    let first = ws.subscribe(&room, None).await;
+    let mut cursor = first["seq"].as_i64().unwrap();
+    let url = srv.url(&format!("/api/sessions/{sid}/messages"));
+    let writer = actix_web::rt::spawn(async move {
+        for n in 0..MESSAGES {
+            assert_eq!(post(&url, json!({"prompt": format!("m{n}")})).await.0, 201);
+        }
+    });
+    // Every frame in order: an event is the next seq; a `subscribed` is a
+    // snapshot at or past what was delivered, holding every message up to its seq.
+    let (mut snapshots, mut asked) = (0, 0);
+    let last = cursor + MESSAGES;
+    while cursor < last || snapshots < asked {
+        if asked < 5 && asked == snapshots {
+            ws.send_json(json!({"type": "subscribe", "room": room}))
+                .await;
+            asked += 1;
+        }
+        let frame = ws.next_json().await;
+        let envelopes = match frame["type"].as_str() {
+            Some("subscribed") => {
+                assert_eq!(frame["recovered"], false, "{frame}");
+                let seq = frame["seq"].as_i64().unwrap();
+                assert!(seq >= cursor, "snapshot at {seq} behind delivered {cursor}");
+                let held = frame["snapshot"]["messages"].as_array().unwrap().len() as i64;
+                assert_eq!(held, seq - 1, "the snapshot at {seq} holds {held} messages");
+                cursor = seq;
+                snapshots += 1;
+                continue;
+            }
+            Some("event") => vec![frame],
+            Some("batch-update") => frame["updates"].as_array().unwrap().clone(),
+            _ => panic!("unexpected {frame}"),
+        };
+        for e in seqs_of(&envelopes) {
+            assert_eq!(e, cursor + 1, "after {cursor} came {e}");
+            cursor = e;
+        }
+    }
+    writer.await.unwrap();
+    assert_eq!((cursor, snapshots), (last, asked));
+}
+
+#[actix_web::test]
+async fn a_repeated_subscribe_during_a_paced_resume_ends_it_with_a_snapshot() {
+    let srv = TestServer::start_with(|s| s.ws.outbound_buffer_bytes = 64 * 1024);
+    // 8 MB: more than the socket's kernel buffers take without a reader.
+    let blob = "y".repeat(200_000);
+    for n in 0..40 {
+        publish(&srv, "paced", json!({"n": n, "blob": blob})).await;
+    }
+    let mut ws = Ws::open(&srv).await;
+    // Answered, then paced: the socket is not read, so most of it is still owed.
+    assert_eq!(ws.subscribe("paced", Some(0)).await["recovered"], true);
+    ws.send_json(json!({"type": "subscribe", "room": "paced"}))
+        .await;
+    let mut cursor = 0;
+    loop {
+        let frame = ws.next_json().await;
+        let envelopes = match frame["type"].as_str() {
+            Some("subscribed") => {
+                assert_eq!(
+                    (&frame["recovered"], &frame["seq"]),
+                    (&json!(false), &json!(40))
+                );
+                break;
+            }
+            Some("event") => vec![frame],
+            Some("batch-update") => frame["updates"].as_array().unwrap().clone(),
+            _ => panic!("unexpected {frame}"),
+        };
+        for e in seqs_of(&envelopes) {
+            assert_eq!(e, cursor + 1);
+            cursor = e;
+        }
+    }
+    assert!(cursor < 40, "the whole replay was sent before the snapshot");
+    // Nothing owed is sent after it: the next frame is the next live event.
+    publish(&srv, "paced", json!({"n": 40})).await;
+    assert_eq!(seqs_of(&ws.events(1).await), vec![41]);
 }
 
 #[actix_web::test]

@@ -13,63 +13,9 @@ mod support;
 
 use serde_json::json;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use support::clients::{clients_dir, run_client};
 use support::*;
-
-/// How long one external client may run.
-const CLIENT_DEADLINE: Duration = Duration::from_secs(60);
-
-/// The folder the clients are installed in (installed on first use).
-fn clients_dir() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let out = Command::new(root.join("tests/clients/setup.sh"))
-            .output()
-            .expect("cannot run tests/clients/setup.sh");
-        assert!(
-            out.status.success(),
-            "installing the Socket.IO clients failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    })
-    .clone()
-}
-
-/// Runs a client program to completion (killed at [`CLIENT_DEADLINE`]);
-/// panics with its output unless it exits 0.
-async fn run_client(program: PathBuf, args: Vec<String>) {
-    actix_web::rt::task::spawn_blocking(move || {
-        let mut child = Command::new(&program)
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-        let deadline = Instant::now() + CLIENT_DEADLINE;
-        while child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{} {args:?} failed ({}):\n{}\n{}",
-            program.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    })
-    .await
-    .unwrap();
-}
 
 /// A server whose heartbeat comes every 300 ms and drops silent clients after 1.5 s.
 fn sio_server(tweak: impl FnOnce(&mut herald::config::Settings)) -> TestServer {
@@ -184,6 +130,35 @@ async fn a_polling_client_that_vanishes_mid_poll_is_reaped_after_the_timeout() {
     )))
     .await;
     assert_eq!(st, 400, "a reaped session still answers");
+}
+
+#[actix_web::test]
+async fn a_poll_answers_at_most_16_packets_and_the_rest_on_the_next_polls() {
+    // python-engineio drops a connection whose poll brings more than 16.
+    let srv = sio_server(|_| {});
+    let (session, _) = Polling::open(&srv, None).await;
+    session.send(&["40"]).await;
+    session.until("40").await;
+    session.send(&[r#"42["subscribe",{"room":"burst"}]"#]).await;
+    session.until(r#"42["subscribed""#).await;
+    for n in 0..40 {
+        publish(&srv, "burst", json!({"n": n})).await;
+    }
+    let mut seqs = Vec::new();
+    while seqs.len() < 40 {
+        let packets = session.poll().await;
+        assert!(packets.len() <= 16, "{} packets in one poll", packets.len());
+        for packet in packets {
+            if packet == "2" {
+                session.send(&["3"]).await;
+                continue;
+            }
+            let args: serde_json::Value = serde_json::from_str(&packet[2..]).unwrap();
+            assert_eq!(args[0], "note", "{packet}");
+            seqs.push(args[1]["seq"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(seqs, (1..=40).collect::<Vec<_>>());
 }
 
 #[actix_web::test]

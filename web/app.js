@@ -2,6 +2,7 @@
 // share modal, the work-item board, and the operator page. Plain ES modules,
 // no build step; everything live comes through herald.js.
 import { Herald, write } from "/client/herald.js";
+import { lineChart } from "/ui/chart.js";
 
 const main = document.getElementById("main");
 const badge = document.getElementById("badge");
@@ -168,13 +169,15 @@ function sessionsView() {
 
 function sessionView(id) {
   const room = `session:${id}`;
-  const state = { session: null, todos: [], tools: new Map(), messages: new Map(), collaborators: new Map() };
+  const state = { session: null, todos: [], tools: new Map(), messages: new Map(), collaborators: new Map(), usage: new Map() };
   const header = h("div", { class: "card", id: "session-header" });
   const progress = h("div", { class: "card", id: "progress" });
   const tools = h("div", { class: "card", id: "tools" });
   const messages = h("div", { class: "card", id: "messages" });
+  const tokenChart = lineChart({ id: "tokens", title: "Tokens used", legend: true });
+  const usage = h("div", { class: "card", id: "usage" }, h("h2", {}, "Token usage"), tokenChart.el);
   let modal = null;
-  main.replaceChildren(header, h("div", { class: "grid" }, progress, tools), messages);
+  main.replaceChildren(header, h("div", { class: "grid" }, progress, tools), usage, messages);
 
   const render = () => {
     const s = state.session;
@@ -201,9 +204,21 @@ function sessionView(id) {
     const summary = (c) => (c.input && typeof c.input === "object" && (c.input.command || c.input.file_path || c.input.pattern)) || "";
     tools.replaceChildren(h("h2", {}, `Tool calls (${state.tools.size})`), h("ul", {}, [...state.tools.values()].map((c) => h("li", { dataset: { tool: c.tool_call_id } },
       h("strong", {}, c.tool_name), " ", h("code", {}, summary(c)), h("span", { class: "muted" }, c.state === "output-available" ? " ✓" : " …")))));
+    renderUsage();
     const list = [...state.messages.values()].sort((a, b) => a.id - b.id);
     messages.replaceChildren(h("h2", {}, `Messages (${list.length})`), h("ol", { class: "messages", id: "message-list" }, list.map((m) => h("li", { dataset: { message: m.id } }, h("span", { class: "role" }, m.role), m.content))));
     if (modal) renderShare();
+  };
+
+  // Running totals after each usage report, from zero at the session's start.
+  const renderUsage = () => {
+    const rows = [...state.usage.values()].sort((a, b) => a.id - b.id);
+    const start = state.session ? [{ t: state.session.created_at, input: 0, output: 0 }] : [];
+    let input = 0;
+    let output = 0;
+    const steps = start.concat(rows.map((r) => ({ t: r.created_at, input: (input += r.input_tokens), output: (output += r.output_tokens) })));
+    const line = (name, v) => ({ name, points: steps.map((p) => ({ t: p.t, v: v(p) })) });
+    tokenChart.update([line("total", (p) => p.input + p.output), line("input", (p) => p.input), line("output", (p) => p.output)]);
   };
 
   const apply = (e) => {
@@ -215,6 +230,7 @@ function sessionView(id) {
       case "todos_updated": state.todos = p.todos; break;
       case "tool_call_created": case "tool_call_updated": state.tools.set(p.tool_call_id, p); break;
       case "message_created": state.messages.set(p.id, p); break;
+      case "token_usage": state.usage.set(p.id, p); break;
       case "collaborator_added": state.collaborators.set(p.id, { ...p }); break;
       case "collaborator_updated": if (state.collaborators.has(p.id)) Object.assign(state.collaborators.get(p.id), p); break;
       case "collaborator_removed": state.collaborators.delete(p.id); break;
@@ -229,6 +245,19 @@ function sessionView(id) {
     for (const m of list) if (!state.messages.has(m.id)) state.messages.set(m.id, m);
     render();
   }).catch(() => {});
+  // Usage reports are not in the snapshot: read them page by page (live
+  // `token_usage` events add the rest; ids dedupe).
+  const USAGE_PAGE = 1000;
+  const loadUsage = async () => {
+    let after = 0;
+    for (let page = 0; page < 20; page++) {
+      const rows = await api("GET", `/api/sessions/${encodeURIComponent(id)}/token-usage?after=${after}&limit=${USAGE_PAGE}`);
+      for (const r of rows) state.usage.set(r.id, { ...r, created_at: new Date(r.created_at) });
+      if (rows.length < USAGE_PAGE) break;
+      after = rows.at(-1).id;
+    }
+    render();
+  };
 
   const leave = herald.subscribe(room, {
     snapshot: (snap) => {
@@ -240,6 +269,7 @@ function sessionView(id) {
       state.collaborators = new Map(snap.collaborators.map((c) => [c.id, c]));
       render();
       backfill();
+      loadUsage().catch(() => {});
     },
     event: apply,
     revoked: () => {
@@ -302,20 +332,42 @@ function sessionView(id) {
 
 // ----------------------------------------------------------------- board
 
+/** The board's columns: a feature goes under its status, or under Other. */
+const COLUMNS = [["todo", "To do"], ["in_progress", "In progress"], ["done", "Done"], ["other", "Other"]];
+
+/** The column of a status: `todo`, `in_progress` (also "in progress", "in-progress"), `done`, else `other`. */
+function columnOf(status) {
+  const key = String(status || "").trim().toLowerCase().replace(/[\s-]+/g, "_");
+  return COLUMNS.some(([k]) => k === key && k !== "other") ? key : "other";
+}
+
 function boardView() {
   const items = { features: new Map(), tracks: new Map(), spikes: new Map() };
   const trail = h("ol", { id: "trail", class: "muted" });
-  const board = h("div", { class: "columns", id: "board" });
-  main.replaceChildren(h("h1", {}, "Work items"), board, h("h2", {}, "Audit trail"), trail);
+  const board = h("div", { class: "board", id: "board" });
+  const notes = h("div", { class: "columns", id: "notes" });
+  main.replaceChildren(h("h1", {}, "Work items"), h("h2", {}, "Features"), board, notes, h("h2", {}, "Audit trail"), trail);
+  const card = (f) => h("article", { class: "card feature", dataset: { item: f.id } },
+    h("div", { class: "row" }, h("strong", { class: "title" }, f.title || f.id),
+      h("span", { class: `pill ${columnOf(f.status)}`, dataset: { status: f.status || "" } }, f.status || "no status"),
+      f.priority ? h("span", { class: "pill priority" }, f.priority) : null),
+    f.description ? h("p", { class: "muted description" }, f.description) : null,
+    f.tags && f.tags.length ? h("div", { class: "tags" }, f.tags.map((t) => h("span", { class: "tag" }, t))) : null,
+    f.links && f.links.length ? h("div", { class: "muted" }, `links: ${f.links.map((l) => `${l.link_type} ${l.linked_feature_id}`).join(", ")}`) : null,
+    f.comments && f.comments.length ? h("div", { class: "muted" }, `${f.comments.length} comment(s), last: ${f.comments[f.comments.length - 1].comment_text}`) : null);
   const render = () => {
+    const recent = (a, b) => (+new Date(b.updated_at || 0)) - (+new Date(a.updated_at || 0)) || String(a.id).localeCompare(String(b.id));
+    board.replaceChildren(...COLUMNS.map(([key, label]) => {
+      const cards = [...items.features.values()].filter((f) => columnOf(f.status) === key).sort(recent);
+      return h("section", { class: "column", dataset: { column: key }, "aria-label": label },
+        h("h3", {}, label, h("span", { class: "count" }, cards.length)),
+        cards.length ? cards.map(card) : h("p", { class: "muted empty" }, "Nothing here."));
+    }));
     const column = (title, map, line) => h("section", { class: "card" }, h("h2", {}, title),
-      map.size === 0 ? h("p", { class: "muted" }, "None yet.") : [...map.values()].map((it) => h("div", { class: "card feature", dataset: { item: it.id } }, line(it))));
-    board.replaceChildren(
-      column("Features", items.features, (f) => [h("strong", {}, f.title), " ", h("span", { class: "pill", dataset: { status: f.status } }, f.status),
-        f.links && f.links.length ? h("div", { class: "muted" }, `links: ${f.links.map((l) => `${l.link_type} ${l.linked_feature_id}`).join(", ")}`) : null,
-        f.comments && f.comments.length ? h("div", { class: "muted" }, `${f.comments.length} comment(s), last: ${f.comments[f.comments.length - 1].comment_text}`) : null]),
+      map.size === 0 ? h("p", { class: "muted" }, "None yet.") : [...map.values()].map((it) => h("div", { class: "card note", dataset: { item: it.id } }, line(it))));
+    notes.replaceChildren(
       column("Tracks", items.tracks, (t) => [h("strong", {}, t.title), h("div", { class: "muted" }, t.description)]),
-      column("Spikes", items.spikes, (s) => [h("strong", {}, s.title), h("div", { class: "muted" }, s.findings)]));
+      column("Spikes", items.spikes, (sp) => [h("strong", {}, sp.title), h("div", { class: "muted" }, sp.findings)]));
   };
   let asked = 0;
   const loadTrail = () => {
@@ -338,7 +390,7 @@ function boardView() {
       const p = e.payload;
       switch (e.event_type) {
         case "feature_created": case "feature_updated": items.features.set(p.id, { ...feature(p.id), ...p }); break;
-        case "status_changed": if (p.feature_id) items.features.set(p.feature_id, { ...feature(p.feature_id), status: p.new_status }); break;
+        case "status_changed": if (p.feature_id) items.features.set(p.feature_id, { ...feature(p.feature_id), status: p.new_status, updated_at: e.ts }); break;
         case "link_added": { const f = feature(p.feature_id); f.links = [...(f.links || []), p]; items.features.set(f.id, f); break; }
         case "comment_added": { const f = feature(p.feature_id); f.comments = [...(f.comments || []), p]; items.features.set(f.id, f); break; }
         case "feature_deleted": items.features.delete(p.feature_id); break;
@@ -356,25 +408,58 @@ function boardView() {
 
 // -------------------------------------------------------------- operator
 
+/** How much of the server's history the operator charts show. */
+const OPS_WINDOW_MS = 10 * 60_000;
+/** Rooms listed under "Biggest rooms". */
+const BIGGEST_ROOMS = 10;
+
 function opsView() {
-  const out = h("div", { id: "ops" });
+  const cards = h("div", { class: "grid stats" });
+  const charts = {
+    connections: lineChart({ id: "connections", title: "Connections", window: OPS_WINDOW_MS }),
+    events: lineChart({ id: "events", title: "Events per second", window: OPS_WINDOW_MS }),
+    frames: lineChart({ id: "frames", title: "Frames per second", window: OPS_WINDOW_MS }),
+  };
+  const rooms = h("table", { id: "rooms" });
+  const failed = h("p", { class: "muted", id: "ops-error" });
   const apiDoc = h("p", { class: "muted" }, "HTTP API: ",
     h("a", { id: "openapi-link", href: "/api/openapi.json" }, "OpenAPI 3.1 document"));
-  main.replaceChildren(h("h1", {}, "Operator"), apiDoc, out);
-  let last = null;
-  const tick = () => api("GET", "/api/stats").then((s) => {
-    const now = performance.now();
-    const rate = last ? ((s.events_total - last.events) * 1000) / (now - last.at) : 0;
-    last = { events: s.events_total, at: now };
-    out.replaceChildren(
-      h("div", { class: "grid" },
-        h("div", { class: "card" }, h("div", { class: "muted" }, "Connections"), h("strong", { id: "stat-connections" }, s.connections)),
-        h("div", { class: "card" }, h("div", { class: "muted" }, "Events per second"), h("strong", { id: "stat-rate" }, rate.toFixed(1))),
-        h("div", { class: "card" }, h("div", { class: "muted" }, "Events stored"), h("strong", {}, s.events_total)),
-        h("div", { class: "card" }, h("div", { class: "muted" }, "Uptime"), h("strong", {}, `${s.uptime_s} s`))),
-      h("h2", {}, "Rooms"),
-      h("table", { id: "rooms" }, h("tr", {}, h("th", {}, "Room"), h("th", {}, "Connections")), s.rooms.map((r) => h("tr", {}, h("td", {}, r.room), h("td", {}, r.connections)))));
-  }).catch((err) => out.replaceChildren(h("p", { class: "muted" }, err.message)));
+  main.replaceChildren(h("h1", {}, "Operator"), apiDoc, failed, cards,
+    h("h2", {}, "Recent minutes"), h("div", { class: "grid charts", id: "charts" }, Object.values(charts).map((c) => h("div", { class: "card" }, c.el))),
+    h("h2", {}, "Biggest rooms"), rooms);
+  // The server samples its counters every second and keeps ten minutes of
+  // them: the page reads them all once, then only the newer ones.
+  let samples = [];
+  const history = () => {
+    const after = samples.length ? `?after=${+samples.at(-1).t}` : "";
+    return api("GET", `/api/stats/history${after}`).then((body) => {
+      samples = samples.concat(body.samples.map((x) => ({ ...x, t: new Date(x.t) })));
+      const since = +samples.at(-1)?.t - OPS_WINDOW_MS;
+      samples = samples.filter((x) => +x.t >= since);
+      const series = (name, key) => [{ name, points: samples.map((x) => ({ t: x.t, v: x[key] })) }];
+      charts.connections.update(series("connections", "connections"));
+      charts.events.update(series("events/s", "events_per_s"));
+      charts.frames.update(series("frames/s", "frames_per_s"));
+    });
+  };
+  const stats = () => api("GET", "/api/stats").then((s) => {
+    const rate = samples.length ? samples.at(-1).events_per_s : null;
+    cards.replaceChildren(
+      h("div", { class: "card" }, h("div", { class: "muted" }, "Connections"), h("strong", { id: "stat-connections" }, s.connections)),
+      h("div", { class: "card" }, h("div", { class: "muted" }, "Events per second"), h("strong", { id: "stat-rate" }, rate === null ? "—" : rate.toFixed(1))),
+      h("div", { class: "card" }, h("div", { class: "muted" }, "Events stored"), h("strong", {}, s.events_total.toLocaleString())),
+      h("div", { class: "card" }, h("div", { class: "muted" }, "Uptime"), h("strong", {}, `${s.uptime_s} s`)));
+    const biggest = [...s.rooms].sort((x, y) => y.connections - x.connections || x.room.localeCompare(y.room)).slice(0, BIGGEST_ROOMS);
+    const most = biggest.length ? biggest[0].connections : 1;
+    rooms.replaceChildren(h("tr", {}, h("th", {}, "Room"), h("th", {}, "Connections"), h("th", { class: "bar-cell" }, "")),
+      ...(biggest.length ? biggest : [null]).map((r) => r === null
+        ? h("tr", {}, h("td", { class: "muted", colspan: 3 }, "No room has a subscriber."))
+        : h("tr", { dataset: { room: r.room } }, h("td", {}, r.room), h("td", {}, r.connections),
+        h("td", { class: "bar-cell" }, h("div", { class: "bar", style: `width:${Math.max(2, (100 * r.connections) / most)}%` })))));
+    if (s.rooms.length > BIGGEST_ROOMS) rooms.append(h("tr", {}, h("td", { class: "muted", colspan: 3 }, `and ${s.rooms.length - BIGGEST_ROOMS} more`)));
+  });
+  const tick = () => history().then(stats).then(() => { failed.textContent = ""; })
+    .catch((err) => { failed.textContent = err.message; });
   tick();
   const timer = setInterval(tick, 1000);
   return () => clearInterval(timer);

@@ -53,23 +53,34 @@ export class RoomCursor {
   constructor() {
     /** Last seq delivered, or null before the first `subscribed`. */
     this.seq = null;
+    /** A fresh snapshot was asked for and has not come yet. */
+    this.refreshing = false;
   }
 
   /** The `since` to resume with, or undefined for a fresh join. */
   since() {
-    return this.seq === null ? undefined : this.seq;
+    return this.seq === null || this.refreshing ? undefined : this.seq;
+  }
+
+  /** Asks for a fresh snapshot of a room already joined: events until its
+   * `subscribed` are dropped (herald sends none past the snapshot's seq
+   * before it, so they are all in the snapshot). */
+  refresh() {
+    this.refreshing = true;
   }
 
   /** A `subscribed` frame: a fresh snapshot resets the position. */
   subscribed(frame) {
+    this.refreshing = false;
     if (!frame.recovered) this.seq = frame.seq;
     else if (this.seq === null) this.seq = frame.seq;
   }
 
   /** "deliver", "duplicate" (already delivered, or before the join's
-   * `subscribed`: left over from an earlier subscription) or "gap". */
+   * `subscribed`: left over from an earlier subscription, or covered by the
+   * snapshot on its way) or "gap". */
   accept(seq) {
-    if (this.seq === null || seq <= this.seq) return "duplicate";
+    if (this.seq === null || this.refreshing || seq <= this.seq) return "duplicate";
     if (seq !== this.seq + 1) return "gap";
     this.seq = seq;
     return "deliver";
@@ -165,10 +176,14 @@ export class Herald {
   /**
    * Joins `room`; `handlers` get `snapshot(snapshot, seq)` on a fresh join
    * or a rehydrate, `event(envelope)` for each event, `revoked(frame)` when
-   * access ends, `error(frame)` on a refusal.
+   * access ends, `error(frame)` on a refusal. On a room already joined the
+   * new handlers replace the old ones and start from a fresh snapshot (herald
+   * answers a repeated subscribe without `since` with one, sending nothing twice).
    */
   subscribe(room, handlers = {}) {
-    const entry = this.rooms.get(room) || { cursor: new RoomCursor(), handlers };
+    const known = this.rooms.get(room);
+    const entry = known || { cursor: new RoomCursor(), handlers };
+    if (known) entry.cursor.refresh();
     entry.handlers = handlers;
     this.rooms.set(room, entry);
     this.sendSubscribe(room, entry);

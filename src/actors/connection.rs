@@ -240,7 +240,7 @@ impl Connection {
 
     fn heartbeat(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         if self.last_seen.elapsed() > self.limits.timeout {
-            log::debug!("connection {}: client timed out", self.public_id);
+            log::debug!(connection_id = self.public_id.as_str(); "connection {}: client timed out", self.public_id);
             return self.close(transport::CLOSE_GOING_AWAY, "client timeout", ctx);
         }
         self.send(&protocol::heartbeat(
@@ -255,7 +255,11 @@ impl Actor for Connection {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.stats.connection_opened();
+        self.stats.connection_opened(self.dialect);
+        log::debug!(
+            connection_id = self.public_id.as_str(), dialect = self.dialect.name();
+            "connection {} opened", self.public_id
+        );
         self.registry.do_send(registry::Connect {
             id: self.id,
             user_id: self.identity.user_id.clone(),
@@ -281,7 +285,8 @@ impl Actor for Connection {
             });
         }
         self.registry.do_send(registry::Disconnect { id: self.id });
-        self.stats.connection_closed();
+        self.stats.connection_closed(self.dialect);
+        log::debug!(connection_id = self.public_id.as_str(); "connection {} closed", self.public_id);
         self.admission = None;
         self.outbox.finish();
     }
@@ -347,7 +352,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Connection {
                 self.close(transport::CLOSE_TOO_BIG, "frame too big", ctx)
             }
             Err(err) => {
-                log::debug!("connection {}: protocol error: {err}", self.public_id);
+                log::debug!(connection_id = self.public_id.as_str(); "connection {}: protocol error: {err}", self.public_id);
                 self.close(transport::CLOSE_PROTOCOL, "protocol error", ctx);
             }
         }

@@ -25,13 +25,16 @@ use crate::actors::cluster::Wake;
 use crate::actors::registry::{self, Registry};
 use crate::db::{cluster, idempotency, DbConn, DbManager};
 use crate::domain::idempotency as keyed;
-use crate::domain::{Command, CommandCtx, Outcome};
+use crate::domain::{self, Command, CommandCtx, Outcome};
 use crate::error::{AppError, AppResult};
+use crate::stats::Stats;
 use crate::time::now_ms;
 use actix::prelude::*;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use futures::channel::oneshot;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// Most commands in one transaction; more wait for the next one.
 const MAX_GROUP: usize = 512;
@@ -59,6 +62,8 @@ pub struct Persistence {
     queue: Vec<Job>,
     /// A `RunGroup` is on its way.
     scheduled: bool,
+    /// Commit durations, group sizes, events committed (`/metrics`).
+    stats: Arc<Stats>,
 }
 
 enum Job {
@@ -83,6 +88,7 @@ impl Persistence {
         retention: u64,
         cluster_node: Option<String>,
         idempotency_ttl_s: u64,
+        stats: Arc<Stats>,
     ) -> Self {
         Persistence {
             manager,
@@ -94,6 +100,7 @@ impl Persistence {
             swept_at: now_ms(),
             queue: Vec::new(),
             scheduled: false,
+            stats,
         }
     }
 
@@ -134,7 +141,9 @@ impl Persistence {
                 idempotency_ttl_ms: self.idempotency_ttl_ms,
                 sweep,
             };
+            let started = Instant::now();
             let (kept, results) = run_group(self.conn.take(), &self.manager, group);
+            count_group(&self.stats, kept.is_some(), &results, started);
             self.conn = kept;
             let mut answered = Vec::with_capacity(runs.len());
             for (mut pending, result) in runs.into_iter().zip(results) {
@@ -163,6 +172,18 @@ impl Persistence {
             self.scheduled = true;
             ctx.notify(RunGroup);
         }
+    }
+}
+
+/// Counts a group for `/metrics`: its size, duration and events, or its failure.
+fn count_group(stats: &Stats, committed: bool, results: &[AppResult<Outcome>], started: Instant) {
+    let ok = || results.iter().filter_map(|r| r.as_ref().ok());
+    if committed || ok().next().is_some() {
+        let events = ok().map(|o| o.committed.len()).sum();
+        let took = started.elapsed();
+        stats.metrics().committed(results.len(), events, took);
+    } else {
+        stats.metrics().commit_failed();
     }
 }
 
@@ -235,26 +256,48 @@ fn run_group(
         if sweep {
             idempotency::expire(c, expired_before, None)?;
         }
-        let results = commands
-            .iter()
-            .map(|pending| {
-                let ctx = CommandCtx {
-                    now,
-                    retention,
-                    ..pending.ctx.clone()
-                };
-                let command = &pending.command;
-                let first = c.transaction(|c| keyed::apply_keyed(c, &ctx, command, expired_before));
-                match first {
-                    Ok(outcome) => Ok(outcome),
-                    Err(keyed::KeyedError::App(err)) => Err(err),
-                    // Another node stored this key's answer first: answer with it.
-                    Err(keyed::KeyedError::Taken) => {
-                        c.transaction(|c| keyed::answer_taken(c, &ctx, expired_before))
-                    }
+        let mut results = Vec::with_capacity(commands.len());
+        // Commands that repeat the key of an earlier command of this group.
+        let mut repeats = Vec::new();
+        for (i, pending) in commands.iter().enumerate() {
+            let ctx = CommandCtx {
+                now,
+                retention,
+                ..pending.ctx.clone()
+            };
+            let command = &pending.command;
+            let tried = c.transaction(|c| keyed::apply_keyed(c, &ctx, command, expired_before));
+            let result = match tried {
+                Ok(outcome) => Ok(outcome),
+                Err(keyed::KeyedError::App(err)) => Err(err),
+                // Another node stored this key's answer first: answer with it.
+                Err(keyed::KeyedError::Taken) => {
+                    c.transaction(|c| keyed::answer_taken(c, &ctx, expired_before))
                 }
-            })
-            .collect::<Vec<_>>();
+                Err(keyed::KeyedError::InGroup) => {
+                    repeats.push(i);
+                    Ok(Outcome::default())
+                }
+            };
+            results.push(result);
+        }
+        // Every room takes its seqs once, in name order, for the group.
+        let mut done: Vec<&mut Outcome> = results
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| !repeats.contains(i))
+            .filter_map(|(_, r)| r.as_mut().ok())
+            .collect();
+        domain::deliver(c, &mut done, retention)?;
+        for (i, (pending, result)) in commands.iter().zip(&results).enumerate() {
+            if let Some(outcome) = result.as_ref().ok().filter(|_| !repeats.contains(&i)) {
+                keyed::store_answer(c, &pending.ctx, outcome)
+                    .map_err(|_| diesel::result::Error::RollbackTransaction)?;
+            }
+        }
+        for i in repeats {
+            results[i] = same_as_earlier(commands, &results, i);
+        }
         if let Some(node) = cluster_node {
             // Inside the transaction: PostgreSQL sends it at commit, after
             // the rows are visible, and never for a group that rolled back,
@@ -281,6 +324,26 @@ fn run_group(
             (None, vec![Err(e); count])
         }
     }
+}
+
+/// The answer of command `i`, which repeated the `Idempotency-Key` of an
+/// earlier command of its group: that command's answer.
+fn same_as_earlier(
+    commands: &[Pending],
+    results: &[AppResult<Outcome>],
+    i: usize,
+) -> AppResult<Outcome> {
+    let key = |p: &Pending| {
+        p.ctx
+            .idempotency
+            .as_ref()
+            .map(|k| (p.ctx.caller.key().to_string(), k.key.clone()))
+    };
+    (0..i)
+        .filter(|j| key(&commands[*j]) == key(&commands[i]))
+        .find_map(|j| results[j].as_ref().ok().filter(|o| !o.replayed))
+        .map(keyed::same_answer)
+        .ok_or_else(|| AppError::Conflict("a write with this Idempotency-Key is in flight".into()))
 }
 
 impl Actor for Persistence {

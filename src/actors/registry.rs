@@ -214,6 +214,8 @@ impl Handler<Committed> for Registry {
                     code: CLOSE_UNAUTHORIZED,
                     reason: "Token revoked",
                 });
+                let metrics = self.env.stats.metrics();
+                metrics.revoked(crate::metrics::Revocation::token);
             }
         }
         let mut by_room: HashMap<RoomName, room::Publish> = HashMap::new();

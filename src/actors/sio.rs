@@ -41,6 +41,9 @@ pub struct Handle {
     pub upgraded: Arc<AtomicBool>,
     /// A poll is waiting: a second one at the same time is refused.
     pub polling: Arc<AtomicBool>,
+    /// A WebSocket is probing to take the session over: a second one at the
+    /// same time is refused (each would be a socket outside the caps).
+    pub probing: Arc<AtomicBool>,
     /// Who opened it: a poll, POST or upgrade must come from the same.
     pub binding: Binding,
 }
@@ -140,9 +143,24 @@ pub struct SioSession {
     /// A CONNECT to `/` arrived: later ones are ignored, so the identity
     /// is resolved once and never changes.
     connect_seen: bool,
+    /// Events that came after CONNECT but before its token was checked:
+    /// handled, in order, once it is (a client may send its first
+    /// `subscribe` without waiting for the CONNECT answer).
+    early: Vec<Early>,
     /// Its place under the connection caps, given back when it stops.
     admission: Option<Admission>,
 }
+
+/// An event that waits for its session's CONNECT to be checked.
+struct Early {
+    namespace: String,
+    ack: Option<u64>,
+    name: String,
+    args: Vec<Value>,
+}
+
+/// Most events kept while a CONNECT is being checked; more are refused.
+const MAX_EARLY_EVENTS: usize = 100;
 
 impl SioSession {
     /// Starts a session, registers its sid and queues the `open` packet.
@@ -174,6 +192,7 @@ impl SioSession {
             last_seen: Instant::now(),
             limited: false,
             connect_seen: false,
+            early: Vec::new(),
             admission: Some(opening.admission),
         };
         let handle = Handle {
@@ -181,6 +200,7 @@ impl SioSession {
             outbox,
             upgraded,
             polling: Arc::new(AtomicBool::new(false)),
+            probing: Arc::new(AtomicBool::new(false)),
             binding: opening.binding,
         };
         env.sessions.insert(&sid, handle.clone());
@@ -290,8 +310,16 @@ impl SioSession {
                 }
                 act.identity = Some(identity);
                 act.send(&engineio::connected(&act.sid));
+                for early in std::mem::take(&mut act.early) {
+                    act.on_event(&early.namespace, early.ack, &early.name, early.args, ctx);
+                }
             }
-            Err(_) => act.send(&engineio::connect_error("/", "unauthorized")),
+            Err(_) => {
+                act.send(&engineio::connect_error("/", "unauthorized"));
+                for early in std::mem::take(&mut act.early) {
+                    act.send(&engineio::connect_error(&early.namespace, "not connected"));
+                }
+            }
         }));
     }
 
@@ -303,6 +331,21 @@ impl SioSession {
         args: Vec<Value>,
         ctx: &mut Context<Self>,
     ) {
+        if namespace == "/" && self.identity.is_none() && self.connect_seen {
+            if self.early.len() < MAX_EARLY_EVENTS {
+                self.early.push(Early {
+                    namespace: namespace.to_string(),
+                    ack,
+                    name: name.to_string(),
+                    args,
+                });
+                return;
+            }
+            return self.error(
+                &AppError::RateLimited("too many events before CONNECT was answered".into()),
+                ack,
+            );
+        }
         if namespace != "/" || self.identity.is_none() {
             return self.send(&engineio::connect_error(namespace, "not connected"));
         }
@@ -379,7 +422,7 @@ impl SioSession {
 
     fn heartbeat(&mut self, ctx: &mut Context<Self>) {
         if self.last_seen.elapsed() > self.env.limits.timeout {
-            log::debug!("socket.io session {}: client timed out", self.sid);
+            log::debug!(connection_id = self.sid.as_str(); "socket.io session {}: client timed out", self.sid);
             self.outbox
                 .close(transport::CLOSE_GOING_AWAY, "client timeout");
             return ctx.stop();
@@ -425,11 +468,11 @@ impl Actor for SioSession {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.env.stats.connection_opened();
+        self.env.stats.connection_opened(Dialect::SocketIo);
         ctx.run_interval(self.env.limits.heartbeat, |act, ctx| act.heartbeat(ctx));
         ctx.run_later(self.env.connect_timeout, |act, ctx| {
             if act.identity.is_none() {
-                log::debug!("socket.io session {}: no CONNECT in time", act.sid);
+                log::debug!(connection_id = act.sid.as_str(); "socket.io session {}: no CONNECT in time", act.sid);
                 act.outbox
                     .close(transport::CLOSE_PROTOCOL, "no CONNECT in time");
                 ctx.stop();
@@ -444,7 +487,7 @@ impl Actor for SioSession {
                 .registry
                 .do_send(registry::Disconnect { id: self.id });
         }
-        self.env.stats.connection_closed();
+        self.env.stats.connection_closed(Dialect::SocketIo);
         self.admission = None;
         self.env.sessions.remove(&self.sid);
         self.outbox.finish();

@@ -181,6 +181,22 @@ pub fn latest_messages(
     Ok(rows)
 }
 
+/// Usage reports with `id > after`, oldest first, at most `limit`.
+pub fn usage(
+    conn: &mut DbConn,
+    session_id: &str,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<Usage>> {
+    u::token_usage
+        .filter(u::session_id.eq(session_id))
+        .filter(u::id.gt(after))
+        .order(u::id.asc())
+        .limit(limit)
+        .select(Usage::as_select())
+        .load(conn)
+}
+
 /// Records a usage report and adds it to the session's totals; returns both.
 pub fn add_usage(conn: &mut DbConn, usage: &Usage) -> QueryResult<(Usage, Session)> {
     let id: i64 = diesel::insert_into(u::token_usage)

@@ -1,5 +1,6 @@
-//! SQL for the event log: append an event with one delivery per room (each
-//! taking that room's next seq), read a room's deliveries for replay, prune.
+//! SQL for the event log: write an event, give a group's events their
+//! deliveries (each taking its room's next seq), read a room's deliveries for
+//! replay, prune.
 
 use super::models::{EventRow, NewEvent};
 use super::schema::{deliveries::dsl as d, events::dsl as e, rooms::dsl as r};
@@ -7,6 +8,7 @@ use super::DbConn;
 use crate::types::{Delivery, Event, RoomName};
 use diesel::prelude::*;
 use serde_json::value::RawValue;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// An event and the rooms it was delivered to, as committed.
@@ -18,15 +20,23 @@ pub struct Committed {
     pub deliveries: Vec<Arc<Delivery>>,
 }
 
-/// Appends `new` to the log and delivers it to `rooms`. With `retention > 0`,
-/// deliveries older than the newest `retention` of each room are pruned in the
-/// same transaction (the event rows stay: they are the audit trail).
-pub fn append(
+/// An event written to the log whose deliveries wait for the end of its
+/// group (see [`deliver`]).
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// The event, with its id.
+    pub event: Arc<Event>,
+    /// The rooms it goes to, in order.
+    pub rooms: Vec<RoomName>,
+}
+
+/// Writes `new` to the log (its row, with its id); its deliveries are taken
+/// by [`deliver`] at the end of the group.
+pub fn insert_event(
     conn: &mut DbConn,
     new: &NewEvent,
     rooms: &[RoomName],
-    retention: u64,
-) -> QueryResult<Committed> {
+) -> QueryResult<Appended> {
     let id: i64 = diesel::insert_into(e::events)
         .values(new)
         .returning(e::id)
@@ -42,42 +52,111 @@ pub fn append(
         priority: new.priority,
         created_at: new.created_at,
     })?);
-    let mut deliveries = Vec::with_capacity(rooms.len());
-    for room in rooms {
-        let seq = next_seq(conn, room.as_str())?;
-        diesel::insert_into(d::deliveries)
-            .values((
-                d::room.eq(room.as_str()),
-                d::seq.eq(seq),
-                d::event_id.eq(id),
-            ))
-            .execute(conn)?;
-        if retention > 0 && seq > retention as i64 {
-            diesel::delete(
-                d::deliveries
-                    .filter(d::room.eq(room.as_str()))
-                    .filter(d::seq.le(seq - retention as i64)),
-            )
-            .execute(conn)?;
-        }
-        deliveries.push(Delivery::new(room.clone(), seq, event.clone()));
-    }
-    Ok(Committed { event, deliveries })
+    Ok(Appended {
+        event,
+        rooms: rooms.to_vec(),
+    })
 }
 
-/// Takes the room's next seq (1 for a new room) in one upsert. The room's
-/// row stays locked until commit, so with several writers (other nodes on
-/// one PostgreSQL) seqs are still gapless and in commit order; a room two
-/// writers create at once gets its row from the first, and the second waits
-/// for that commit and takes the next seq (rather than failing on the key).
-/// diesel's two-backend connection has no ON CONFLICT, hence one query per
-/// backend.
-fn next_seq(conn: &mut DbConn, room: &str) -> QueryResult<i64> {
+/// Gives every appended event its deliveries, in order: each room takes as
+/// many seqs as the group delivers to it with **one** upsert, rooms in name
+/// order, then the deliveries go in as multi-row inserts. Locking rooms in
+/// one global order at the end of each group means two nodes' groups never
+/// wait for each other's room rows in a cycle (no deadlock), and each room
+/// row is locked only from the end of the group to its commit. With
+/// `retention > 0`, deliveries older than the newest `retention` of each
+/// room are pruned in the same transaction (events stay: the audit trail).
+pub fn deliver(
+    conn: &mut DbConn,
+    appended: &[&Appended],
+    retention: u64,
+) -> QueryResult<Vec<Committed>> {
+    let mut wanted: BTreeMap<&RoomName, i64> = BTreeMap::new();
+    for a in appended {
+        for room in &a.rooms {
+            *wanted.entry(room).or_default() += 1;
+        }
+    }
+    // The first seq each room hands out in this group.
+    let mut next: HashMap<&RoomName, i64> = HashMap::with_capacity(wanted.len());
+    for (room, n) in &wanted {
+        let last = take_seqs(conn, room.as_str(), *n)?;
+        next.insert(*room, last - n + 1);
+    }
+    let mut committed = Vec::with_capacity(appended.len());
+    let mut rows: Vec<(String, i64, i64)> = Vec::new();
+    for a in appended {
+        let mut deliveries = Vec::with_capacity(a.rooms.len());
+        for room in &a.rooms {
+            let seq = next.get_mut(room).map_or(0, |s| {
+                *s += 1;
+                *s - 1
+            });
+            rows.push((room.as_str().to_string(), seq, a.event.id));
+            deliveries.push(Delivery::new(room.clone(), seq, a.event.clone()));
+        }
+        committed.push(Committed {
+            event: a.event.clone(),
+            deliveries,
+        });
+    }
+    for chunk in rows.chunks(DELIVERY_ROWS_PER_INSERT) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(room, seq, id)| (d::room.eq(room), d::seq.eq(*seq), d::event_id.eq(*id)))
+            .collect();
+        let insert = diesel::insert_into(d::deliveries).values(values);
+        match conn {
+            DbConn::Sqlite(c) => insert.execute(c)?,
+            DbConn::Pg(c) => insert.execute(c)?,
+        };
+    }
+    if retention > 0 {
+        for (room, first) in &next {
+            let last = first - 1;
+            if last > retention as i64 {
+                diesel::delete(
+                    d::deliveries
+                        .filter(d::room.eq(room.as_str()))
+                        .filter(d::seq.le(last - retention as i64)),
+                )
+                .execute(conn)?;
+            }
+        }
+    }
+    Ok(committed)
+}
+
+/// Appends `new` and delivers it at once (outside a group: the CLI, tests).
+pub fn append(
+    conn: &mut DbConn,
+    new: &NewEvent,
+    rooms: &[RoomName],
+    retention: u64,
+) -> QueryResult<Committed> {
+    let appended = insert_event(conn, new, rooms)?;
+    let mut committed = deliver(conn, &[&appended], retention)?;
+    committed
+        .pop()
+        .ok_or(diesel::result::Error::RollbackTransaction)
+}
+
+/// Deliveries inserted by one statement (3 binds each; SQLite allows 32766).
+const DELIVERY_ROWS_PER_INSERT: usize = 500;
+
+/// Takes the room's next `n` seqs (from 1 for a new room) in one upsert and
+/// returns the last. The room's row stays locked until commit, so with
+/// several writers (other nodes on one PostgreSQL) seqs are still gapless
+/// and in commit order; a room two writers create at once gets its row from
+/// the first, and the second waits for that commit and takes the next seqs
+/// (rather than failing on the key). diesel's two-backend connection has no
+/// ON CONFLICT, hence one query per backend.
+fn take_seqs(conn: &mut DbConn, room: &str, n: i64) -> QueryResult<i64> {
     let upsert = diesel::insert_into(r::rooms)
-        .values((r::name.eq(room), r::last_seq.eq(1i64)))
+        .values((r::name.eq(room), r::last_seq.eq(n)))
         .on_conflict(r::name)
         .do_update()
-        .set(r::last_seq.eq(r::last_seq + 1))
+        .set(r::last_seq.eq(r::last_seq + n))
         .returning(r::last_seq);
     match conn {
         DbConn::Sqlite(c) => upsert.get_result(c),

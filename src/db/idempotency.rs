@@ -60,6 +60,21 @@ pub fn insert(conn: &mut DbConn, answer: &StoredAnswer) -> QueryResult<()> {
     Ok(())
 }
 
+/// Fills in the answer of a keyed write stored with an empty response
+/// (the write's events get their seqs only at the end of its group).
+pub fn set_answer(
+    conn: &mut DbConn,
+    caller: &str,
+    key: &str,
+    created: bool,
+    response: &str,
+) -> QueryResult<()> {
+    diesel::update(k::idempotency_keys.find((caller, key)))
+        .set((k::created.eq(created), k::response.eq(response)))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Forgets answers written before `before` (all keys, or only `caller`'s
 /// `key`). Returns how many.
 pub fn expire(conn: &mut DbConn, before: i64, only: Option<(&str, &str)>) -> QueryResult<usize> {

@@ -82,7 +82,10 @@ impl Backend {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres(url.to_string()))
         } else {
-            Err(DbError(format!("unsupported database URL scheme: {url}")))
+            Err(DbError(format!(
+                "unsupported database URL scheme: {}",
+                crate::config::mask_url_password(url)
+            )))
         }
     }
 }

@@ -24,6 +24,8 @@ pub const EVENTS: &[&str] = &[
 pub const HOOK_AGENT: &str = "claude-code";
 /// The project of sessions whose hook names neither a project nor a folder.
 pub const DEFAULT_PROJECT: &str = "default";
+/// Most characters of a title taken from a prompt.
+pub const PROMPT_TITLE_CHARS: usize = 80;
 
 /// `POST /api/hooks`, shape-checked.
 #[derive(Debug, Clone, Default)]
@@ -63,7 +65,14 @@ pub fn apply(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Value> {
     match h.event.as_str() {
         "SessionStart" => set(tx, &session, Some("active"), None)?,
         "UserPromptSubmit" => {
-            set(tx, &session, Some("active"), Some(false))?;
+            // The first prompt names a session nobody has titled (it still
+            // has the default), so the session list says what the agent was asked.
+            let title = h
+                .prompt
+                .as_deref()
+                .filter(|_| session.title == sessions::DEFAULT_TITLE)
+                .and_then(prompt_title);
+            change(tx, &session, Some("active"), Some(false), title)?;
             if let Some(prompt) = &h.prompt {
                 let message = AddMessage {
                     session_id: session.id.clone(),
@@ -144,6 +153,18 @@ fn project_for(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Project> {
     }
 }
 
+/// The title a prompt gives an untitled session: its first non-blank line,
+/// trimmed, at most [`PROMPT_TITLE_CHARS`] characters (a longer line is cut
+/// and ends with `…`); `None` for a blank prompt.
+pub fn prompt_title(prompt: &str) -> Option<String> {
+    let line = prompt.lines().map(str::trim).find(|l| !l.is_empty())?;
+    if line.chars().count() <= PROMPT_TITLE_CHARS {
+        return Some(line.to_string());
+    }
+    let cut: String = line.chars().take(PROMPT_TITLE_CHARS - 1).collect();
+    Some(format!("{}…", cut.trim_end()))
+}
+
 /// Sets status and/or attention, emitting only when something changes.
 fn set(
     tx: &mut Tx<'_>,
@@ -151,13 +172,26 @@ fn set(
     status: Option<&str>,
     needs_attention: Option<bool>,
 ) -> AppResult<()> {
+    change(tx, session, status, needs_attention, None)
+}
+
+/// Sets status, attention and/or the title in one `session_updated`,
+/// emitting only when something changes.
+fn change(
+    tx: &mut Tx<'_>,
+    session: &Session,
+    status: Option<&str>,
+    needs_attention: Option<bool>,
+    title: Option<String>,
+) -> AppResult<()> {
     let status = status.filter(|s| *s != session.status);
     let needs_attention = needs_attention.filter(|n| *n != session.needs_attention);
-    if status.is_none() && needs_attention.is_none() {
+    if status.is_none() && needs_attention.is_none() && title.is_none() {
         return Ok(());
     }
     let update = sessions::Update {
         id: session.id.clone(),
+        title,
         status: status.map(str::to_string),
         needs_attention,
         ..sessions::Update::default()
@@ -181,4 +215,30 @@ fn tool_call(tx: &mut Tx<'_>, h: &Hook, state: &str, output: Option<Value>) -> A
         output,
     };
     activity::save_tool_call(tx, &call).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prompt_title_is_its_first_non_blank_line_trimmed() {
+        assert_eq!(
+            prompt_title("\n  Fix the login bug  \nthen run the tests").as_deref(),
+            Some("Fix the login bug")
+        );
+        assert_eq!(prompt_title(" \n\t\n"), None);
+        assert_eq!(prompt_title("").as_deref(), None);
+    }
+
+    #[test]
+    fn a_long_first_line_is_cut_to_80_characters_with_an_ellipsis() {
+        let exact = "é".repeat(PROMPT_TITLE_CHARS);
+        assert_eq!(prompt_title(&exact), Some(exact.clone()));
+        let long = format!("{exact}x");
+        let title = prompt_title(&long).unwrap();
+        assert_eq!(title.chars().count(), PROMPT_TITLE_CHARS);
+        assert!(title.ends_with('…'));
+        assert!(long.starts_with(title.trim_end_matches('…')));
+    }
 }

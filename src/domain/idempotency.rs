@@ -53,6 +53,9 @@ pub enum KeyedError {
     /// Another writer stored an answer for this key while this one ran:
     /// this attempt is rolled back; answer from the stored row.
     Taken,
+    /// An earlier command of this same group holds the key (its answer is
+    /// complete only once the group's seqs are taken): answer as it does.
+    InGroup,
 }
 
 impl From<DbError> for KeyedError {
@@ -102,9 +105,16 @@ pub fn apply_keyed(
     let caller = ctx.caller.key();
     q::expire(conn, expired_before, Some((caller, &key.key)))?;
     if let Some(stored) = q::find(conn, caller, &key.key, expired_before)? {
+        if stored.response.is_empty() {
+            check_same(&stored, key)?;
+            return Err(KeyedError::InGroup);
+        }
         return Ok(replay(&stored, key)?);
     }
     let outcome = apply(conn, ctx, command)?;
+    // The key is taken now, inside the command's savepoint (so a race with
+    // another node is decided here); its answer is filled in by
+    // [`store_answer`] once the group has given the events their seqs.
     let stored = StoredAnswer {
         caller: caller.to_string(),
         key: key.key.clone(),
@@ -112,7 +122,7 @@ pub fn apply_keyed(
         path: key.path.clone(),
         body_hash: key.body_hash.clone(),
         created: outcome.created,
-        response: Value::Object(answer_body(&outcome)).to_string(),
+        response: String::new(),
         created_at: ctx.now,
     };
     match q::insert(conn, &stored) {
@@ -121,6 +131,34 @@ pub fn apply_keyed(
             Err(KeyedError::Taken)
         }
         Err(err) => Err(err.into()),
+    }
+}
+
+/// Fills in the stored answer of a keyed write that ran (not a replay),
+/// after its group delivered its events.
+pub fn store_answer(conn: &mut DbConn, ctx: &CommandCtx, outcome: &Outcome) -> AppResult<()> {
+    match ctx.idempotency.as_deref() {
+        Some(key) if !outcome.replayed => {
+            let body = Value::Object(answer_body(outcome)).to_string();
+            Ok(q::set_answer(
+                conn,
+                ctx.caller.key(),
+                &key.key,
+                outcome.created,
+                &body,
+            )?)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The answer of a command that repeated an earlier one of its group.
+pub fn same_answer(first: &Outcome) -> Outcome {
+    Outcome {
+        created: first.created,
+        body: answer_body(first),
+        replayed: true,
+        ..Outcome::default()
     }
 }
 
@@ -142,11 +180,22 @@ pub fn answer_taken(
     }
 }
 
-/// The stored answer again, if the request is the same.
-fn replay(stored: &StoredAnswer, key: &IdempotencyKey) -> AppResult<Outcome> {
+/// 422 unless `key` names the request `stored` was made for.
+fn check_same(stored: &StoredAnswer, key: &IdempotencyKey) -> AppResult<()> {
     if stored.method != key.method || stored.path != key.path || stored.body_hash != key.body_hash {
         return Err(AppError::IdempotencyMismatch(
             "this Idempotency-Key was used for another request".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The stored answer again, if the request is the same.
+fn replay(stored: &StoredAnswer, key: &IdempotencyKey) -> AppResult<Outcome> {
+    check_same(stored, key)?;
+    if stored.response.is_empty() {
+        return Err(AppError::Conflict(
+            "a write with this Idempotency-Key is in flight".into(),
         ));
     }
     let body = match serde_json::from_str(&stored.response) {

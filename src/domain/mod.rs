@@ -14,7 +14,7 @@ pub mod users;
 pub mod work;
 
 use crate::access::{Identity, SessionAccess};
-use crate::db::events::{self, Committed};
+use crate::db::events::{self, Appended, Committed};
 use crate::db::models::{NewEvent, Session};
 use crate::db::{access as aq, DbConn};
 use crate::error::{AppError, AppResult};
@@ -138,8 +138,11 @@ pub struct Outcome {
     pub created: bool,
     /// The resource's fields, at the top level of the HTTP answer.
     pub body: Map<String, Value>,
-    /// The events, in the order they were appended.
+    /// The events with their deliveries, in the order they were appended
+    /// (filled once the group's seqs are taken: [`deliver`]).
     pub committed: Vec<Committed>,
+    /// The events as written by the command, before their deliveries.
+    pub appended: Vec<Appended>,
     /// Sessions whose access changed, as of the command's last event: rooms
     /// apply them (revocation, redaction) in commit order with the events.
     pub access: Vec<Arc<SessionAccess>>,
@@ -156,7 +159,7 @@ pub struct Tx<'a> {
     pub conn: &'a mut DbConn,
     /// Who and when.
     pub ctx: &'a CommandCtx,
-    committed: Vec<Committed>,
+    committed: Vec<Appended>,
     /// Sessions (and their projects) whose access this command changed.
     touched: Vec<(String, String)>,
     /// The last facts of sessions this command deleted.
@@ -284,14 +287,42 @@ impl Tx<'_> {
             priority: priority || PRIORITY_EVENTS.contains(&event_type),
             created_at: self.ctx.now,
         };
-        let committed = events::append(self.conn, &new, rooms, self.ctx.retention)?;
-        self.committed.push(committed);
+        let appended = events::insert_event(self.conn, &new, rooms)?;
+        self.committed.push(appended);
         Ok(())
     }
 }
 
+/// Gives the events of `outcomes` (one group's, in commit order) their
+/// deliveries: each room takes its seqs once for the whole group
+/// ([`events::deliver`]).
+pub fn deliver(
+    conn: &mut DbConn,
+    outcomes: &mut [&mut Outcome],
+    retention: u64,
+) -> diesel::QueryResult<()> {
+    let appended: Vec<&Appended> = outcomes.iter().flat_map(|o| o.appended.iter()).collect();
+    if appended.is_empty() {
+        return Ok(());
+    }
+    let mut committed = events::deliver(conn, &appended, retention)?.into_iter();
+    for outcome in outcomes.iter_mut() {
+        outcome.committed = committed.by_ref().take(outcome.appended.len()).collect();
+    }
+    Ok(())
+}
+
+/// Applies one command and delivers its events at once: for writes outside
+/// the persistence actor's groups (the CLI, tests).
+pub fn apply_now(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResult<Outcome> {
+    let mut outcome = apply(conn, ctx, command)?;
+    deliver(conn, &mut [&mut outcome], ctx.retention)?;
+    Ok(outcome)
+}
+
 /// Applies one command. The caller runs it in a (nested) transaction, so an
-/// error leaves nothing half-written.
+/// error leaves nothing half-written. Its events are written but not yet
+/// delivered: the caller runs [`deliver`] for the whole group.
 pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResult<Outcome> {
     let mut tx = Tx {
         conn,
@@ -328,7 +359,8 @@ pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResul
     Ok(Outcome {
         created,
         body: into_map(body),
-        committed: tx.committed,
+        committed: Vec::new(),
+        appended: tx.committed,
         access,
         ended_tokens: tx.ended_tokens,
         replayed: false,

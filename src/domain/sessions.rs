@@ -202,7 +202,7 @@ mod tests {
     use crate::access::SessionAccess;
     use crate::db::{access as aq, testing, DbConn};
     use crate::domain::collaborators::CollaboratorCommand;
-    use crate::domain::{apply, projects, Command, CommandCtx, Outcome};
+    use crate::domain::{apply_now, projects, Command, CommandCtx, Outcome};
     use diesel::Connection;
     use std::sync::Arc;
 
@@ -211,7 +211,7 @@ mod tests {
             now: 1,
             ..CommandCtx::default()
         };
-        conn.transaction(|c| apply(c, &ctx, &command)).unwrap()
+        conn.transaction(|c| apply_now(c, &ctx, &command)).unwrap()
     }
 
     fn patch(visibility: Option<&str>, title: Option<&str>) -> Command {

@@ -115,6 +115,38 @@ pub async fn messages(
     Ok(HttpResponse::Ok().json(body))
 }
 
+#[utoipa::path(
+    get, path = "/api/sessions/{id}/token-usage", tag = "activity",
+    params(("id" = String, Path, description = "The session"), MessagesQuery),
+    responses(
+        (status = 200, description = "Usage reports with `id > after`, oldest first", body = Vec<super::openapi::schemas::Usage>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
+/// `GET /api/sessions/{id}/token-usage?after=&limit=`: the session's usage
+/// reports with `id > after`, oldest first (the token chart).
+pub async fn usage(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    query: web::Query<MessagesQuery>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let who = state.caller(&req).await?;
+    state.check_read(&who, &id).await?;
+    let after = query.after.unwrap_or(0);
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let rows = state
+        .read(move |c| Ok(q::usage(c, &id, after, limit)?))
+        .await?;
+    let body: Vec<Value> = rows.iter().map(|u| u.to_json()).collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
 /// `POST /api/sessions/{id}/token-usage` body; a report that takes a
 /// session's totals past 2⁶³−1 is 422.
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -48,6 +48,18 @@ pub async fn style() -> HttpResponse {
     )
 }
 
+#[utoipa::path(
+    get, path = "/ui/chart.js", tag = "dashboard", security(()),
+    responses(
+        (status = 200, description = "The dashboard's charts", content_type = "text/javascript", body = String),
+        (status = 403, response = super::openapi::errors::Forbidden),
+    )
+)]
+/// `GET /ui/chart.js`: the dashboard's SVG charts.
+pub async fn chart() -> HttpResponse {
+    asset(JAVASCRIPT, include_str!("../../web/chart.js"))
+}
+
 /// `GET /client/herald.js`: the client as an ES module.
 #[utoipa::path(
     get, path = "/client/herald.js", tag = "dashboard",

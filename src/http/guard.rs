@@ -64,6 +64,16 @@ pub fn check(
         }
     }
     let Some(origin) = headers.get(ORIGIN) else {
+        // Browsers send no Origin on a cross-site GET they make for an
+        // `<img>` or a link, but they do say where it comes from. Such a
+        // request has no business here (it could fill the connection caps
+        // with Engine.IO handshakes, or read with the visitor's cookies).
+        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        if site.is_some_and(|s| s.eq_ignore_ascii_case("cross-site")) {
+            return Err(AppError::Forbidden(
+                "cross-site requests without an Origin are not served".into(),
+            ));
+        }
         return Ok(());
     };
     let origin = origin.to_str().unwrap_or("");
@@ -148,6 +158,23 @@ mod tests {
         assert!(!ok("127.0.0.1:8080", Some("null")));
         assert!(!ok("evil.example", None));
         assert!(!ok("evil.example:8080", Some("http://evil.example:8080")));
+    }
+
+    #[test]
+    fn cross_site_requests_without_an_origin_are_refused() {
+        let s = ServerSettings::default();
+        let with_site = |site: &str| {
+            let mut h = headers("127.0.0.1:8080", None);
+            h.insert(
+                actix_web::http::header::HeaderName::from_static("sec-fetch-site"),
+                HeaderValue::from_str(site).unwrap(),
+            );
+            check(&s, true, &h, "http").is_ok()
+        };
+        assert!(!with_site("cross-site"));
+        assert!(with_site("same-origin"));
+        assert!(with_site("none"));
+        assert!(with_site("same-site"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod collaborators;
 pub mod extract;
 pub mod guard;
 mod hooks;
+pub mod metrics;
 pub mod openapi;
 mod ops;
 mod projects;
@@ -154,13 +155,15 @@ where
     }
 }
 
-/// The route table, every route behind the [`guard`] (Origin, Host).
+/// The route table, every route behind the [`guard`] (Origin, Host), every
+/// request counted (and logged) by [`metrics::observe`], refusals too.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::query_config())
         .app_data(extract::path_config())
         .service(
             web::scope("")
                 .wrap(actix_web::middleware::from_fn(guard::guard))
+                .wrap(actix_web::middleware::from_fn(metrics::observe))
                 .configure(table),
         );
 }
@@ -218,10 +221,13 @@ pub const ROUTES: &[Route] = &[
     route(Get, "/", || web::to(assets::index)),
     route(Get, "/ui/app.js", || web::to(assets::app)),
     route(Get, "/ui/style.css", || web::to(assets::style)),
+    route(Get, "/ui/chart.js", || web::to(assets::chart)),
     route(Get, "/client/herald.js", || web::to(assets::client)),
     route(Get, "/healthz", || web::to(ops::healthz)),
     route(Get, "/readyz", || web::to(ops::readyz)),
     route(Get, "/api/stats", || web::to(ops::stats)),
+    route(Get, "/api/stats/history", || web::to(ops::history)),
+    route(Get, "/metrics", || web::to(metrics::scrape)),
     route(Get, "/api/openapi.json", || web::to(openapi::document)),
     route(Get, "/ws", || web::to(ws::native)),
     route(Get, "/ws/broadcasts", || web::to(ws::broadcasts)),
@@ -242,11 +248,17 @@ pub const ROUTES: &[Route] = &[
     route(Get, "/api/sessions/{id}", || web::to(sessions::get)),
     route(Patch, "/api/sessions/{id}", || web::to(sessions::update)),
     route(Delete, "/api/sessions/{id}", || web::to(sessions::delete)),
+    route(Get, "/api/sessions/{id}/snapshot", || {
+        web::to(sessions::snapshot)
+    }),
     route(Get, "/api/sessions/{id}/messages", || {
         web::to(activity::messages)
     }),
     route(Post, "/api/sessions/{id}/messages", || {
         web::to(activity::add_message)
+    }),
+    route(Get, "/api/sessions/{id}/token-usage", || {
+        web::to(activity::usage)
     }),
     route(Post, "/api/sessions/{id}/token-usage", || {
         web::to(activity::add_usage)

@@ -1,4 +1,5 @@
-//! Operations: liveness, readiness (the database answers), live counters.
+//! Operations: liveness, readiness (the database answers), live counters
+//! and their last minutes.
 
 use super::AppState;
 use crate::db::cluster::NodeRow;
@@ -7,6 +8,7 @@ use crate::error::{AppError, AppResult};
 use crate::time::{now_ms, rfc3339};
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::connection::SimpleConnection;
+use serde::Deserialize;
 use serde_json::json;
 
 /// `GET /healthz`: the process serves HTTP.
@@ -81,11 +83,50 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> AppResult<Ht
         "nodes": nodes,
         "cluster": {
             "listening": state.stats.listening(),
+            "fenced": state.stats.fenced(),
             "notifications_received": state.stats.notifications(),
         },
         "connections": state.stats.connections(),
         "rooms": rooms,
         "events_total": total,
         "uptime_s": state.stats.uptime_s(),
+    })))
+}
+
+/// `GET /api/stats/history` filter.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// Only samples taken after this time (unix milliseconds).
+    after: Option<i64>,
+}
+
+#[utoipa::path(
+    get, path = "/api/stats/history", tag = "ops", params(HistoryQuery),
+    responses(
+        (status = 200, description = "The last minutes of the counters, one sample a second (admins only)", body = super::openapi::schemas::History),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+    )
+)]
+/// `GET /api/stats/history?after=`: the last minutes of the counters, one
+/// sample a second, oldest first. Admins only, like `/api/stats`.
+pub async fn history(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HistoryQuery>,
+) -> AppResult<HttpResponse> {
+    state.admin(&req).await?;
+    let samples: Vec<_> = state
+        .stats
+        .history()
+        .after(query.after.unwrap_or(i64::MIN))
+        .iter()
+        .map(|s| s.to_json())
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "interval_ms": crate::history::SAMPLE_EVERY.as_millis() as u64,
+        "samples": samples,
     })))
 }

@@ -168,12 +168,11 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// `GET /api/sessions/{id}`: the session room's snapshot.
 #[utoipa::path(
     get, path = "/api/sessions/{id}", tag = "sessions",
     params(("id" = String, Path, description = "The session")),
     responses(
-        (status = 200, description = "The session room's snapshot", body = super::openapi::schemas::SessionSnapshot),
+        (status = 200, description = "The session", body = super::openapi::schemas::Session),
         (status = 400, response = super::openapi::errors::BadRequest),
         (status = 401, response = super::openapi::errors::Unauthorized),
         (status = 403, response = super::openapi::errors::Forbidden),
@@ -181,7 +180,37 @@ pub async fn list(
         (status = 503, response = super::openapi::errors::Unavailable),
     )
 )]
+/// `GET /api/sessions/{id}`: the session's fields at top level, as a write
+/// answers them (without `events`).
 pub async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let who = state.caller(&req).await?;
+    state.check_read(&who, &id).await?;
+    let found = state
+        .read(move |c| q::find(c, &id)?.ok_or_else(|| AppError::not_found("session", &id)))
+        .await?;
+    Ok(HttpResponse::Ok().json(found.to_json()))
+}
+
+#[utoipa::path(
+    get, path = "/api/sessions/{id}/snapshot", tag = "sessions",
+    params(("id" = String, Path, description = "The session")),
+    responses(
+        (status = 200, description = "The session room's snapshot, as a fresh `subscribed` carries it", body = super::openapi::schemas::SessionSnapshot),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
+/// `GET /api/sessions/{id}/snapshot`: the session room's snapshot, the
+/// object a fresh `subscribed` carries.
+pub async fn snapshot(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,

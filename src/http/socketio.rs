@@ -175,6 +175,9 @@ pub async fn get(
                     Some(handle) if handle.upgraded.load(Ordering::SeqCst) => {
                         return refuse(3, "Bad request: the session already has a WebSocket")
                     }
+                    Some(handle) if handle.probing.swap(true, Ordering::SeqCst) => {
+                        return refuse(3, "Bad request: the session is already probing")
+                    }
                     Some(handle) => handle,
                     None => return refuse(1, "Session ID unknown"),
                 },
@@ -259,9 +262,15 @@ impl Drop for PollGuard {
     }
 }
 
+/// Most packets in one poll answer, a close included: python-engineio
+/// refuses a payload of more than 16 packets ("Too many packets in payload")
+/// and drops the connection. What is left waits for the next poll, which the
+/// client sends at once.
+const MAX_POLL_PACKETS: usize = 16;
+
 /// Waits for what the session has queued (at most `limit`, then a `6` noop:
 /// a poll left open across an upgrade still returns) and answers it as one
-/// payload; a close becomes the `1` packet.
+/// payload of at most [`MAX_POLL_PACKETS`]; a close becomes the `1` packet.
 async fn poll(handle: &Handle, limit: Duration) -> HttpResponse {
     let waited =
         actix_web::rt::time::timeout(limit, OutboxStream(handle.outbox.clone()).next()).await;
@@ -270,7 +279,8 @@ async fn poll(handle: &Handle, limit: Duration) -> HttpResponse {
             .content_type("text/plain; charset=UTF-8")
             .body(engineio::NOOP);
     };
-    let (rest, closing) = handle.outbox.drain();
+    // The first packet is taken; room is kept for a close.
+    let (rest, closing) = handle.outbox.drain(MAX_POLL_PACKETS - 2);
     let mut packets: Vec<String> = Vec::new();
     let mut closed = first.is_none();
     for frame in first.into_iter().filter_map(Result::ok).chain(rest) {
@@ -319,8 +329,11 @@ async fn read(mut payload: web::Payload, handle: Handle, own: Arc<Outbox>, max: 
         // A probing socket that closes leaves the polling session alone.
         if handle.upgraded.load(Ordering::SeqCst) {
             session.do_send(Gone { close });
+        } else {
+            handle.probing.store(false, Ordering::SeqCst);
         }
     };
+    let mut alive = actix_web::rt::time::interval(PROBE_CHECK);
     loop {
         loop {
             let packet = match codec.decode(&mut buf) {
@@ -352,12 +365,25 @@ async fn read(mut payload: web::Payload, handle: Handle, own: Arc<Outbox>, max: 
                 link: Some(WsLink { own: own.clone() }),
             });
         }
-        match payload.next().await {
+        let next = tokio::select! {
+            next = payload.next() => next,
+            _ = alive.tick() => {
+                // A probe whose session ended (it never took it over) ends too.
+                if !session.connected() && !handle.upgraded.load(Ordering::SeqCst) {
+                    return gone(None);
+                }
+                continue;
+            }
+        };
+        match next {
             Some(Ok(bytes)) => buf.extend_from_slice(&bytes),
             _ => return gone(None),
         }
     }
 }
+
+/// How often a probing WebSocket checks that its session still exists.
+const PROBE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The body of a Socket.IO WebSocket: its own frames, then (once the session
 /// moved to it) the session's, until the session's end, close frame included.

@@ -6,7 +6,7 @@ use super::extract::Body;
 use super::AppState;
 use crate::auth;
 use crate::domain::{users::NewUser, Command};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::types::new_id;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -32,7 +32,7 @@ pub struct CreateBody {
 /// broadcast, so there are no `events`.
 #[utoipa::path(
     post, path = "/api/users", tag = "users",
-    params(super::openapi::WriteHeaders),
+    params(super::openapi::TokenHeaders),
     request_body = CreateBody,
     responses(
         (status = 201, description = "The user and its token (shown once); admins only", body = super::openapi::schemas::UserWithToken),
@@ -51,6 +51,7 @@ pub async fn create(
     req: HttpRequest,
     body: Body<CreateBody>,
 ) -> AppResult<HttpResponse> {
+    refuse_key(&req)?;
     let b = body.0;
     let token = auth::new_token()?;
     let command = Command::CreateUser(NewUser {
@@ -63,6 +64,18 @@ pub async fn create(
     let mut user = state.execute(&req, command).await?.body;
     user.insert("token".into(), Value::String(token));
     Ok(HttpResponse::Created().json(user))
+}
+
+/// The routes that hand out a token refuse `Idempotency-Key`: the token is
+/// stored only as a hash, so a replay could not give it again, and a retry
+/// that made a second token would lock out the first.
+fn refuse_key(req: &HttpRequest) -> AppResult<()> {
+    if req.headers().contains_key("Idempotency-Key") {
+        return Err(AppError::BadRequest(
+            "Idempotency-Key is not accepted on routes that issue a token".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `GET /api/me` → `{id, email, name, admin}` (`id` and `email` are null for
@@ -116,7 +129,7 @@ pub async fn delete(
 /// new token; the old one stops working at once.
 #[utoipa::path(
     post, path = "/api/users/{id}/token", tag = "users",
-    params(("id" = String, Path, description = "The user"), super::openapi::WriteHeaders),
+    params(("id" = String, Path, description = "The user"), super::openapi::TokenHeaders),
     responses(
         (status = 200, description = "A new token (the user or admins); the old one is refused from now on", body = super::openapi::schemas::UserWithToken),
         (status = 400, response = super::openapi::errors::BadRequest),
@@ -135,6 +148,7 @@ pub async fn replace_token(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
+    refuse_key(&req)?;
     let id = id.into_inner();
     let token = auth::new_token()?;
     let command = Command::ReplaceToken {

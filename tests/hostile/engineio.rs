@@ -220,3 +220,60 @@ async fn with_auth_off_a_session_is_bound_to_its_peer_address() {
     session.send(&["40"]).await;
     assert!(session.until("40").await.starts_with("40{"));
 }
+
+#[actix_web::test]
+async fn one_probe_per_session_and_it_ends_with_its_session() {
+    let srv = TestServer::start_with(|s| s.ws.connect_timeout_ms = 500);
+    let (session, _) = Polling::open(&srv, None).await;
+    let probe_url = srv.ws_url(&format!(
+        "/socket.io/?EIO=4&transport=websocket&sid={}",
+        session.sid
+    ));
+    let mut probe = Ws::connect(&probe_url).await;
+    // A second probe of the same session is refused at the upgrade.
+    let second = client().ws(probe_url.as_str()).connect().await;
+    match second {
+        Err(awc::error::WsClientError::InvalidResponseStatus(status)) => {
+            assert_eq!(status.as_u16(), 400)
+        }
+        Err(other) => panic!("expected 400, got {other}"),
+        Ok(_) => panic!("a second probe was let in"),
+    }
+    // The session never CONNECTs and is closed; its probe goes with it.
+    assert!(packets_until(&session, "1")
+        .await
+        .contains(&"1".to_string()));
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        match probe
+            .recv_within(std::time::Duration::from_millis(200))
+            .await
+        {
+            Some(Incoming::Close(_)) => break,
+            _ => assert!(
+                std::time::Instant::now() < deadline,
+                "the probe outlived its session"
+            ),
+        }
+    }
+}
+
+#[actix_web::test]
+async fn events_sent_with_connect_wait_for_its_answer() {
+    let srv = start_with_auth(|_| {});
+    let (session, _) = Polling::open(&srv, Some(ADMIN)).await;
+    // CONNECT and a subscribe in one POST: the token is still being checked
+    // when the subscribe arrives; it is answered after the CONNECT, not
+    // refused with "not connected".
+    let connect_and_subscribe = ["40", r#"421["subscribe",{"room":"lobby"}]"#];
+    assert_eq!(session.send(&connect_and_subscribe).await, 200);
+    let seen = packets_until(&session, "431").await;
+    assert!(seen.iter().all(|p| !p.starts_with("44")), "{seen:?}");
+    let connected = seen
+        .iter()
+        .position(|p| p.starts_with("40"))
+        .expect("CONNECT answered");
+    let acked = seen.iter().position(|p| p.starts_with("431")).unwrap();
+    assert!(connected < acked, "{seen:?}");
+    assert!(seen[acked].contains(r#""ok":true"#), "{seen:?}");
+}

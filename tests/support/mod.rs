@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 mod auth;
+pub mod clients;
+pub mod cluster;
 mod http;
 pub mod pg;
 pub mod process;

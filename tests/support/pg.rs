@@ -41,6 +41,11 @@ impl PgDatabase {
         with_database(&self.admin_url, &self.name)
     }
 
+    /// The database's name (`herald_t_<uuid>`), as `pg_stat_activity.datname` shows it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// A direct connection, for checks the HTTP API does not show.
     pub fn connect(&self) -> diesel::PgConnection {
         diesel::PgConnection::establish(&self.url()).unwrap()

@@ -1,7 +1,9 @@
 // The dashboard in headless Chromium (Debian's, driven by playwright-core):
 // live updates across tabs, a refresh mid-stream, the share modal and a
-// revoked viewer, going offline and back, the work-item board. Each test
-// starts its own herald binary on a free port with a fresh database.
+// revoked viewer, going offline and back, the token chart, hook-created
+// sessions named by their prompts, the work-item board's columns, and the
+// operator page's charts. Each test starts its own herald binary on a free
+// port with a fresh database; the README's screenshots are taken here.
 //
 // Run by tests/web.rs with HERALD_BIN (the binary), HERALD_CLIENTS (where
 // tests/clients/setup.sh installed playwright-core) and HERALD_SHOTS (where
@@ -87,6 +89,12 @@ async function projectAndSession(srv, id, token) {
   const project = await call(srv, "POST", "/api/projects", { name: "Landing page" }, token);
   await call(srv, "POST", `/api/projects/${project.id}/sessions`, { id, title: "Build the landing page" }, token);
   return project.id;
+}
+
+/** Where a screenshot goes (tests/web.rs copies none: `docs/screenshots/` is refreshed by hand from here). */
+function shot(name) {
+  mkdirSync(process.env.HERALD_SHOTS, { recursive: true });
+  return join(process.env.HERALD_SHOTS, name);
 }
 
 const messageIds = (p) => p.$$eval("#message-list li", (items) => items.map((li) => Number(li.dataset.message)));
@@ -207,6 +215,16 @@ test("offline shows the reconnecting badge and recovers with no missing todo", a
     await call(srv, "POST", "/api/sessions/s1/messages", { prompt: "Build the landing page with a hero and pricing" });
     await call(srv, "POST", "/api/sessions/s1/token-usage", { input_tokens: 1200, output_tokens: 340, model: "claude-sonnet" });
     await p.locator('[data-field="model"]', { hasText: "claude-sonnet" }).waitFor();
+    // The token chart: total, input and output, updated live.
+    await p.locator('[data-chart="tokens"][data-last="1540"]').waitFor();
+    await call(srv, "POST", "/api/sessions/s1/token-usage", { input_tokens: 2600, output_tokens: 900 });
+    await call(srv, "POST", "/api/sessions/s1/token-usage", { input_tokens: 1900, output_tokens: 1100 });
+    await p.locator('[data-chart="tokens"][data-last="8040"]').waitFor();
+    assert.equal(await p.locator('[data-chart="tokens"] path.line').count(), 3);
+    assert.equal(await p.locator('[data-chart="tokens"]').getAttribute("data-points"), "4");
+    // A reload reads the reports back over HTTP: the same chart.
+    await p.reload();
+    await p.locator('[data-chart="tokens"][data-last="8040"][data-points="4"]').waitFor();
     mkdirSync(process.env.HERALD_SHOTS, { recursive: true });
     await p.screenshot({ path: join(process.env.HERALD_SHOTS, "dashboard.png") });
   } finally {
@@ -214,24 +232,108 @@ test("offline shows the reconnecting badge and recovers with no missing todo", a
   }
 });
 
-test("the work-item board updates in a second tab", async () => {
+test("sessions a hook created are listed by their first prompt", async () => {
+  const srv = await herald();
+  try {
+    const list = await page(srv, "/#/");
+    const prompts = {
+      "agent-a": "Add a pricing table to the landing page\nwith three tiers",
+      "agent-b": "Fix the flaky login test",
+      "agent-c": `Refactor ${"the billing module ".repeat(8)}`,
+    };
+    for (const [session, prompt] of Object.entries(prompts)) {
+      await call(srv, "POST", "/api/hooks", { hook_event_name: "SessionStart", session_id: session, cwd: "/home/ana/shop" });
+      await call(srv, "POST", "/api/hooks", { hook_event_name: "UserPromptSubmit", session_id: session, cwd: "/home/ana/shop", prompt });
+    }
+    const title = (id) => list.locator(`tr[data-session="${id}"] a`);
+    await title("agent-a").filter({ hasText: /^Add a pricing table to the landing page$/ }).waitFor();
+    await title("agent-b").filter({ hasText: /^Fix the flaky login test$/ }).waitFor();
+    const long = await title("agent-c").textContent();
+    assert.equal([...long].length, 80);
+    assert.ok(long.startsWith("Refactor the billing module") && long.endsWith("…"), long);
+    assert.equal(await list.getByText("New session").count(), 0);
+    await list.screenshot({ path: shot("sessions.png") });
+  } finally {
+    await srv.stop();
+  }
+});
+
+test("the work-item board shows features in status columns, live in a second tab", async () => {
   const srv = await herald();
   try {
     const tabs = [await page(srv, "/#/board"), await page(srv, "/#/board")];
     for (const t of tabs) await t.getByRole("heading", { name: "Features" }).waitFor();
     const agent = { "X-Agent-ID": "claude-1" };
-    const post = (path, body) => fetch(srv.base + path, { method: "POST", headers: agent, body: JSON.stringify(body) });
-    await post("/api/broadcast/features/feat-1", { title: "Search", status: "todo" });
+    const post = async (path, body) => {
+      const resp = await fetch(srv.base + path, { method: "POST", headers: agent, body: JSON.stringify(body) });
+      assert.ok(resp.ok, `${path}: ${resp.status}`);
+    };
+    const inColumn = (t, column, item) => t.locator(`[data-column="${column}"] [data-item="${item}"]`);
+    const count = (t, column) => t.locator(`[data-column="${column}"] .count`).textContent();
+    await post("/api/broadcast/features/feat-1", { title: "Search", status: "todo", priority: "high", tags: ["web"] });
+    await post("/api/broadcast/features/feat-2", { title: "Billing export", status: "in-progress", description: "CSV for finance" });
+    await post("/api/broadcast/features/feat-3", { title: "Dark mode", status: "blocked" });
+    await post("/api/broadcast/features/feat-4", { title: "Onboarding", status: "done" });
+    for (const t of tabs) {
+      await inColumn(t, "todo", "feat-1").waitFor();
+      await inColumn(t, "in_progress", "feat-2").waitFor();
+      await inColumn(t, "other", "feat-3").locator('[data-status="blocked"]').waitFor();
+      await inColumn(t, "done", "feat-4").waitFor();
+    }
+    // A status change moves the card to its new column, in both tabs.
+    await post("/api/broadcast/features/feat-1/status", { new_status: "in_progress" });
+    for (const t of tabs) {
+      await inColumn(t, "in_progress", "feat-1").waitFor();
+      await inColumn(t, "todo", "feat-1").waitFor({ state: "detached" });
+      assert.equal(await count(t, "todo"), "0");
+    }
     await post("/api/broadcast/features/feat-1/status", { new_status: "done" });
+    await post("/api/broadcast/features/feat-1/comments", { comment_text: "shipped behind a flag" });
     await post("/api/broadcast/tracks/t1", { title: "Q4", description: "launch" });
     for (const t of tabs) {
-      await t.locator('[data-item="feat-1"] [data-status="done"]').waitFor();
+      await t.locator('[data-column="done"] [data-item="feat-1"] [data-status="done"]').waitFor();
+      await t.waitForFunction(() => document.querySelector('[data-column="done"] .count').textContent === "2");
+      assert.equal(await count(t, "in_progress"), "1");
       await t.locator('[data-item="t1"]').waitFor();
       await t.locator("#trail li", { hasText: "claude-1" }).first().waitFor();
     }
-    // The operator page shows the connections live.
+    await tabs[0].screenshot({ path: shot("board.png") });
+  } finally {
+    await srv.stop();
+  }
+});
+
+test("the operator page charts connections, events and frames and lists the biggest rooms", async () => {
+  const srv = await herald();
+  try {
     const ops = await page(srv, "/#/ops");
-    await ops.waitForFunction(() => Number(document.querySelector("#stat-connections")?.textContent) >= 3);
+    await ops.locator('[data-chart="connections"] path.line').waitFor();
+    // Sockets opened from the page itself: four in one room, one in another.
+    await ops.evaluate(() => {
+      const url = location.origin.replace(/^http/, "ws") + "/ws";
+      window.sockets = ["big", "big", "big", "big", "small"].map((room) => {
+        const ws = new WebSocket(url);
+        ws.onopen = () => ws.send(JSON.stringify({ type: "subscribe", room }));
+        return ws;
+      });
+    });
+    await ops.waitForFunction(() => Number(document.querySelector("#stat-connections")?.textContent) >= 6);
+    await ops.waitForFunction(() => Number(document.querySelector('[data-chart="connections"]').dataset.last) >= 6);
+    // Writes for a few seconds: the rates rise above zero on the charts.
+    const deadline = Date.now() + 3000;
+    for (let n = 0; Date.now() < deadline; n++) {
+      await call(srv, "POST", "/api/rooms/big/events", { event_type: "tick", payload: { n } });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await ops.waitForFunction(() => Number(document.querySelector('[data-chart="events"]').dataset.last) > 0);
+    await ops.waitForFunction(() => Number(document.querySelector('[data-chart="frames"]').dataset.last) > 0);
+    // And the charts keep moving: new samples arrive every second.
+    const points = Number(await ops.locator('[data-chart="frames"]').getAttribute("data-points"));
+    await ops.waitForFunction((n) => Number(document.querySelector('[data-chart="frames"]').dataset.points) > n, points);
+    assert.equal(await ops.locator("#rooms tr[data-room]").first().getAttribute("data-room"), "big");
+    assert.equal(await ops.locator('#rooms tr[data-room="big"] td').nth(1).textContent(), "4");
+    await ops.locator('#rooms tr[data-room="small"]').waitFor();
+    await ops.screenshot({ path: shot("operator.png") });
   } finally {
     await srv.stop();
   }

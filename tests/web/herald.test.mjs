@@ -116,6 +116,27 @@ test("rehydrates from the snapshot when the server cannot replay", () => {
   h.close();
 });
 
+test("subscribing again to a joined room starts its new handlers from a fresh snapshot", () => {
+  FakeSocket.all = [];
+  const got = [];
+  const h = new Herald({ url: "ws://h/ws", WebSocket: FakeSocket });
+  h.subscribe("session:s1", { snapshot: (snap, seq) => got.push(["old snap", seq]), event: (e) => got.push(["old", e.seq]) });
+  const ws = FakeSocket.all[0];
+  ws.open();
+  ws.push({ type: "subscribed", room: "session:s1", seq: 2, recovered: false, snapshot: { session: {} } });
+  ws.push(envelope("session:s1", 3));
+  h.subscribe("session:s1", { snapshot: (snap, seq) => got.push(["snap", seq]), event: (e) => got.push(e.seq) });
+  // Asked without `since`: herald answers with a fresh snapshot.
+  assert.deepEqual(ws.sent.at(-1), { type: "subscribe", room: "session:s1" });
+  // Sent before the answer, so inside the snapshot: not handed out.
+  ws.push(envelope("session:s1", 4));
+  ws.push({ type: "subscribed", room: "session:s1", seq: 5, recovered: false, snapshot: { session: {} } });
+  ws.push(envelope("session:s1", 5));
+  ws.push(envelope("session:s1", 6));
+  assert.deepEqual(got, [["old snap", 2], ["old", 3], ["snap", 5], 6]);
+  h.close();
+});
+
 test("4003 and 4001 stop reconnecting; retry() starts again", async () => {
   for (const code of [4003, 4001]) {
     FakeSocket.all = [];

@@ -23,8 +23,9 @@ pub mod wake;
 use crate::actors::registry::{self, Registry};
 use crate::auth::Auth;
 use crate::config::ClusterSettings;
-use crate::db::{cluster as q, Pool};
+use crate::db::{access as aq, cluster as q, Pool};
 use crate::error::AppError;
+use crate::metrics::CatchUp;
 use crate::stats::Stats;
 use crate::time::now_ms;
 use actix::prelude::*;
@@ -41,7 +42,8 @@ pub const FENCE_AFTER: Duration = Duration::from_millis(1000);
 pub struct ClusterEnv {
     /// This node's id.
     pub node: String,
-    /// The PostgreSQL URL (the listener opens its own connection).
+    /// The PostgreSQL URL the listener opens its own connection with
+    /// (`cluster.listen_url`, else `database.url`).
     pub url: String,
     /// `[cluster]`.
     pub settings: ClusterSettings,
@@ -95,19 +97,19 @@ impl Cluster {
             return;
         }
         if wake.everything {
+            // At most one catch-up per reconcile interval, however many of
+            // these arrive (a wake-up is not authenticated).
             self.behind = true;
-            self.catch_up(ctx);
             return;
         }
         for user in &wake.tokens {
             self.env.auth.forget(user);
         }
-        if !wake.access.is_empty() || !wake.tokens.is_empty() {
-            self.env.registry.do_send(registry::Committed {
-                events: Vec::new(),
-                access: wake.access.into_iter().map(Arc::new).collect(),
-                ended_tokens: wake.tokens,
-            });
+        if !wake.access.is_empty() {
+            self.refresh_access(wake.access, ctx);
+        }
+        if !wake.tokens.is_empty() {
+            self.check_tokens(Some(wake.tokens), ctx);
         }
         match wake.heads {
             Some(heads) => self.env.registry.do_send(registry::RemoteHeads { heads }),
@@ -147,36 +149,59 @@ impl Cluster {
         }));
     }
 
+    /// Reads the access facts of `sessions` from the database and hands them
+    /// to the rooms (which keep the newer of what they know and this).
+    fn refresh_access(&mut self, sessions: Vec<(String, String)>, ctx: &mut Context<Self>) {
+        let (pool, registry) = (self.env.pool.clone(), self.env.registry.clone());
+        let read = blocking(move || {
+            let mut conn = pool.get()?;
+            let mut facts = Vec::with_capacity(sessions.len());
+            for (session, _) in sessions.iter().take(MAX_SESSIONS_PER_WAKE) {
+                if let Some(found) = aq::session_access(&mut conn, session)? {
+                    facts.push(Arc::new(found));
+                }
+            }
+            Ok(facts)
+        });
+        ctx.spawn(read.into_actor(self).map(move |result, _, _| match result {
+            Ok(access) if !access.is_empty() => registry.do_send(registry::Committed {
+                events: Vec::new(),
+                access,
+                ended_tokens: Vec::new(),
+            }),
+            Ok(_) => {}
+            Err(err) => log::warn!("cluster: cannot read access facts: {err}"),
+        }));
+    }
+
+    /// Compares the tokens of the sockets of `only` those users (or of every
+    /// user) with the database, and closes those whose token ended.
+    fn check_tokens(&mut self, only: Option<Vec<String>>, ctx: &mut Context<Self>) {
+        let (pool, registry) = (self.env.pool.clone(), self.env.registry.clone());
+        let work = ended_tokens(pool, registry.clone(), only);
+        ctx.spawn(work.into_actor(self).map(move |result, _, _| match result {
+            Ok(ended) if !ended.is_empty() => registry.do_send(registry::Committed {
+                events: Vec::new(),
+                access: Vec::new(),
+                ended_tokens: ended,
+            }),
+            Ok(_) => {}
+            Err(err) => log::warn!("cluster: cannot check tokens: {err}"),
+        }));
+    }
+
     /// After the listener came back: checks every socket's token, then
     /// lets every room re-read its head and access facts and deliver again.
-    fn catch_up(&mut self, ctx: &mut Context<Self>) {
+    fn catch_up(&mut self, reason: CatchUp, ctx: &mut Context<Self>) {
         if self.catching_up || !self.listening {
             return;
         }
         self.catching_up = true;
+        self.env.stats.metrics().caught_up(reason);
         let (pool, registry) = (self.env.pool.clone(), self.env.registry.clone());
         let auth = self.env.auth.clone();
         let work = async move {
-            let users = registry
-                .send(registry::LiveUsers)
-                .await
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            let ids: Vec<String> = users.keys().cloned().collect();
-            let current: HashMap<String, String> = blocking(move || {
-                let names: Vec<&str> = ids.iter().map(String::as_str).collect();
-                Ok(q::token_hashes(&mut *pool.get()?, &names)?)
-            })
-            .await?
-            .into_iter()
-            .collect();
-            let ended: Vec<String> = users
-                .into_iter()
-                .filter(|(id, hashes)| {
-                    let now = current.get(id);
-                    hashes.iter().any(|h| now != Some(h))
-                })
-                .map(|(id, _)| id)
-                .collect();
+            let ended = ended_tokens(pool, registry.clone(), None).await?;
             auth.forget_all();
             if !ended.is_empty() {
                 registry.do_send(registry::Committed {
@@ -193,6 +218,7 @@ impl Cluster {
             match result {
                 Ok(()) => {
                     act.behind = false;
+                    act.env.stats.set_fenced(false);
                     act.env.auth.trust_cache(true);
                     log::info!("cluster: caught up");
                 }
@@ -205,6 +231,7 @@ impl Cluster {
     fn check_fence(&mut self) {
         if self.down_since.is_some_and(|t| t.elapsed() >= FENCE_AFTER) && !self.listening {
             log::warn!("cluster listener down for {FENCE_AFTER:?}: rooms hold deliveries");
+            self.env.stats.set_fenced(true);
             self.env.registry.do_send(registry::Fence);
         }
     }
@@ -232,6 +259,44 @@ impl Cluster {
     }
 }
 
+/// Most sessions one wake-up makes a node read (a forged one could name many).
+const MAX_SESSIONS_PER_WAKE: usize = 256;
+
+/// The users among those with open sockets (all, or `only` these) whose
+/// sockets' token is no longer theirs in the database.
+async fn ended_tokens(
+    pool: Pool,
+    registry: Addr<Registry>,
+    only: Option<Vec<String>>,
+) -> Result<Vec<String>, AppError> {
+    let mut users = registry
+        .send(registry::LiveUsers)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    if let Some(only) = only {
+        users.retain(|id, _| only.contains(id));
+    }
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = users.keys().cloned().collect();
+    let current: HashMap<String, String> = blocking(move || {
+        let names: Vec<&str> = ids.iter().map(String::as_str).collect();
+        Ok(q::token_hashes(&mut *pool.get()?, &names)?)
+    })
+    .await?
+    .into_iter()
+    .collect();
+    Ok(users
+        .into_iter()
+        .filter(|(id, hashes)| {
+            let now = current.get(id);
+            hashes.iter().any(|h| now != Some(h))
+        })
+        .map(|(id, _)| id)
+        .collect())
+}
+
 /// Runs a database read on a blocking thread.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
@@ -248,6 +313,7 @@ impl Actor for Cluster {
         // Until the listener is up nothing from other nodes is heard, and
         // the token cache is not trusted.
         self.env.auth.trust_cache(false);
+        self.env.stats.set_fenced(true);
         self.env.registry.do_send(registry::Fence);
         let listen = listener::run(self.env.url.clone(), self.env.node.clone(), ctx.address());
         ctx.spawn(listen.into_actor(self));
@@ -257,7 +323,7 @@ impl Actor for Cluster {
         let every = Duration::from_millis(self.env.settings.reconcile_ms);
         ctx.run_interval(every, |act, ctx| {
             if act.behind {
-                act.catch_up(ctx);
+                act.catch_up(CatchUp::behind, ctx);
             } else {
                 act.reconcile(ctx);
             }
@@ -293,7 +359,7 @@ impl Handler<ListenerUp> for Cluster {
         self.down_since = None;
         // Whatever committed while nobody listened is only in the log.
         self.env.stats.set_listening(true);
-        self.catch_up(ctx);
+        self.catch_up(CatchUp::listener, ctx);
     }
 }
 

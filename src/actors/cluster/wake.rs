@@ -1,7 +1,10 @@
 //! The wake-up a commit sends to the other nodes: which rooms moved to which
-//! seq, which sessions' access changed (the facts themselves) and whose
-//! tokens ended. It is only a hint: rooms read the events from the log, so a
-//! lost or late wake-up delays delivery and never loses an event.
+//! seq, which sessions' access changed and whose tokens ended. It is only a
+//! hint, never a fact: rooms read the events from the log, the receiving
+//! node reads the sessions' access facts and the users' tokens from the
+//! database, so a lost or late wake-up delays delivery and never loses an
+//! event — and a forged one (anyone who can connect to the database can
+//! NOTIFY) can grant nothing and end nothing.
 //!
 //! One wake-up per committed group, not per event: PostgreSQL serialises the
 //! commits of transactions that notified, so fewer notifications mean less
@@ -29,9 +32,9 @@ pub struct Wake {
     /// the list did not fit: compare every live room's head with the log.
     #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
     pub heads: Option<Vec<(String, i64)>>,
-    /// The access facts the group changed, as committed.
+    /// The sessions whose access the group changed, with their projects.
     #[serde(rename = "a", default, skip_serializing_if = "Vec::is_empty")]
-    pub access: Vec<SessionAccess>,
+    pub access: Vec<(String, String)>,
     /// Users whose token ended (deleted, or given a new one).
     #[serde(rename = "t", default, skip_serializing_if = "Vec::is_empty")]
     pub tokens: Vec<String>,
@@ -59,7 +62,10 @@ impl Wake {
         let wake = Wake {
             node: node.to_string(),
             heads: Some(heads.into_iter().map(|(r, s)| (r.to_string(), s)).collect()),
-            access: access.into_iter().map(|a| (**a).clone()).collect(),
+            access: access
+                .into_iter()
+                .map(|a| (a.session_id.clone(), a.project_id.clone()))
+                .collect(),
             tokens: tokens.into_iter().cloned().collect(),
             everything: false,
         };

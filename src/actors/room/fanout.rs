@@ -47,11 +47,17 @@ impl Room {
                     .push(*id);
             }
         }
+        let mut queued = 0;
         for ((cursor, dialect), ids) in by_cursor {
             match self.run_since(cursor) {
                 Some(run) => {
                     for (hidden, ids) in self.audiences(&run, ids) {
                         let frames = render(dialect, &self.name, &redact(&run, &hidden));
+                        // Counted once per audience, never per socket.
+                        let bytes = frames.iter().map(Bytes::len).sum();
+                        let metrics = self.env.stats.metrics();
+                        metrics.frames_sent(dialect, frames.len(), bytes, ids.len());
+                        queued += frames.len() * ids.len();
                         for id in ids {
                             self.send(id, &frames, self.head);
                         }
@@ -64,7 +70,22 @@ impl Room {
                 }
             }
         }
+        if queued > 0 {
+            self.time_delivered();
+        }
+        self.timed = self.head;
+        self.env.stats.frames_sent(queued);
         self.trim_recent();
+    }
+
+    /// Observes commit→queued latency of the deliveries first sent by this
+    /// flush (once per delivery and room, not per subscriber).
+    fn time_delivered(&self) {
+        let now = crate::time::now_ms();
+        let metrics = self.env.stats.metrics();
+        for d in self.recent.iter().rev().take_while(|d| d.seq > self.timed) {
+            metrics.delivered_after_ms(now - d.event.created_at);
+        }
     }
 
     /// Keeps `recent` within [`RECENT_CAPACITY`] deliveries and
@@ -88,7 +109,7 @@ impl Room {
         for frame in frames {
             match sub.outbox.push(frame.clone()) {
                 Ok(()) => {}
-                Err(PushError::Overflow) => return self.evict(id, true),
+                Err(PushError::Overflow) => return self.overflowed(id),
                 Err(PushError::Closed) => return self.evict(id, false),
             }
         }
@@ -102,9 +123,15 @@ impl Room {
         };
         match sub.outbox.push(text_frame(text.as_bytes())) {
             Ok(()) => {}
-            Err(PushError::Overflow) => self.evict(id, true),
+            Err(PushError::Overflow) => self.overflowed(id),
             Err(PushError::Closed) => self.evict(id, false),
         }
+    }
+
+    /// Drops a subscriber whose socket was closed with 4008 (slow consumer).
+    pub(super) fn overflowed(&mut self, id: u64) {
+        self.env.stats.metrics().slow_consumer_closed();
+        self.evict(id, true);
     }
 
     /// Drops a subscriber and tells its connection.

@@ -145,7 +145,12 @@ impl Room {
         let Some(sub) = self.subs.get(&id) else {
             return;
         };
-        log::debug!("room {}: access revoked for connection {id}", self.name);
+        log::debug!(
+            room = self.name.as_str(), connection_id = id;
+            "room {}: access revoked for connection {id}", self.name
+        );
+        let metrics = self.env.stats.metrics();
+        metrics.revoked(crate::metrics::Revocation::access);
         if !is_single_room(sub.dialect) {
             let dialect = sub.dialect;
             // A `subscribe` still waiting for its ack gets a failed one.

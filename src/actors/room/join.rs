@@ -6,6 +6,7 @@ use super::{blocking, guard, Join, Room, Sub, MAX_REPLAY, REPLAY_PAGE};
 use crate::db::events;
 use crate::domain::snapshot;
 use crate::error::AppError;
+use crate::metrics::Resume;
 use crate::protocol::{self, Answer, Dialect};
 use actix::prelude::*;
 use serde_json::Value;
@@ -37,19 +38,8 @@ impl Room {
     /// `recheck` (the room may not have learned a grant that just committed).
     fn join_checked(&mut self, msg: Join, recheck: bool, ctx: &mut Context<Self>) {
         let id = msg.sub.conn_id;
-        if let Some(sub) = self.subs.get_mut(&id) {
-            if sub.live {
-                let answer = Answer {
-                    dialect: sub.dialect,
-                    ack: msg.sub.ack,
-                };
-                let frame = protocol::subscribed_frame(answer, &self.name, sub.cursor, true, None);
-                self.push_text(id, &frame);
-            } else {
-                // Still loading: the first join's `subscribed` answers this one too.
-                sub.acks.extend(msg.sub.ack);
-            }
-            return;
+        if self.subs.contains_key(&id) {
+            return self.join_again(id, msg, ctx);
         }
         if !self.may_join(&msg.sub.identity) {
             if recheck {
@@ -70,6 +60,7 @@ impl Room {
                 conn: msg.sub.conn,
                 cursor: 0,
                 live: false,
+                answered: false,
                 token: self.tokens,
                 owed: VecDeque::new(),
                 stalled_since: None,
@@ -79,6 +70,7 @@ impl Room {
         match msg.since {
             Some(since) if self.can_replay(since) => match self.run_since(since) {
                 Some(run) => {
+                    self.resumed(Resume::replayed);
                     self.send_subscribed(id, self.head, true, None);
                     if let Some(sub) = self.subs.get_mut(&id) {
                         sub.cursor = since;
@@ -87,8 +79,52 @@ impl Room {
                 }
                 None => self.catch_up(id, since, true, ctx),
             },
-            _ => self.snapshot(id, ctx),
+            since => {
+                if since.is_some() {
+                    self.resumed(Resume::snapshot);
+                }
+                self.snapshot(id, ctx)
+            }
         }
+    }
+
+    /// Counts how a resume was answered (`/metrics`).
+    fn resumed(&self, outcome: Resume) {
+        self.env.stats.metrics().resumed(outcome);
+    }
+
+    /// A subscribe from a connection already in the room. Nothing is ever
+    /// sent twice. Before its first `subscribed` went out, that answer
+    /// answers this one too. Without `since`, a native or Socket.IO
+    /// subscriber gets a fresh snapshot (`recovered:false`) whose seq becomes
+    /// its cursor: any read or replay in flight for it is dropped (a new
+    /// token), and since the snapshot is read after every event it was sent
+    /// committed, its seq is at or past the cursor (the events in between
+    /// are in the snapshot; the ones after follow). With `since`, or on a
+    /// single-room dialect (no snapshot there), it is answered with the
+    /// subscriber's position.
+    fn join_again(&mut self, id: u64, msg: Join, ctx: &mut Context<Self>) {
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return;
+        };
+        if !sub.answered {
+            sub.acks.extend(msg.sub.ack);
+            return;
+        }
+        if msg.since.is_none() && matches!(sub.dialect, Dialect::Native | Dialect::SocketIo) {
+            self.tokens += 1;
+            sub.token = self.tokens;
+            sub.owed.clear();
+            sub.stalled_since = None;
+            sub.acks.extend(msg.sub.ack);
+            return self.snapshot(id, ctx);
+        }
+        let answer = Answer {
+            dialect: sub.dialect,
+            ack: msg.sub.ack,
+        };
+        let frame = protocol::subscribed_frame(answer, &self.name, sub.cursor, true, None);
+        self.push_text(id, &frame);
     }
 
     /// Whether a resume after `since` can be served as a replay: not ahead of
@@ -124,6 +160,7 @@ impl Room {
                         && found.first().is_none_or(|d| d.seq == from + 1) =>
                 {
                     if resume {
+                        act.resumed(Resume::replayed);
                         act.send_subscribed(id, upto, true, None);
                     }
                     if let Some(sub) = act.subs.get_mut(&id) {
@@ -131,7 +168,12 @@ impl Room {
                     }
                     act.feed(id, found, ctx);
                 }
-                Ok(_) => act.snapshot(id, ctx),
+                Ok(_) => {
+                    if resume {
+                        act.resumed(Resume::snapshot);
+                    }
+                    act.snapshot(id, ctx)
+                }
                 Err(err) => act.fail(id, &err),
             }
         }));
@@ -144,7 +186,7 @@ impl Room {
         ctx.spawn(read.into_actor(self).map(move |result, act, ctx| {
             match result {
                 Ok((_, facts)) => act.learn(facts.into_iter().map(Arc::new).collect()),
-                Err(err) => log::warn!("room {}: cannot re-read access: {err}", act.name),
+                Err(err) => log::warn!(room = act.name.as_str(); "room {}: cannot re-read access: {err}", act.name),
             }
             act.join_checked(msg, false, ctx);
         }));
@@ -216,6 +258,9 @@ impl Room {
 
     /// Sends `subscribed` as the subscriber wants it (once per pending ack).
     fn send_subscribed(&mut self, id: u64, seq: i64, recovered: bool, snapshot: Option<&Value>) {
+        if let Some(sub) = self.subs.get_mut(&id) {
+            sub.answered = true;
+        }
         for answer in self.answers(id) {
             let frame = protocol::subscribed_frame(answer, &self.name, seq, recovered, snapshot);
             self.push_text(id, &frame);

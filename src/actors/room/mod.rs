@@ -97,6 +97,8 @@ struct Sub {
     cursor: i64,
     /// False while its snapshot or replay is being read.
     live: bool,
+    /// Its join was answered with `subscribed`.
+    answered: bool,
     /// Tells a stale read result from the current join.
     token: u64,
     /// Events owed before it goes live, sent as its outbox drains.
@@ -140,6 +142,8 @@ pub struct Room {
     /// Resumes from a seq past `head`: they wait for the log to be read up
     /// to it (another node committed it) before they are served.
     deferred: Vec<Join>,
+    /// Highest seq whose commit→queued latency was observed (`/metrics`).
+    timed: i64,
 }
 
 impl Room {
@@ -167,6 +171,7 @@ impl Room {
             fenced,
             target: 0,
             deferred: Vec::new(),
+            timed: 0,
         }
     }
 
@@ -199,11 +204,14 @@ impl Room {
                             for join in std::mem::take(&mut act.waiting) {
                                 act.join(join, ctx);
                             }
+                            if unfence {
+                                act.pay_all(ctx);
+                            }
                         }
                         act.flush(ctx);
                     }
                     Err(err) => {
-                        log::warn!("room {}: cannot read head: {err}", act.name);
+                        log::warn!(room = act.name.as_str(); "room {}: cannot read head: {err}", act.name);
                         ctx.run_later(RETRY_LOAD, move |act, ctx| act.load(unfence, ctx));
                     }
                 }),
@@ -249,6 +257,7 @@ impl Room {
                     }
                     if let Some(first) = found.first().filter(|d| d.seq > act.head + 1) {
                         log::warn!(
+                            room = act.name.as_str();
                             "room {}: seqs {}..{} pruned",
                             act.name,
                             act.head + 1,
@@ -275,7 +284,7 @@ impl Room {
                     }
                 }
                 Err(err) => {
-                    log::warn!("room {}: cannot read gap: {err}", act.name);
+                    log::warn!(room = act.name.as_str(); "room {}: cannot read gap: {err}", act.name);
                     ctx.run_later(RETRY_LOAD, |act, ctx| act.absorb(ctx));
                 }
             }

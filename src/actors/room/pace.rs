@@ -38,6 +38,11 @@ impl Room {
             // A resume that missed nothing: live at once.
             return self.go_live(id, ctx);
         }
+        if self.fenced {
+            // Nothing is sent while the node may have missed a revocation;
+            // the catch-up that lifts the fence pays every owed subscriber.
+            return;
+        }
         // Half of what is left, so frame overhead can never tip it over; at
         // least one envelope when the outbox is empty, however large.
         let allowance = sub.outbox.room_left() / 2;
@@ -55,7 +60,7 @@ impl Room {
             let stalled = *sub.stalled_since.get_or_insert_with(Instant::now);
             if stalled.elapsed() > STALL_LIMIT {
                 sub.outbox.close(CLOSE_SLOW_CONSUMER, "slow consumer");
-                return self.evict(id, true);
+                return self.overflowed(id);
             }
             return self.schedule_pay(ctx);
         }
@@ -64,12 +69,18 @@ impl Room {
         let dialect = sub.dialect;
         let hidden = self.hidden_from(id, &slice);
         let frames = super::fanout::render(dialect, &self.name, &redact(&slice, &hidden));
+        self.env.stats.frames_sent(frames.len());
         let Some(sub) = self.subs.get_mut(&id) else {
             return;
         };
+        let bytes = frames.iter().map(|f| f.len()).sum();
+        let metrics = self.env.stats.metrics();
+        metrics.frames_sent(dialect, frames.len(), bytes, 1);
         for frame in frames {
-            if let Err(err) = sub.outbox.push(frame) {
-                return self.evict(id, err == PushError::Overflow);
+            match sub.outbox.push(frame) {
+                Ok(()) => {}
+                Err(PushError::Overflow) => return self.overflowed(id),
+                Err(PushError::Closed) => return self.evict(id, false),
             }
         }
         sub.cursor = to;
@@ -86,15 +97,20 @@ impl Room {
         }
         self.pay_timer = Some(ctx.run_later(PUMP_EVERY, |act, ctx| {
             act.pay_timer = None;
-            let owing: Vec<u64> = act
-                .subs
-                .iter()
-                .filter(|(_, s)| !s.owed.is_empty())
-                .map(|(id, _)| *id)
-                .collect();
-            for id in owing {
-                act.pay(id, ctx);
-            }
+            act.pay_all(ctx);
         }));
+    }
+
+    /// Offers every subscriber that is owed events what its outbox can take.
+    pub(super) fn pay_all(&mut self, ctx: &mut Context<Self>) {
+        let owing: Vec<u64> = self
+            .subs
+            .iter()
+            .filter(|(_, s)| !s.owed.is_empty())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in owing {
+            self.pay(id, ctx);
+        }
     }
 }

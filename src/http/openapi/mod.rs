@@ -13,7 +13,9 @@ pub mod errors;
 pub mod schemas;
 
 use super::AppState;
-use super::{activity, collaborators, hooks, ops, projects, rooms, sessions, users, work, ws};
+use super::{
+    activity, collaborators, hooks, metrics, ops, projects, rooms, sessions, users, work, ws,
+};
 use super::{assets, socketio};
 use crate::domain::rooms::RESERVED_EVENT_TYPES;
 use actix_web::{web, HttpResponse};
@@ -35,13 +37,14 @@ with auth off (the local default) every caller is a local admin.";
     modifiers(&Bearer, &OperationIds),
     security(("bearer" = [])),
     paths(
-        assets::index, assets::app, assets::style, assets::client,
-        ops::healthz, ops::readyz, ops::stats, document,
+        assets::index, assets::app, assets::style, assets::chart, assets::client,
+        ops::healthz, ops::readyz, ops::stats, ops::history, metrics::scrape, document,
         ws::native, ws::broadcasts, ws::session,
         socketio::get, socketio::post, aliases::socketio_get, aliases::socketio_post,
         projects::list, projects::create, projects::get, projects::update, projects::delete,
-        sessions::create, sessions::list, sessions::get, sessions::update, sessions::delete,
-        activity::messages, activity::add_message, activity::add_usage,
+        sessions::create, sessions::list, sessions::get, sessions::snapshot, sessions::update,
+        sessions::delete,
+        activity::messages, activity::add_message, activity::usage, activity::add_usage,
         activity::replace_todos, activity::save_tool_call,
         hooks::receive,
         work::save_feature, work::delete_feature, work::set_status, work::add_link,
@@ -299,4 +302,32 @@ pub struct WorkHeaders {
         pattern = "^[!-~]{1,255}$"
     )]
     idempotency_key: Option<String>,
+}
+
+/// The headers of the routes that issue a token (`POST /api/users`,
+/// `POST /api/users/{id}/token`): no `Idempotency-Key` (400 there), since a
+/// replay could not give the token again.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(
+    dead_code,
+    reason = "documents headers that `extract::command_ctx` reads"
+)]
+pub struct TokenHeaders {
+    /// The writing agent, recorded as `agent_id` (1–200 characters).
+    #[param(
+        rename = "X-Agent-ID",
+        nullable = false,
+        min_length = 1,
+        max_length = 200
+    )]
+    agent_id: Option<String>,
+    /// The writer's session, recorded as `origin_session_id` (1–200 characters).
+    #[param(
+        rename = "X-Session-ID",
+        nullable = false,
+        min_length = 1,
+        max_length = 200
+    )]
+    session_id: Option<String>,
 }

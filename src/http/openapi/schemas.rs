@@ -613,3 +613,32 @@ pub enum SocketIoRefusal {
     /// herald's error body.
     Herald(super::errors::ErrorBody),
 }
+
+/// One sample of the counters (`GET /api/stats/history`).
+#[derive(Serialize, ToSchema)]
+pub struct Sample {
+    /// When it was taken.
+    #[schema(format = DateTime)]
+    pub t: String,
+    /// Connections then.
+    pub connections: i64,
+    /// Rooms with connections then.
+    pub rooms: i64,
+    /// Events in the log then.
+    pub events_total: i64,
+    /// Frames sent since start.
+    pub frames_total: i64,
+    /// Events per second over the last interval (null for the first sample).
+    pub events_per_s: Option<f64>,
+    /// Frames per second over the last interval.
+    pub frames_per_s: f64,
+}
+
+/// `GET /api/stats/history`.
+#[derive(Serialize, ToSchema)]
+pub struct History {
+    /// Time between samples.
+    pub interval_ms: i64,
+    /// The samples, oldest first.
+    pub samples: Vec<Sample>,
+}
