@@ -20,6 +20,8 @@ pub enum AppError {
     Forbidden(String),
     /// The resource does not exist.
     NotFound(String),
+    /// The path exists, not with this method (HTTP only).
+    MethodNotAllowed(String),
     /// The request conflicts with the current state (duplicate id, unique email).
     Conflict(String),
     /// An `Idempotency-Key` used before for another request.
@@ -50,6 +52,7 @@ impl AppError {
             AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
+            AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Conflict(_) => "conflict",
             AppError::IdempotencyMismatch(_) => "idempotency_mismatch",
             AppError::PayloadTooLarge(_) => "payload_too_large",
@@ -68,6 +71,7 @@ impl AppError {
             | AppError::Unauthorized(m)
             | AppError::Forbidden(m)
             | AppError::NotFound(m)
+            | AppError::MethodNotAllowed(m)
             | AppError::Conflict(m)
             | AppError::IdempotencyMismatch(m)
             | AppError::PayloadTooLarge(m)
@@ -129,6 +133,7 @@ impl ResponseError for AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::IdempotencyMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -422,7 +422,9 @@ function opsView() {
   };
   const rooms = h("table", { id: "rooms" });
   const failed = h("p", { class: "muted", id: "ops-error" });
-  main.replaceChildren(h("h1", {}, "Operator"), failed, cards,
+  const apiDoc = h("p", { class: "muted" }, "HTTP API: ",
+    h("a", { id: "openapi-link", href: "/api/openapi.json" }, "OpenAPI 3.1 document"));
+  main.replaceChildren(h("h1", {}, "Operator"), apiDoc, failed, cards,
     h("h2", {}, "Recent minutes"), h("div", { class: "grid charts", id: "charts" }, Object.values(charts).map((c) => h("div", { class: "card" }, c.el))),
     h("h2", {}, "Biggest rooms"), rooms);
   // The server samples its counters every second and keeps ten minutes of

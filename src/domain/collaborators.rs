@@ -112,6 +112,11 @@ fn emit(tx: &mut Tx<'_>, session_id: &str, event: &str, payload: Value) -> AppRe
 }
 
 fn add(tx: &mut Tx<'_>, session_id: &str, email: &str, role_name: &str) -> AppResult<Value> {
+    // An admin may manage any session, so the rights check alone does not
+    // prove the session exists: without it the insert fails its foreign key.
+    if sq::find(tx.conn, session_id)?.is_none() {
+        return Err(AppError::not_found("session", session_id));
+    }
     tx.require_manage(session_id)?;
     let email = normalize_email(email)?;
     let role = role(role_name)?;

@@ -24,6 +24,23 @@ pub struct MessageBody {
 }
 
 /// `POST /api/sessions/{id}/messages` → 201 + `message_created`.
+#[utoipa::path(
+    post, path = "/api/sessions/{id}/messages", tag = "activity",
+    params(("id" = String, Path, description = "The session"), super::openapi::WriteHeaders),
+    request_body = super::openapi::schemas::MessageInput,
+    responses(
+        (status = 201, description = "Added, with `message_created`", body = super::openapi::schemas::Written<super::openapi::schemas::Message>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn add_message(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -53,13 +70,28 @@ pub async fn add_message(
 }
 
 /// `GET /api/sessions/{id}/messages` query.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
+    /// Only messages with a larger id (default 0).
     after: Option<i64>,
+    /// At most this many (default 100, clamped to 1–1000).
     limit: Option<i64>,
 }
 
 /// `GET /api/sessions/{id}/messages?after=&limit=`: oldest first.
+#[utoipa::path(
+    get, path = "/api/sessions/{id}/messages", tag = "activity",
+    params(("id" = String, Path, description = "The session"), MessagesQuery),
+    responses(
+        (status = 200, description = "Messages with `id > after`, oldest first", body = Vec<super::openapi::schemas::Message>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn messages(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -83,6 +115,18 @@ pub async fn messages(
     Ok(HttpResponse::Ok().json(body))
 }
 
+#[utoipa::path(
+    get, path = "/api/sessions/{id}/token-usage", tag = "activity",
+    params(("id" = String, Path, description = "The session"), MessagesQuery),
+    responses(
+        (status = 200, description = "Usage reports with `id > after`, oldest first", body = Vec<super::openapi::schemas::Usage>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 /// `GET /api/sessions/{id}/token-usage?after=&limit=`: the session's usage
 /// reports with `id > after`, oldest first (the token chart).
 pub async fn usage(
@@ -103,20 +147,48 @@ pub async fn usage(
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// `POST /api/sessions/{id}/token-usage` body.
-#[derive(Deserialize)]
+/// `POST /api/sessions/{id}/token-usage` body; a report that takes a
+/// session's totals past 2⁶³−1 is 422.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct UsageBody {
+    /// Input tokens.
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     input_tokens: i64,
+    /// Output tokens.
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     output_tokens: i64,
+    /// Cache-read input tokens (default 0).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     cache_read_input_tokens: i64,
+    /// Cache-creation input tokens (default 0).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     cache_creation_input_tokens: i64,
+    /// The model: 1–200 characters.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     model: Option<String>,
 }
 
 /// `POST /api/sessions/{id}/token-usage` → 201 + `token_usage`, `session_updated`.
+#[utoipa::path(
+    post, path = "/api/sessions/{id}/token-usage", tag = "activity",
+    params(("id" = String, Path, description = "The session"), super::openapi::WriteHeaders),
+    request_body = UsageBody,
+    responses(
+        (status = 201, description = "Recorded, with `token_usage` and `session_updated` (new totals)", body = super::openapi::schemas::Written<super::openapi::schemas::Usage>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn add_usage(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -136,15 +208,38 @@ pub async fn add_usage(
 }
 
 /// One todo of `PUT /api/sessions/{id}/todos`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TodoBody {
+    /// What to do: 1–2,000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
     content: String,
+    /// `pending`, `in_progress` or `completed`.
+    #[schema(value_type = super::openapi::schemas::TodoStatus)]
     status: String,
+    /// The present-tense form (`activeForm` is accepted too): 1–2,000 characters.
     #[serde(default, alias = "activeForm")]
+    #[schema(min_length = 1, max_length = 2000)]
     active_form: Option<String>,
 }
 
 /// `PUT /api/sessions/{id}/todos` `[{content, status, active_form?}]` → 200 + `todos_updated`.
+#[utoipa::path(
+    put, path = "/api/sessions/{id}/todos", tag = "activity",
+    params(("id" = String, Path, description = "The session"), super::openapi::WriteHeaders),
+    request_body(content = Vec<TodoBody>, description = "The whole list, at most 500 todos"),
+    responses(
+        (status = 200, description = "Replaced, with `todos_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Todos>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn replace_todos(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -168,19 +263,45 @@ pub async fn replace_todos(
 }
 
 /// `POST /api/sessions/{id}/tool-calls` body (`name` is accepted for `tool_name`).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ToolCallBody {
+    /// The agent's id for the call: 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     tool_call_id: String,
+    /// The tool (`name` is accepted too): 1–200 characters.
     #[serde(alias = "name")]
+    #[schema(min_length = 1, max_length = 200)]
     tool_name: String,
+    /// `input-available` or `output-available`.
+    #[schema(value_type = super::openapi::schemas::ToolState)]
     state: String,
+    /// The tool's input, any JSON.
     input: Value,
+    /// The tool's output, any JSON.
     #[serde(default)]
     output: Option<Value>,
 }
 
 /// `POST /api/sessions/{id}/tool-calls`: 201 for a new call, 200 for a new state
 /// or an exact repeat (which emits nothing).
+#[utoipa::path(
+    post, path = "/api/sessions/{id}/tool-calls", tag = "activity",
+    params(("id" = String, Path, description = "The session"), super::openapi::WriteHeaders),
+    request_body = ToolCallBody,
+    responses(
+        (status = 201, description = "A new call, with `tool_call_created`", body = super::openapi::schemas::Written<super::openapi::schemas::ToolCall>),
+        (status = 200, description = "A new state (`tool_call_updated`), or an exact repeat (no event)", body = super::openapi::schemas::Written<super::openapi::schemas::ToolCall>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn save_tool_call(
     state: web::Data<AppState>,
     req: HttpRequest,

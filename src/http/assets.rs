@@ -4,6 +4,14 @@
 use actix_web::HttpResponse;
 
 /// `GET /`: the dashboard page.
+#[utoipa::path(
+    get, path = "/", tag = "dashboard",
+    security(()),
+    responses(
+        (status = 200, description = "The dashboard", content_type = "text/html", body = String),
+        (status = 403, response = super::openapi::errors::Forbidden),
+    )
+)]
 pub async fn index() -> HttpResponse {
     asset(
         "text/html; charset=utf-8",
@@ -12,11 +20,27 @@ pub async fn index() -> HttpResponse {
 }
 
 /// `GET /ui/app.js`.
+#[utoipa::path(
+    get, path = "/ui/app.js", tag = "dashboard",
+    security(()),
+    responses(
+        (status = 200, description = "The dashboard's script", content_type = "text/javascript", body = String),
+        (status = 403, response = super::openapi::errors::Forbidden),
+    )
+)]
 pub async fn app() -> HttpResponse {
     asset(JAVASCRIPT, include_str!("../../web/app.js"))
 }
 
 /// `GET /ui/style.css`.
+#[utoipa::path(
+    get, path = "/ui/style.css", tag = "dashboard",
+    security(()),
+    responses(
+        (status = 200, description = "The dashboard's styles", content_type = "text/css", body = String),
+        (status = 403, response = super::openapi::errors::Forbidden),
+    )
+)]
 pub async fn style() -> HttpResponse {
     asset(
         "text/css; charset=utf-8",
@@ -24,12 +48,27 @@ pub async fn style() -> HttpResponse {
     )
 }
 
+#[utoipa::path(
+    get, path = "/ui/chart.js", tag = "dashboard", security(()),
+    responses(
+        (status = 200, description = "The dashboard's charts", content_type = "text/javascript", body = String),
+        (status = 403, response = super::openapi::errors::Forbidden),
+    )
+)]
 /// `GET /ui/chart.js`: the dashboard's SVG charts.
 pub async fn chart() -> HttpResponse {
     asset(JAVASCRIPT, include_str!("../../web/chart.js"))
 }
 
 /// `GET /client/herald.js`: the client as an ES module.
+#[utoipa::path(
+    get, path = "/client/herald.js", tag = "dashboard",
+    security(()),
+    responses(
+        (status = 200, description = "The JavaScript client, an ES module", content_type = "text/javascript", body = String),
+        (status = 403, response = super::openapi::errors::Forbidden),
+    )
+)]
 pub async fn client() -> HttpResponse {
     asset(JAVASCRIPT, include_str!("../../web/herald.js"))
 }

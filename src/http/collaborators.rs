@@ -12,19 +12,37 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// `POST …/collaborators` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AddBody {
+    /// `name@host`, at most 254 characters.
+    #[schema(max_length = 254, pattern = "^[!-?A-~]+@[!-~]+$")]
     email: String,
+    /// `owner`, `editor` or `viewer`.
+    #[schema(value_type = super::openapi::schemas::CollaboratorRole)]
     role: String,
 }
 
 /// `PATCH …/collaborators/{cid}` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RoleBody {
+    /// `owner`, `editor` or `viewer`.
+    #[schema(value_type = super::openapi::schemas::CollaboratorRole)]
     role: String,
 }
 
 /// `GET /api/sessions/{id}/collaborators`: anyone who may read the session.
+#[utoipa::path(
+    get, path = "/api/sessions/{id}/collaborators", tag = "collaborators",
+    params(("id" = String, Path, description = "The session")),
+    responses(
+        (status = 200, description = "The collaborators, oldest first", body = Vec<super::openapi::schemas::Collaborator>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -39,6 +57,23 @@ pub async fn list(
 }
 
 /// `POST /api/sessions/{id}/collaborators` `{email, role}` → 201.
+#[utoipa::path(
+    post, path = "/api/sessions/{id}/collaborators", tag = "collaborators",
+    params(("id" = String, Path, description = "The session"), super::openapi::WriteHeaders),
+    request_body = AddBody,
+    responses(
+        (status = 201, description = "Invited, with `collaborator_added`", body = super::openapi::schemas::Written<super::openapi::schemas::Collaborator>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn add(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -56,6 +91,23 @@ pub async fn add(
 }
 
 /// `PATCH /api/sessions/{id}/collaborators/{cid}` `{role}`.
+#[utoipa::path(
+    patch, path = "/api/sessions/{id}/collaborators/{cid}", tag = "collaborators",
+    params(("id" = String, Path, description = "The session"), ("cid" = i64, Path, description = "The collaborator"), super::openapi::WriteHeaders),
+    request_body = RoleBody,
+    responses(
+        (status = 200, description = "Role changed, with `collaborator_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Collaborator>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -74,6 +126,22 @@ pub async fn update(
 }
 
 /// `DELETE /api/sessions/{id}/collaborators/{cid}` → `{id, events}`.
+#[utoipa::path(
+    delete, path = "/api/sessions/{id}/collaborators/{cid}", tag = "collaborators",
+    params(("id" = String, Path, description = "The session"), ("cid" = i64, Path, description = "The collaborator"), super::openapi::WriteHeaders),
+    responses(
+        (status = 200, description = "Removed, with `collaborator_removed`", body = super::openapi::schemas::Written<super::openapi::schemas::Deleted>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn remove(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -87,6 +155,22 @@ pub async fn remove(
 }
 
 /// `POST /api/sessions/{id}/collaborators/{cid}/accept`.
+#[utoipa::path(
+    post, path = "/api/sessions/{id}/collaborators/{cid}/accept", tag = "collaborators",
+    params(("id" = String, Path, description = "The session"), ("cid" = i64, Path, description = "The collaborator"), super::openapi::WriteHeaders),
+    responses(
+        (status = 200, description = "Accepted, with `collaborator_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Collaborator>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn accept(
     state: web::Data<AppState>,
     req: HttpRequest,

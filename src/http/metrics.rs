@@ -14,6 +14,14 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::time::Instant;
 
+#[utoipa::path(
+    get, path = "/metrics", tag = "ops",
+    responses(
+        (status = 200, description = "Prometheus text format (admins, or the bearer of `metrics.token`)", content_type = "text/plain", body = String),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+    )
+)]
 /// `GET /metrics`: Prometheus text format. With auth required, admins and
 /// the bearer of `metrics.token` only.
 pub async fn scrape(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {

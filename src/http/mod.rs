@@ -9,6 +9,7 @@ pub mod extract;
 pub mod guard;
 mod hooks;
 pub mod metrics;
+pub mod openapi;
 mod ops;
 mod projects;
 mod rooms;
@@ -167,143 +168,204 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
+/// An HTTP method of the route table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `PATCH`
+    Patch,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    /// The method as actix matches it.
+    pub fn http(self) -> actix_web::http::Method {
+        use actix_web::http::Method as M;
+        match self {
+            Method::Get => M::GET,
+            Method::Post => M::POST,
+            Method::Put => M::PUT,
+            Method::Patch => M::PATCH,
+            Method::Delete => M::DELETE,
+        }
+    }
+}
+
+/// One entry of [`ROUTES`]: a method, a path pattern (`{name}` segments, the
+/// same syntax in actix and OpenAPI) and how to build its handler.
+pub struct Route {
+    /// The method.
+    pub method: Method,
+    /// The path pattern.
+    pub path: &'static str,
+    /// The handler, as an actix route without a method guard.
+    to: fn() -> actix_web::Route,
+}
+
+const fn route(method: Method, path: &'static str, to: fn() -> actix_web::Route) -> Route {
+    Route { method, path, to }
+}
+
+use Method::{Delete, Get, Patch, Post, Put};
+
+/// Every HTTP route herald serves: the one list that registers them (see
+/// [`table`]) and that the OpenAPI document is checked against
+/// (`tests/openapi.rs`), so a route cannot exist undocumented.
+pub const ROUTES: &[Route] = &[
+    route(Get, "/", || web::to(assets::index)),
+    route(Get, "/ui/app.js", || web::to(assets::app)),
+    route(Get, "/ui/style.css", || web::to(assets::style)),
+    route(Get, "/ui/chart.js", || web::to(assets::chart)),
+    route(Get, "/client/herald.js", || web::to(assets::client)),
+    route(Get, "/healthz", || web::to(ops::healthz)),
+    route(Get, "/readyz", || web::to(ops::readyz)),
+    route(Get, "/api/stats", || web::to(ops::stats)),
+    route(Get, "/api/stats/history", || web::to(ops::history)),
+    route(Get, "/metrics", || web::to(metrics::scrape)),
+    route(Get, "/api/openapi.json", || web::to(openapi::document)),
+    route(Get, "/ws", || web::to(ws::native)),
+    route(Get, "/ws/broadcasts", || web::to(ws::broadcasts)),
+    route(Get, "/ws/sessions/{id}", || web::to(ws::session)),
+    route(Get, "/socket.io/", || web::to(socketio::get)),
+    route(Post, "/socket.io/", || web::to(socketio::post)),
+    route(Get, "/socket.io", || web::to(socketio::get)),
+    route(Post, "/socket.io", || web::to(socketio::post)),
+    route(Get, "/api/projects", || web::to(projects::list)),
+    route(Post, "/api/projects", || web::to(projects::create)),
+    route(Get, "/api/projects/{id}", || web::to(projects::get)),
+    route(Patch, "/api/projects/{id}", || web::to(projects::update)),
+    route(Delete, "/api/projects/{id}", || web::to(projects::delete)),
+    route(Post, "/api/projects/{id}/sessions", || {
+        web::to(sessions::create)
+    }),
+    route(Get, "/api/sessions", || web::to(sessions::list)),
+    route(Get, "/api/sessions/{id}", || web::to(sessions::get)),
+    route(Patch, "/api/sessions/{id}", || web::to(sessions::update)),
+    route(Delete, "/api/sessions/{id}", || web::to(sessions::delete)),
+    route(Get, "/api/sessions/{id}/snapshot", || {
+        web::to(sessions::snapshot)
+    }),
+    route(Get, "/api/sessions/{id}/messages", || {
+        web::to(activity::messages)
+    }),
+    route(Post, "/api/sessions/{id}/messages", || {
+        web::to(activity::add_message)
+    }),
+    route(Get, "/api/sessions/{id}/token-usage", || {
+        web::to(activity::usage)
+    }),
+    route(Post, "/api/sessions/{id}/token-usage", || {
+        web::to(activity::add_usage)
+    }),
+    route(Put, "/api/sessions/{id}/todos", || {
+        web::to(activity::replace_todos)
+    }),
+    route(Post, "/api/sessions/{id}/tool-calls", || {
+        web::to(activity::save_tool_call)
+    }),
+    route(Post, "/api/hooks", || web::to(hooks::receive)),
+    route(Post, "/api/broadcast/features/{id}", || {
+        web::to(work::save_feature)
+    }),
+    route(Delete, "/api/broadcast/features/{id}", || {
+        web::to(work::delete_feature)
+    }),
+    route(Post, "/api/broadcast/features/{id}/status", || {
+        web::to(work::set_status)
+    }),
+    route(Post, "/api/broadcast/features/{id}/links", || {
+        web::to(work::add_link)
+    }),
+    route(Post, "/api/broadcast/features/{id}/comments", || {
+        web::to(work::add_comment)
+    }),
+    route(Post, "/api/broadcast/tracks/{id}", || {
+        web::to(work::save_track)
+    }),
+    route(Post, "/api/broadcast/spikes/{id}", || {
+        web::to(work::save_spike)
+    }),
+    route(Get, "/api/broadcast/events", || web::to(work::audit)),
+    route(Get, "/api/sessions/{id}/collaborators", || {
+        web::to(collaborators::list)
+    }),
+    route(Post, "/api/sessions/{id}/collaborators", || {
+        web::to(collaborators::add)
+    }),
+    route(Patch, "/api/sessions/{id}/collaborators/{cid}", || {
+        web::to(collaborators::update)
+    }),
+    route(Delete, "/api/sessions/{id}/collaborators/{cid}", || {
+        web::to(collaborators::remove)
+    }),
+    route(
+        Post,
+        "/api/sessions/{id}/collaborators/{cid}/accept",
+        || web::to(collaborators::accept),
+    ),
+    route(Post, "/api/users", || web::to(users::create)),
+    route(Delete, "/api/users/{id}", || web::to(users::delete)),
+    route(Post, "/api/users/{id}/token", || {
+        web::to(users::replace_token)
+    }),
+    route(Get, "/api/me", || web::to(users::me)),
+    route(Get, "/api/rooms/{room}/events", || web::to(rooms::list)),
+    route(Post, "/api/rooms/{room}/events", || web::to(rooms::publish)),
+    // Aliases used by existing clients (seed 004).
+    route(Post, "/projects", || web::to(projects::create)),
+    route(Post, "/projects/{id}/sessions", || {
+        web::to(sessions::create_alias)
+    }),
+    route(Post, "/sessions/{id}/messages", || {
+        web::to(activity::add_message)
+    }),
+];
+
+/// Registers [`ROUTES`]: one resource per path (in the order paths first
+/// appear) with each of its methods. Another method on a known path is 405
+/// `method_not_allowed` with `Allow`; an unknown path is 404 `not_found`.
 fn table(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(assets::index))
-        .route("/ui/app.js", web::get().to(assets::app))
-        .route("/ui/style.css", web::get().to(assets::style))
-        .route("/ui/chart.js", web::get().to(assets::chart))
-        .route("/client/herald.js", web::get().to(assets::client))
-        .route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/api/stats", web::get().to(ops::stats))
-        .route("/api/stats/history", web::get().to(ops::history))
-        .route("/metrics", web::get().to(metrics::scrape))
-        .route("/ws", web::get().to(ws::native))
-        .route("/ws/broadcasts", web::get().to(ws::broadcasts))
-        .route("/ws/sessions/{id}", web::get().to(ws::session))
-        .service(
-            web::resource(["/socket.io/", "/socket.io"])
-                .default_service(web::to(not_found))
-                .get(socketio::get)
-                .post(socketio::post),
-        )
-        .service(
-            web::resource("/api/projects")
-                .default_service(web::to(not_found))
-                .get(projects::list)
-                .post(projects::create),
-        )
-        .service(
-            web::resource("/api/projects/{id}")
-                .default_service(web::to(not_found))
-                .get(projects::get)
-                .patch(projects::update)
-                .delete(projects::delete),
-        )
-        .route(
-            "/api/projects/{id}/sessions",
-            web::post().to(sessions::create),
-        )
-        .route("/api/sessions", web::get().to(sessions::list))
-        .service(
-            web::resource("/api/sessions/{id}")
-                .default_service(web::to(not_found))
-                .get(sessions::get)
-                .patch(sessions::update)
-                .delete(sessions::delete),
-        )
-        .route(
-            "/api/sessions/{id}/snapshot",
-            web::get().to(sessions::snapshot),
-        )
-        .service(
-            web::resource("/api/sessions/{id}/messages")
-                .default_service(web::to(not_found))
-                .get(activity::messages)
-                .post(activity::add_message),
-        )
-        .service(
-            web::resource("/api/sessions/{id}/token-usage")
-                .default_service(web::to(not_found))
-                .get(activity::usage)
-                .post(activity::add_usage),
-        )
-        .route("/api/hooks", web::post().to(hooks::receive))
-        .service(
-            web::resource("/api/broadcast/features/{id}")
-                .default_service(web::to(not_found))
-                .post(work::save_feature)
-                .delete(work::delete_feature),
-        )
-        .route(
-            "/api/broadcast/features/{id}/status",
-            web::post().to(work::set_status),
-        )
-        .route(
-            "/api/broadcast/features/{id}/links",
-            web::post().to(work::add_link),
-        )
-        .route(
-            "/api/broadcast/features/{id}/comments",
-            web::post().to(work::add_comment),
-        )
-        .route(
-            "/api/broadcast/tracks/{id}",
-            web::post().to(work::save_track),
-        )
-        .route(
-            "/api/broadcast/spikes/{id}",
-            web::post().to(work::save_spike),
-        )
-        .route("/api/broadcast/events", web::get().to(work::audit))
-        .route(
-            "/api/sessions/{id}/todos",
-            web::put().to(activity::replace_todos),
-        )
-        .route(
-            "/api/sessions/{id}/tool-calls",
-            web::post().to(activity::save_tool_call),
-        )
-        .service(
-            web::resource("/api/sessions/{id}/collaborators")
-                .default_service(web::to(not_found))
-                .get(collaborators::list)
-                .post(collaborators::add),
-        )
-        .service(
-            web::resource("/api/sessions/{id}/collaborators/{cid}")
-                .default_service(web::to(not_found))
-                .patch(collaborators::update)
-                .delete(collaborators::remove),
-        )
-        .route(
-            "/api/sessions/{id}/collaborators/{cid}/accept",
-            web::post().to(collaborators::accept),
-        )
-        .route("/api/users", web::post().to(users::create))
-        .route("/api/users/{id}", web::delete().to(users::delete))
-        .route(
-            "/api/users/{id}/token",
-            web::post().to(users::replace_token),
-        )
-        .route("/api/me", web::get().to(users::me))
-        .service(
-            web::resource("/api/rooms/{room}/events")
-                .default_service(web::to(not_found))
-                .get(rooms::list)
-                .post(rooms::publish),
-        )
-        // Aliases used by existing clients (seed 004).
-        .route("/projects", web::post().to(projects::create))
-        .route(
-            "/projects/{id}/sessions",
-            web::post().to(sessions::create_alias),
-        )
-        .route(
-            "/sessions/{id}/messages",
-            web::post().to(activity::add_message),
-        )
-        .default_service(web::to(not_found));
+    let mut paths: Vec<&'static str> = Vec::new();
+    for r in ROUTES {
+        if !paths.contains(&r.path) {
+            paths.push(r.path);
+        }
+    }
+    for path in paths {
+        let methods: Vec<String> = ROUTES
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| r.method.http().to_string())
+            .collect();
+        let allow = methods.join(", ");
+        let mut resource = web::resource(path).default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { method_not_allowed(&allow) }
+        }));
+        for r in ROUTES.iter().filter(|r| r.path == path) {
+            resource = resource.route((r.to)().method(r.method.http()));
+        }
+        cfg.service(resource);
+    }
+    cfg.default_service(web::to(not_found));
+}
+
+/// 405 with the path's methods in `Allow`.
+fn method_not_allowed(allow: &str) -> HttpResponse {
+    let err = AppError::MethodNotAllowed(format!("this path takes {allow}"));
+    let mut response = actix_web::ResponseError::error_response(&err);
+    if let Ok(value) = HeaderValue::from_str(allow) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    response
 }
 
 async fn not_found(req: HttpRequest) -> AppResult<HttpResponse> {

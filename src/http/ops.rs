@@ -12,11 +12,28 @@ use serde::Deserialize;
 use serde_json::json;
 
 /// `GET /healthz`: the process serves HTTP.
+#[utoipa::path(
+    get, path = "/healthz", tag = "ops",
+    security(()),
+    responses(
+        (status = 200, description = "The process serves HTTP", body = super::openapi::schemas::Status),
+        (status = 403, response = super::openapi::errors::Forbidden),
+    )
+)]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// `GET /readyz`: the database answers (503 otherwise).
+#[utoipa::path(
+    get, path = "/readyz", tag = "ops",
+    security(()),
+    responses(
+        (status = 200, description = "The database answers", body = super::openapi::schemas::Status),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     state
         .read(|conn| {
@@ -29,6 +46,15 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 
 /// `GET /api/stats`.
 /// Admins only: room names name private sessions.
+#[utoipa::path(
+    get, path = "/api/stats", tag = "ops",
+    responses(
+        (status = 200, description = "Live counters (admins only)", body = super::openapi::schemas::Stats),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
     state.admin(&req).await?;
     let total = state.read(|conn| Ok(events::count(conn)?)).await?;
@@ -68,12 +94,22 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> AppResult<Ht
 }
 
 /// `GET /api/stats/history` filter.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Only samples taken after this time (unix milliseconds).
     after: Option<i64>,
 }
 
+#[utoipa::path(
+    get, path = "/api/stats/history", tag = "ops", params(HistoryQuery),
+    responses(
+        (status = 200, description = "The last minutes of the counters, one sample a second (admins only)", body = super::openapi::schemas::History),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+    )
+)]
 /// `GET /api/stats/history?after=`: the last minutes of the counters, one
 /// sample a second, oldest first. Admins only, like `/api/stats`.
 pub async fn history(

@@ -11,19 +11,41 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// `POST /api/projects` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = NewProject)]
 pub struct CreateBody {
+    /// 1–200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     name: String,
 }
 
 /// `PATCH /api/projects/{id}` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ProjectPatch)]
 pub struct UpdateBody {
+    /// A new name: 1–200 characters, not blank.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     name: Option<String>,
 }
 
 /// `POST /api/projects` → 201 with `id`.
+#[utoipa::path(
+    post, path = "/api/projects", tag = "projects",
+    params(super::openapi::WriteHeaders),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "Created, with `project_created`", body = super::openapi::schemas::Written<super::openapi::schemas::Project>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -37,6 +59,15 @@ pub async fn create(
 }
 
 /// `GET /api/projects`, oldest first.
+#[utoipa::path(
+    get, path = "/api/projects", tag = "projects",
+    responses(
+        (status = 200, description = "Every project, oldest first", body = Vec<super::openapi::schemas::Project>),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
     state.caller(&req).await?;
     let rows = state.read(|c| Ok(q::list(c)?)).await?;
@@ -45,6 +76,18 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> AppResult<Htt
 }
 
 /// `GET /api/projects/{id}`.
+#[utoipa::path(
+    get, path = "/api/projects/{id}", tag = "projects",
+    params(("id" = String, Path, description = "The project")),
+    responses(
+        (status = 200, description = "The project", body = super::openapi::schemas::Project),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -59,6 +102,23 @@ pub async fn get(
 }
 
 /// `PATCH /api/projects/{id}` `{name?}`.
+#[utoipa::path(
+    patch, path = "/api/projects/{id}", tag = "projects",
+    params(("id" = String, Path, description = "The project"), super::openapi::WriteHeaders),
+    request_body = Option<UpdateBody>,
+    responses(
+        (status = 200, description = "Renamed, with `project_updated` and `session_updated` for each of its sessions", body = super::openapi::schemas::Written<super::openapi::schemas::Project>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -73,6 +133,22 @@ pub async fn update(
 }
 
 /// `DELETE /api/projects/{id}`: the project and its sessions.
+#[utoipa::path(
+    delete, path = "/api/projects/{id}", tag = "projects",
+    params(("id" = String, Path, description = "The project"), super::openapi::WriteHeaders),
+    responses(
+        (status = 200, description = "Deleted with its sessions: `session_deleted` for each, then `project_deleted`", body = super::openapi::schemas::Written<super::openapi::schemas::Deleted>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,

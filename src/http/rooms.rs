@@ -20,22 +20,48 @@ const MAX_LIMIT: i64 = 1000;
 const MAX_LIST_BYTES: usize = 8 * 1024 * 1024;
 
 /// `POST /api/rooms/{room}/events` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PublishBody {
+    /// 1–64 of `A-Z a-z 0-9 _ . : -`, not one of herald's own event types.
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
     event_type: String,
+    /// The event's payload: an object, its JSON at most `events.max_payload_bytes`.
+    #[schema(value_type = Object)]
     payload: Box<serde_json::value::RawValue>,
+    /// Flush at once, never held by the batching window.
     #[serde(default)]
     priority: bool,
 }
 
 /// `GET /api/rooms/{room}/events` query.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only events with a larger seq (0 or more; default 0).
+    #[param(minimum = 0)]
     since: Option<i64>,
+    /// At most this many (default 100, clamped to 1–1000).
     limit: Option<i64>,
 }
 
 /// `POST /api/rooms/{room}/events` → 201 `{room, event_type, events}`.
+#[utoipa::path(
+    post, path = "/api/rooms/{room}/events", tag = "rooms",
+    params(("room" = String, Path, description = "The room", pattern = "^[A-Za-z0-9_.:-]{1,128}$"), super::openapi::WriteHeaders),
+    request_body = PublishBody,
+    responses(
+        (status = 201, description = "Published", body = super::openapi::schemas::Written<super::openapi::schemas::Published>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn publish(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -56,6 +82,18 @@ pub async fn publish(
 /// `GET /api/rooms/{room}/events?since=&limit=`: native envelopes, oldest
 /// first. A session room needs read access (403); in a project room the
 /// events of sessions the caller may not read are redacted, as on a socket.
+#[utoipa::path(
+    get, path = "/api/rooms/{room}/events", tag = "rooms",
+    params(("room" = String, Path, description = "The room", pattern = "^[A-Za-z0-9_.:-]{1,128}$"), ListQuery),
+    responses(
+        (status = 200, description = "Native envelopes with `seq > since`, oldest first", body = Vec<super::openapi::schemas::Envelope>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,

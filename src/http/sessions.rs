@@ -11,31 +11,48 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// `POST /api/projects/{id}/sessions` body; may be empty.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = NewSession)]
 pub struct CreateBody {
+    /// The session's id (generated when absent).
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
     id: Option<String>,
+    /// At most 200 characters (default `New session`).
     #[serde(default)]
+    #[schema(max_length = 200)]
     title: Option<String>,
 }
 
 /// `PATCH /api/sessions/{id}` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = SessionPatch)]
 pub struct UpdateBody {
+    /// At most 200 characters.
     #[serde(default)]
+    #[schema(max_length = 200)]
     title: Option<String>,
+    /// `active`, `idle` or `ended`.
     #[serde(default)]
+    #[schema(value_type = Option<super::openapi::schemas::SessionStatus>)]
     status: Option<String>,
+    /// The agent waits for a person.
     #[serde(default)]
     needs_attention: Option<bool>,
+    /// `public` or `private`.
     #[serde(default)]
+    #[schema(value_type = Option<super::openapi::schemas::Visibility>)]
     visibility: Option<String>,
 }
 
 /// `GET /api/sessions` filters.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only this project's sessions.
     project_id: Option<String>,
+    /// Only sessions with this status.
+    #[param(value_type = Option<super::openapi::schemas::SessionStatus>)]
     status: Option<String>,
 }
 
@@ -56,6 +73,23 @@ async fn create_session(
 }
 
 /// `POST /api/projects/{id}/sessions` → 201.
+#[utoipa::path(
+    post, path = "/api/projects/{id}/sessions", tag = "sessions",
+    params(("id" = String, Path, description = "The project"), super::openapi::WriteHeaders),
+    request_body = Option<CreateBody>,
+    responses(
+        (status = 201, description = "Created, with `session_created`", body = super::openapi::schemas::Written<super::openapi::schemas::Session>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -67,6 +101,23 @@ pub async fn create(
 }
 
 /// `POST /projects/{id}/sessions` → 201 with `session_id` as well as `id`.
+#[utoipa::path(
+    post, path = "/projects/{id}/sessions", tag = "aliases",
+    params(("id" = String, Path, description = "The project"), super::openapi::WriteHeaders),
+    request_body = Option<CreateBody>,
+    responses(
+        (status = 201, description = "Created, with `session_created`; the id also as `session_id` (seed 004)", body = super::openapi::schemas::AliasSession),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn create_alias(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -80,6 +131,18 @@ pub async fn create_alias(
 }
 
 /// `GET /api/sessions?project_id=&status=`, oldest first.
+#[utoipa::path(
+    get, path = "/api/sessions", tag = "sessions",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The sessions the caller may read, oldest first", body = Vec<super::openapi::schemas::Session>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -105,6 +168,18 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(body))
 }
 
+#[utoipa::path(
+    get, path = "/api/sessions/{id}", tag = "sessions",
+    params(("id" = String, Path, description = "The session")),
+    responses(
+        (status = 200, description = "The session", body = super::openapi::schemas::Session),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 /// `GET /api/sessions/{id}`: the session's fields at top level, as a write
 /// answers them (without `events`).
 pub async fn get(
@@ -121,6 +196,18 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(found.to_json()))
 }
 
+#[utoipa::path(
+    get, path = "/api/sessions/{id}/snapshot", tag = "sessions",
+    params(("id" = String, Path, description = "The session")),
+    responses(
+        (status = 200, description = "The session room's snapshot, as a fresh `subscribed` carries it", body = super::openapi::schemas::SessionSnapshot),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 /// `GET /api/sessions/{id}/snapshot`: the session room's snapshot, the
 /// object a fresh `subscribed` carries.
 pub async fn snapshot(
@@ -141,6 +228,23 @@ pub async fn snapshot(
 }
 
 /// `PATCH /api/sessions/{id}`.
+#[utoipa::path(
+    patch, path = "/api/sessions/{id}", tag = "sessions",
+    params(("id" = String, Path, description = "The session"), super::openapi::WriteHeaders),
+    request_body = Option<UpdateBody>,
+    responses(
+        (status = 200, description = "Changed, with `session_updated` (and `status_changed`, `visibility_changed` when those change)", body = super::openapi::schemas::Written<super::openapi::schemas::Session>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -159,6 +263,22 @@ pub async fn update(
 }
 
 /// `DELETE /api/sessions/{id}` → `{id, events}`.
+#[utoipa::path(
+    delete, path = "/api/sessions/{id}", tag = "sessions",
+    params(("id" = String, Path, description = "The session"), super::openapi::WriteHeaders),
+    responses(
+        (status = 200, description = "Deleted, with `session_deleted`", body = super::openapi::schemas::Written<super::openapi::schemas::Deleted>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -29,12 +29,19 @@ use std::time::Duration;
 pub const MAX_PACKETS_PER_POST: usize = 100;
 
 /// The query every Engine.IO request carries.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EioQuery {
+    /// The Engine.IO version: `4` (anything else is refused).
     #[serde(rename = "EIO")]
+    #[param(required = true, nullable = false, pattern = "^4$")]
     eio: Option<String>,
+    /// `polling` or `websocket`.
+    #[param(required = true, nullable = false, pattern = "^(polling|websocket)$")]
     transport: Option<String>,
+    /// The Engine.IO session, after the handshake.
     sid: Option<String>,
+    /// The token (or in the CONNECT packet's `auth`).
     token: Option<String>,
 }
 
@@ -109,6 +116,18 @@ fn poll_limit(state: &AppState) -> Duration {
 }
 
 /// `GET /socket.io/`: a handshake, a poll, or a WebSocket.
+#[utoipa::path(
+    get, path = "/socket.io/", tag = "sockets",
+    security(()),
+    params(EioQuery),
+    responses(
+        (status = 200, description = "An Engine.IO payload (polling)", content_type = "text/plain", body = String),
+        (status = 101, description = "Switched to a WebSocket (`transport=websocket`)"),
+        (status = 400, description = "An Engine.IO refusal, or a malformed query string (herald's error body)", body = super::openapi::schemas::SocketIoRefusal),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 429, response = super::openapi::errors::RateLimited),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -172,6 +191,18 @@ pub async fn get(
 /// `POST /socket.io/?sid=`: the client's packets, separated by the record
 /// separator. Over `server.max_body_bytes` the session ends (413); over
 /// [`MAX_PACKETS_PER_POST`] packets the POST is refused (400), the session kept.
+#[utoipa::path(
+    post, path = "/socket.io/", tag = "sockets",
+    security(()),
+    params(EioQuery),
+    request_body(content = String, content_type = "text/plain", description = "Engine.IO packets, separated by the record separator"),
+    responses(
+        (status = 200, description = "`ok`", content_type = "text/html", body = String),
+        (status = 400, description = "An Engine.IO refusal, or a malformed query string (herald's error body)", body = super::openapi::schemas::SocketIoRefusal),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+    )
+)]
 pub async fn post(
     state: web::Data<AppState>,
     req: HttpRequest,

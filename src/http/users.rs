@@ -13,17 +13,39 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// `POST /api/users` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = NewUser)]
 pub struct CreateBody {
+    /// `name@host`, at most 254 characters; unique.
+    #[schema(max_length = 254, pattern = "^[!-?A-~]+@[!-~]+$")]
     email: String,
+    /// At most 200 characters.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     name: Option<String>,
+    /// Whether the user is an admin (default false).
     #[serde(default)]
     admin: bool,
 }
 
 /// `POST /api/users` → 201 `{id, email, name, admin, token}`. Users are not
 /// broadcast, so there are no `events`.
+#[utoipa::path(
+    post, path = "/api/users", tag = "users",
+    params(super::openapi::TokenHeaders),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The user and its token (shown once); admins only", body = super::openapi::schemas::UserWithToken),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -58,6 +80,15 @@ fn refuse_key(req: &HttpRequest) -> AppResult<()> {
 
 /// `GET /api/me` → `{id, email, name, admin}` (`id` and `email` are null for
 /// the admin token and, with auth off, the local admin).
+#[utoipa::path(
+    get, path = "/api/me", tag = "users",
+    responses(
+        (status = 200, description = "Who the token belongs to", body = super::openapi::schemas::Me),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
     let who = state.caller(&req).await?;
     Ok(HttpResponse::Ok().json(json!({
@@ -66,6 +97,22 @@ pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpR
 }
 
 /// `DELETE /api/users/{id}` (admins) → `{id}`.
+#[utoipa::path(
+    delete, path = "/api/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "The user"), super::openapi::WriteHeaders),
+    responses(
+        (status = 200, description = "Deleted (admins only); its sockets close with 4001", body = super::openapi::schemas::Deleted),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -80,6 +127,22 @@ pub async fn delete(
 
 /// `POST /api/users/{id}/token` (the user or an admin) → the user and its
 /// new token; the old one stops working at once.
+#[utoipa::path(
+    post, path = "/api/users/{id}/token", tag = "users",
+    params(("id" = String, Path, description = "The user"), super::openapi::TokenHeaders),
+    responses(
+        (status = 200, description = "A new token (the user or admins); the old one is refused from now on", body = super::openapi::schemas::UserWithToken),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn replace_token(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -21,17 +21,44 @@ async fn run(state: &AppState, req: &HttpRequest, command: WorkCommand) -> AppRe
 }
 
 /// `POST /api/broadcast/features/{id}` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct FeatureBody {
+    /// 1–200 characters (default: the id).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     title: Option<String>,
+    /// A label (default `todo`).
+    #[schema(pattern = "^[A-Za-z0-9_.: -]{1,64}$")]
     status: Option<String>,
+    /// Up to 100,000 characters.
+    #[schema(max_length = 100000)]
     description: Option<String>,
+    /// Labels.
+    #[schema(inline, value_type = Option<Vec<super::openapi::schemas::Label>>)]
     tags: Option<Vec<String>>,
+    /// A label.
+    #[schema(pattern = "^[A-Za-z0-9_.: -]{1,64}$")]
     priority: Option<String>,
 }
 
 /// `POST /api/broadcast/features/{id}`: 201 + `feature_created` the first time,
 /// then 200 + `feature_updated` (and `status_changed`).
+#[utoipa::path(
+    post, path = "/api/broadcast/features/{id}", tag = "work items",
+    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
+    request_body = Option<FeatureBody>,
+    responses(
+        (status = 201, description = "Created, with `feature_created`", body = super::openapi::schemas::Written<super::openapi::schemas::Feature>),
+        (status = 200, description = "Updated, with `feature_updated` (and `status_changed`)", body = super::openapi::schemas::Written<super::openapi::schemas::Feature>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn save_feature(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -51,12 +78,31 @@ pub async fn save_feature(
 }
 
 /// `…/status` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct StatusBody {
+    /// A label.
+    #[schema(pattern = "^[A-Za-z0-9_.: -]{1,64}$")]
     new_status: String,
 }
 
 /// `POST /api/broadcast/features/{id}/status` → 200 + `status_changed`.
+#[utoipa::path(
+    post, path = "/api/broadcast/features/{id}/status", tag = "work items",
+    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
+    request_body = StatusBody,
+    responses(
+        (status = 200, description = "Changed, with `status_changed`", body = super::openapi::schemas::Written<super::openapi::schemas::Feature>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn set_status(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -71,13 +117,34 @@ pub async fn set_status(
 }
 
 /// `…/links` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LinkBody {
+    /// The feature linked to (need not exist).
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
     linked_feature_id: String,
+    /// A label.
+    #[schema(pattern = "^[A-Za-z0-9_.: -]{1,64}$")]
     link_type: String,
 }
 
 /// `POST /api/broadcast/features/{id}/links` → 201 + `link_added`.
+#[utoipa::path(
+    post, path = "/api/broadcast/features/{id}/links", tag = "work items",
+    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
+    request_body = LinkBody,
+    responses(
+        (status = 201, description = "Linked, with `link_added`", body = super::openapi::schemas::Written<super::openapi::schemas::Link>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn add_link(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -94,13 +161,34 @@ pub async fn add_link(
 }
 
 /// `…/comments` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CommentBody {
+    /// 1–100,000 characters.
+    #[schema(min_length = 1, max_length = 100000)]
     comment_text: String,
+    /// 1–200 characters, not blank (default: `X-Agent-ID`).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     author: Option<String>,
 }
 
 /// `POST /api/broadcast/features/{id}/comments` → 201 + `comment_added`.
+#[utoipa::path(
+    post, path = "/api/broadcast/features/{id}/comments", tag = "work items",
+    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
+    request_body = CommentBody,
+    responses(
+        (status = 201, description = "Added, with `comment_added`", body = super::openapi::schemas::Written<super::openapi::schemas::Comment>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn add_comment(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -117,6 +205,22 @@ pub async fn add_comment(
 }
 
 /// `DELETE /api/broadcast/features/{id}` → 200 + `feature_deleted`.
+#[utoipa::path(
+    delete, path = "/api/broadcast/features/{id}", tag = "work items",
+    params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
+    responses(
+        (status = 200, description = "Deleted, with `feature_deleted`", body = super::openapi::schemas::Written<super::openapi::schemas::Deleted>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn delete_feature(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -153,6 +257,23 @@ async fn save_note(
 }
 
 /// `POST /api/broadcast/tracks/{id}` → `track_updated` (201 the first time).
+#[utoipa::path(
+    post, path = "/api/broadcast/tracks/{id}", tag = "work items",
+    params(("id" = String, Path, description = "The track", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
+    request_body = super::openapi::schemas::TrackBody,
+    responses(
+        (status = 201, description = "Created, with `track_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Track>),
+        (status = 200, description = "Updated, with `track_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Track>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn save_track(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -163,6 +284,23 @@ pub async fn save_track(
 }
 
 /// `POST /api/broadcast/spikes/{id}` → `spike_updated` (201 the first time).
+#[utoipa::path(
+    post, path = "/api/broadcast/spikes/{id}", tag = "work items",
+    params(("id" = String, Path, description = "The spike", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
+    request_body = super::openapi::schemas::SpikeBody,
+    responses(
+        (status = 201, description = "Created, with `spike_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Spike>),
+        (status = 200, description = "Updated, with `spike_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Spike>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 409, response = super::openapi::errors::Conflict),
+        (status = 413, response = super::openapi::errors::PayloadTooLarge),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn save_spike(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -173,14 +311,29 @@ pub async fn save_spike(
 }
 
 /// Audit trail filters.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Only events of this type.
     event_type: Option<String>,
+    /// Only events of this resource.
     resource_id: Option<String>,
+    /// At most this many (default 100, clamped to 1–1000).
     limit: Option<i64>,
 }
 
 /// `GET /api/broadcast/events`: newest first.
+#[utoipa::path(
+    get, path = "/api/broadcast/events", tag = "work items",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "The `broadcasts` audit trail, newest first", body = Vec<super::openapi::schemas::AuditRow>),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn audit(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -21,10 +21,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// `/ws` query: rooms to join on connect (seed 001).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct NativeQuery {
+    /// Join `project:<projectId>` on connect.
+    #[param(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
     project_id: Option<String>,
+    /// Join `session:<sessionId>` on connect.
+    #[param(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
     session_id: Option<String>,
 }
 
@@ -43,6 +48,19 @@ async fn identify(state: &AppState, req: &HttpRequest) -> AppResult<Arc<Identity
 }
 
 /// `GET /ws`: the native protocol.
+#[utoipa::path(
+    get, path = "/ws", tag = "sockets",
+    params(NativeQuery, ("token" = Option<String>, Query, description = "The token, for browsers (which cannot set headers on a WebSocket)")),
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol"),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn native(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -63,6 +81,18 @@ pub async fn native(
 }
 
 /// `GET /ws/broadcasts` (seed 003): the `broadcasts` room as `broadcast_event` frames.
+#[utoipa::path(
+    get, path = "/ws/broadcasts", tag = "sockets",
+    params(("token" = Option<String>, Query, description = "The token, for browsers (which cannot set headers on a WebSocket)")),
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol"),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn broadcasts(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -80,6 +110,19 @@ pub async fn broadcasts(
 }
 
 /// `GET /ws/sessions/{id}` (seed 002): one session room as flat frames.
+#[utoipa::path(
+    get, path = "/ws/sessions/{id}", tag = "sockets",
+    params(("id" = String, Path, description = "The session", pattern = "^[A-Za-z0-9_.-]{1,100}$"), ("token" = Option<String>, Query, description = "The token, for browsers (which cannot set headers on a WebSocket)")),
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol"),
+        (status = 400, response = super::openapi::errors::BadRequest),
+        (status = 401, response = super::openapi::errors::Unauthorized),
+        (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 422, response = super::openapi::errors::Unprocessable),
+        (status = 429, response = super::openapi::errors::RateLimited),
+        (status = 503, response = super::openapi::errors::Unavailable),
+    )
+)]
 pub async fn session(
     state: web::Data<AppState>,
     req: HttpRequest,
