@@ -28,6 +28,9 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 
 /// How long a pool checkout waits before the request is answered 503.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a PostgreSQL connection waits on a lock before the server
+/// checks for a deadlock (see [`DbManager::connect`]).
+const DEADLOCK_TIMEOUT: &str = "SET deadlock_timeout = '100ms'";
 
 pub use multi::DbConn;
 
@@ -134,9 +137,23 @@ impl DbManager {
                 .map_err(|e| DbError(format!("sqlite {}: {e}", path.display())))?;
                 Ok(DbConn::Sqlite(conn))
             }
-            Backend::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(DbConn::Pg)
-                .map_err(|e| DbError(format!("postgres: {e}"))),
+            Backend::Postgres(url) => {
+                let mut conn = diesel::PgConnection::establish(url).map_err(|e| {
+                    DbError(format!(
+                        "postgres: {}",
+                        crate::config::mask_url_password(&e.to_string())
+                    ))
+                })?;
+                // Two nodes' groups can still wait for each other's resource
+                // locks in a cycle; PostgreSQL breaks it after
+                // `deadlock_timeout` (1 s by default), and the victim runs
+                // again in the next group. Ask for a short wait; a role that
+                // may not set it (superuser only) keeps the server's.
+                if let Err(err) = conn.batch_execute(DEADLOCK_TIMEOUT) {
+                    log::debug!("postgres: cannot shorten deadlock_timeout: {err}");
+                }
+                Ok(DbConn::Pg(conn))
+            }
         }
     }
 
