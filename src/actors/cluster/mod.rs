@@ -63,9 +63,8 @@ pub struct Cluster {
     env: ClusterEnv,
     /// When this node started (its row in `nodes`).
     started_at: i64,
-    /// The listener has LISTENed and not dropped since.
-    listening: bool,
-    /// Since when the listener is down; `None` while it is up.
+    /// Since when the listener is down; `None` while it is up (it has
+    /// LISTENed and not dropped since).
     down_since: Option<Instant>,
     /// Something may have been missed (the listener dropped): rooms and
     /// tokens must be checked against the database. Rooms are fenced only if
@@ -84,12 +83,16 @@ impl Cluster {
         Cluster {
             env,
             started_at: now_ms(),
-            listening: false,
             down_since: Some(Instant::now()),
             behind: true,
             catching_up: false,
             reconciling: false,
         }
+    }
+
+    /// The listener has LISTENed and not dropped since.
+    fn listening(&self) -> bool {
+        self.down_since.is_none()
     }
 
     /// Another node committed: apply what it says.
@@ -194,7 +197,7 @@ impl Cluster {
     /// After the listener came back: checks every socket's token, then
     /// lets every room re-read its head and access facts and deliver again.
     fn catch_up(&mut self, reason: CatchUp, ctx: &mut Context<Self>) {
-        if self.catching_up || !self.listening {
+        if self.catching_up || !self.listening() {
             return;
         }
         self.catching_up = true;
@@ -230,7 +233,7 @@ impl Cluster {
 
     /// Fences the rooms if the listener has been down for [`FENCE_AFTER`].
     fn check_fence(&mut self) {
-        if self.down_since.is_some_and(|t| t.elapsed() >= FENCE_AFTER) && !self.listening {
+        if self.down_since.is_some_and(|t| t.elapsed() >= FENCE_AFTER) {
             log::warn!("cluster listener down for {FENCE_AFTER:?}: rooms hold deliveries");
             self.env.stats.set_fenced(true);
             self.env.registry.do_send(registry::Fence);
@@ -347,7 +350,6 @@ impl Handler<ListenerUp> for Cluster {
     type Result = ();
 
     fn handle(&mut self, _: ListenerUp, ctx: &mut Context<Self>) {
-        self.listening = true;
         self.down_since = None;
         // Whatever committed while nobody listened is only in the log.
         self.env.stats.set_listening(true);
@@ -359,10 +361,9 @@ impl Handler<ListenerDown> for Cluster {
     type Result = ();
 
     fn handle(&mut self, _: ListenerDown, ctx: &mut Context<Self>) {
-        if self.listening {
+        if self.listening() {
             log::warn!("cluster listener down");
         }
-        self.listening = false;
         self.behind = true;
         self.env.stats.set_listening(false);
         // Tokens may end elsewhere unheard: check each one with the database.
