@@ -1,7 +1,8 @@
 //! The dashboard and the JavaScript client, embedded in the binary (from
 //! `web/`), so running herald needs no Node and no files beside it.
 
-use actix_web::HttpResponse;
+use crate::error::{AppError, AppResult};
+use actix_web::{web, HttpResponse};
 
 /// `GET /`: the dashboard page.
 #[utoipa::path(
@@ -19,45 +20,44 @@ pub async fn index() -> HttpResponse {
     )
 }
 
-/// `GET /ui/app.js`.
-#[utoipa::path(
-    get, path = "/ui/app.js", tag = "dashboard",
-    security(()),
-    responses(
-        (status = 200, description = "The dashboard's script", content_type = "text/javascript", body = String),
-        (status = 403, response = super::openapi::errors::Forbidden),
-    )
-)]
-pub async fn app() -> HttpResponse {
-    asset(JAVASCRIPT, include_str!("../../web/app.js"))
-}
-
-/// `GET /ui/style.css`.
-#[utoipa::path(
-    get, path = "/ui/style.css", tag = "dashboard",
-    security(()),
-    responses(
-        (status = 200, description = "The dashboard's styles", content_type = "text/css", body = String),
-        (status = 403, response = super::openapi::errors::Forbidden),
-    )
-)]
-pub async fn style() -> HttpResponse {
-    asset(
+/// The dashboard's files under `/ui/`: its modules, charts and styles.
+const UI_FILES: &[(&str, &str, &str)] = &[
+    ("app.js", JAVASCRIPT, include_str!("../../web/app.js")),
+    ("ui.js", JAVASCRIPT, include_str!("../../web/ui.js")),
+    (
+        "session.js",
+        JAVASCRIPT,
+        include_str!("../../web/session.js"),
+    ),
+    ("board.js", JAVASCRIPT, include_str!("../../web/board.js")),
+    ("ops.js", JAVASCRIPT, include_str!("../../web/ops.js")),
+    ("chart.js", JAVASCRIPT, include_str!("../../web/chart.js")),
+    (
+        "style.css",
         "text/css; charset=utf-8",
         include_str!("../../web/style.css"),
-    )
-}
+    ),
+];
 
+/// `GET /ui/{file}`: one of the dashboard's files.
 #[utoipa::path(
-    get, path = "/ui/chart.js", tag = "dashboard", security(()),
+    get, path = "/ui/{file}", tag = "dashboard",
+    security(()),
+    params(("file" = String, Path, description = "The file",
+        example = "app.js", pattern = "^(app|ui|session|board|ops|chart)\\.js$|^style\\.css$")),
     responses(
-        (status = 200, description = "The dashboard's charts", content_type = "text/javascript", body = String),
+        (status = 200, description = "The dashboard's script or styles",
+            content((String = "text/javascript"), (String = "text/css"))),
         (status = 403, response = super::openapi::errors::Forbidden),
+        (status = 404, response = super::openapi::errors::NotFound),
     )
 )]
-/// `GET /ui/chart.js`: the dashboard's SVG charts.
-pub async fn chart() -> HttpResponse {
-    asset(JAVASCRIPT, include_str!("../../web/chart.js"))
+pub async fn ui(file: web::Path<String>) -> AppResult<HttpResponse> {
+    let (_, content_type, body) = UI_FILES
+        .iter()
+        .find(|(name, _, _)| *name == file.as_str())
+        .ok_or_else(|| AppError::not_found("file", &file))?;
+    Ok(asset(content_type, body))
 }
 
 /// `GET /client/herald.js`: the client as an ES module.

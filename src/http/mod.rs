@@ -219,9 +219,7 @@ use Method::{Delete, Get, Patch, Post, Put};
 /// (`tests/openapi.rs`), so a route cannot exist undocumented.
 pub const ROUTES: &[Route] = &[
     route(Get, "/", || web::to(assets::index)),
-    route(Get, "/ui/app.js", || web::to(assets::app)),
-    route(Get, "/ui/style.css", || web::to(assets::style)),
-    route(Get, "/ui/chart.js", || web::to(assets::chart)),
+    route(Get, "/ui/{file}", || web::to(assets::ui)),
     route(Get, "/client/herald.js", || web::to(assets::client)),
     route(Get, "/healthz", || web::to(ops::healthz)),
     route(Get, "/readyz", || web::to(ops::readyz)),

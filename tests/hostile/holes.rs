@@ -68,6 +68,10 @@ async fn the_dashboard_is_served_with_security_headers() {
     for path in [
         "/",
         "/ui/app.js",
+        "/ui/ui.js",
+        "/ui/session.js",
+        "/ui/board.js",
+        "/ui/ops.js",
         "/ui/chart.js",
         "/ui/style.css",
         "/client/herald.js",
@@ -87,5 +91,10 @@ async fn the_dashboard_is_served_with_security_headers() {
         );
         assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
         assert_eq!(header("referrer-policy").as_deref(), Some("no-referrer"));
+    }
+    // Only the dashboard's own files: no path walks out of the table.
+    for path in ["/ui/herald.js", "/ui/..%2FCargo.toml", "/ui/app.js.map"] {
+        let resp = client().get(srv.url(path)).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 404, "{path}");
     }
 }

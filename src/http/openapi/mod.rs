@@ -37,7 +37,7 @@ with auth off (the local default) every caller is a local admin.";
     modifiers(&Bearer, &OperationIds),
     security(("bearer" = [])),
     paths(
-        assets::index, assets::app, assets::style, assets::chart, assets::client,
+        assets::index, assets::ui, assets::client,
         ops::healthz, ops::readyz, ops::stats, ops::history, metrics::scrape, document,
         ws::native, ws::broadcasts, ws::session,
         socketio::get, socketio::post, aliases::socketio_get, aliases::socketio_post,
