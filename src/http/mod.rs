@@ -4,6 +4,7 @@
 
 mod activity;
 mod assets;
+mod batch;
 mod collaborators;
 pub mod extract;
 pub mod guard;
@@ -91,10 +92,21 @@ impl AppState {
     /// (which checks the caller's rights in the transaction); resolves after
     /// commit. 429 past the caller's write rate.
     pub async fn execute(&self, req: &HttpRequest, command: Command) -> AppResult<Outcome> {
+        self.execute_n(req, command, 1).await
+    }
+
+    /// [`AppState::execute`] for a command that publishes `writes` events
+    /// (a batch): the rate limit counts each of them.
+    pub async fn execute_n(
+        &self,
+        req: &HttpRequest,
+        command: Command,
+        writes: usize,
+    ) -> AppResult<Outcome> {
         let mut ctx = extract::command_ctx(req)?;
         ctx.max_payload_bytes = self.settings.events.max_payload_bytes;
         ctx.caller = self.caller(req).await?;
-        self.auth.count_write(&ctx.caller)?;
+        self.auth.count_writes(&ctx.caller, writes)?;
         let outcome = self
             .writer
             .send(persistence::Execute { command, ctx })
@@ -317,6 +329,7 @@ pub const ROUTES: &[Route] = &[
     route(Get, "/api/me", || web::to(users::me)),
     route(Get, "/api/rooms/{room}/events", || web::to(rooms::list)),
     route(Post, "/api/rooms/{room}/events", || web::to(rooms::publish)),
+    route(Post, "/api/rooms/events:batch", || web::to(batch::publish)),
     // Aliases used by existing clients (seed 004).
     route(Post, "/projects", || web::to(projects::create)),
     route(Post, "/projects/{id}/sessions", || {
