@@ -165,7 +165,13 @@ impl Auth {
     /// Counts one write by `who`; 429 past `auth.max_writes_per_second`.
     /// Without auth there is no token to count by.
     pub fn count_write(&self, who: &Identity) -> AppResult<()> {
-        if !self.required || self.writes.allow(who.key()) {
+        self.count_writes(who, 1)
+    }
+
+    /// Counts `n` writes by `who` at once (a batch of events): all of them
+    /// or, past the rate, none (429). See [`Bucket::take_n`].
+    pub fn count_writes(&self, who: &Identity, n: usize) -> AppResult<()> {
+        if !self.required || self.writes.allow(who.key(), n) {
             Ok(())
         } else {
             Err(AppError::RateLimited(
@@ -195,14 +201,22 @@ impl Bucket {
 
     /// Takes one token if there is one.
     pub fn take(&mut self, now: Instant) -> bool {
+        self.take_n(now, 1)
+    }
+
+    /// Takes `n` tokens if there are as many. A batch larger than the burst
+    /// passes only with a full bucket and leaves it in debt, which later
+    /// writes wait for: over time every event is counted.
+    pub fn take_n(&mut self, now: Instant, n: usize) -> bool {
         if self.rate == 0.0 {
             return true;
         }
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.tokens = (self.tokens + elapsed * self.rate).min(self.rate);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        let n = n as f64;
+        if self.tokens >= n.min(self.rate) {
+            self.tokens -= n;
             true
         } else {
             false
@@ -224,7 +238,7 @@ impl RateLimiter {
         }
     }
 
-    fn allow(&self, key: &str) -> bool {
+    fn allow(&self, key: &str, n: usize) -> bool {
         if self.rate == 0 {
             return true;
         }
@@ -233,10 +247,10 @@ impl RateLimiter {
         };
         let now = Instant::now();
         match buckets.get_mut(key) {
-            Some(bucket) => bucket.take(now),
+            Some(bucket) => bucket.take_n(now, n),
             None => {
                 let mut bucket = Bucket::new(self.rate);
-                let allowed = bucket.take(now);
+                let allowed = bucket.take_n(now, n);
                 buckets.insert(key.to_string(), bucket);
                 allowed
             }

@@ -1,15 +1,22 @@
 //! The persistence actor: this node's only writer. Commands are applied in arrival
 //! order; while one transaction runs, the next commands queue and go into the
-//! next transaction together (group commit). Each command runs in its own
-//! savepoint, so one failing command does not undo the others. Callers get
+//! next transaction together (group commit). Each command that may write
+//! before it fails runs in its own savepoint, so one failing command does
+//! not undo the others; a publish checks everything first and writes
+//! nothing itself, so it needs none. The group's events, deliveries and
+//! room heads are written together at its end. Callers get
 //! their answer only after commit, and the registry is told after commit, in
 //! commit order. On a PostgreSQL database shared by several nodes, each
 //! group that changed something also queues one wake-up for the other nodes
 //! (`actors::cluster`), inside its transaction.
 //!
 //! The actor runs alone on an arbiter (thread) of its own and does its
-//! transactions there, synchronously: it is the one place where blocking is
-//! the point. Its mailbox is the queue. An `Execute` only queues the command
+//! transactions there, synchronously, blocking that thread on purpose: STYLE
+//! §4 says database work runs on blocking threads, and this arbiter *is*
+//! that thread. Handing each group to a thread pool and back was measured
+//! slower (15.0k against 21k writes/s, docs/BENCHMARKS.md): the hand-offs
+//! cost more than the commit. Nothing else runs on this arbiter, so nothing
+//! waits behind a commit but the next group. Its mailbox is the queue. An `Execute` only queues the command
 //! and, if none is pending, schedules a `RunGroup` to itself; actix handles
 //! every message waiting in the mailbox before such a self-notification, so
 //! each group holds everything that arrived while the previous one committed.
@@ -47,10 +54,14 @@ const MAX_TRIES: u32 = 5;
 
 /// The single writer. Start it with `start_in_arbiter` on an arbiter of its own.
 pub struct Persistence {
+    /// Opens the writer's connection, again after a failure.
     manager: DbManager,
     /// The writer's own connection; `None` after a failure, reopened on demand.
     conn: Option<DbConn>,
+    /// Told what each group committed, in commit order, to fan it out.
     registry: Addr<Registry>,
+    /// `events.retention_per_room`: deliveries kept per room; older ones are
+    /// pruned in the group that passes the mark.
     retention: u64,
     /// This node's id when it shares a PostgreSQL database with others:
     /// each group that changed something also queues one wake-up for them.
@@ -59,6 +70,7 @@ pub struct Persistence {
     idempotency_ttl_ms: i64,
     /// When expired idempotency answers were last swept (unix ms).
     swept_at: i64,
+    /// Commands (and drains) waiting for the next group, in arrival order.
     queue: Vec<Job>,
     /// A `RunGroup` is on its way.
     scheduled: bool,
@@ -66,14 +78,21 @@ pub struct Persistence {
     stats: Arc<Stats>,
 }
 
+/// One entry of the queue.
 enum Job {
+    /// A write, for the next group.
     Run(Box<Pending>),
+    /// Answered once everything queued before it has committed.
     Drain(oneshot::Sender<()>),
 }
 
+/// A queued write and where its answer goes.
 struct Pending {
+    /// The write.
     command: Command,
+    /// Who writes (the group sets `now` and `retention`).
     ctx: CommandCtx,
+    /// Answered after commit.
     reply: oneshot::Sender<AppResult<Outcome>>,
     /// Groups this command already failed in as a deadlock victim.
     tries: u32,
@@ -266,7 +285,13 @@ fn run_group(
                 ..pending.ctx.clone()
             };
             let command = &pending.command;
-            let tried = c.transaction(|c| keyed::apply_keyed(c, &ctx, command, expired_before));
+            let tried = if ctx.idempotency.is_none() && !command.writes_before_it_can_fail() {
+                // Nothing to undo if it fails: no savepoint (two statements
+                // fewer per write on the hot path).
+                keyed::apply_keyed(c, &ctx, command, expired_before)
+            } else {
+                c.transaction(|c| keyed::apply_keyed(c, &ctx, command, expired_before))
+            };
             let result = match tried {
                 Ok(outcome) => Ok(outcome),
                 Err(keyed::KeyedError::App(err)) => Err(err),

@@ -1,9 +1,15 @@
-//! SQL for the event log: write an event, give a group's events their
-//! deliveries (each taking its room's next seq), read a room's deliveries for
-//! replay, prune.
+//! SQL for the event log: a group's events, their deliveries (each taking
+//! its room's next seq) and its rooms' heads, written at the group's end in
+//! as few statements as the backends allow; a room's deliveries for replay;
+//! pruning.
+//!
+//! Every statement of the write path is prepared once per connection and
+//! then only re-bound (diesel's statement cache; see [`statements`]).
 
 use super::models::{EventRow, NewEvent};
 use super::schema::{deliveries::dsl as d, events::dsl as e, rooms::dsl as r};
+
+mod statements;
 use super::DbConn;
 use crate::types::{Delivery, Event, RoomName};
 use diesel::prelude::*;
@@ -20,97 +26,87 @@ pub struct Committed {
     pub deliveries: Vec<Arc<Delivery>>,
 }
 
-/// An event written to the log whose deliveries wait for the end of its
-/// group (see [`deliver`]).
-#[derive(Debug, Clone)]
+/// An event a command emitted, not yet written: [`deliver`] writes it (and
+/// gives it its id) with the rest of its group.
+#[derive(Debug)]
 pub struct Appended {
-    /// The event, with its id.
-    pub event: Arc<Event>,
+    /// The event; its `id` is set when it is written.
+    pub event: Event,
     /// The rooms it goes to, in order.
     pub rooms: Vec<RoomName>,
 }
 
-/// Writes `new` to the log (its row, with its id); its deliveries are taken
-/// by [`deliver`] at the end of the group.
-pub fn insert_event(
-    conn: &mut DbConn,
-    new: &NewEvent,
-    rooms: &[RoomName],
-) -> QueryResult<Appended> {
-    let id: i64 = diesel::insert_into(e::events)
-        .values(new)
-        .returning(e::id)
-        .get_result(conn)?;
-    let event = Arc::new(to_event(EventRow {
-        id,
-        event_type: new.event_type.clone(),
-        resource_type: new.resource_type.clone(),
-        resource_id: new.resource_id.clone(),
-        agent_id: new.agent_id.clone(),
-        origin_session_id: new.origin_session_id.clone(),
-        payload: new.payload.clone(),
-        priority: new.priority,
-        created_at: new.created_at,
-    })?);
-    Ok(Appended {
-        event,
-        rooms: rooms.to_vec(),
-    })
+impl Clone for Appended {
+    fn clone(&self) -> Self {
+        let e = &self.event;
+        Appended {
+            event: Event {
+                id: e.id,
+                event_type: e.event_type.clone(),
+                resource_type: e.resource_type.clone(),
+                resource_id: e.resource_id.clone(),
+                agent_id: e.agent_id.clone(),
+                origin_session_id: e.origin_session_id.clone(),
+                payload: e.payload.clone(),
+                priority: e.priority,
+                created_at: e.created_at,
+            },
+            rooms: self.rooms.clone(),
+        }
+    }
 }
 
-/// Gives every appended event its deliveries, in order: each room takes as
-/// many seqs as the group delivers to it with **one** upsert, rooms in name
-/// order, then the deliveries go in as multi-row inserts. Locking rooms in
-/// one global order at the end of each group means two nodes' groups never
-/// wait for each other's room rows in a cycle (no deadlock), and each room
-/// row is locked only from the end of the group to its commit. With
-/// `retention > 0`, deliveries older than the newest `retention` of each
-/// room are pruned in the same transaction (events stay: the audit trail).
+/// Writes a group's events, in order, then gives each its deliveries: each
+/// room takes as many seqs as the group delivers to it with **one** upsert,
+/// rooms in name order, then the deliveries go in as multi-row inserts.
+/// Locking rooms in one global order at the end of each group means two
+/// nodes' groups never wait for each other's room rows in a cycle (no
+/// deadlock), and each room row is locked only from the end of the group to
+/// its commit. With `retention > 0`, deliveries older than the newest
+/// `retention` of each room are pruned in the same transaction (events stay:
+/// the audit trail).
 pub fn deliver(
     conn: &mut DbConn,
-    appended: &[&Appended],
+    appended: Vec<Appended>,
     retention: u64,
 ) -> QueryResult<Vec<Committed>> {
+    let ids = statements::insert_events(conn, &appended)?;
+    let appended: Vec<(Arc<Event>, Vec<RoomName>)> = appended
+        .into_iter()
+        .zip(ids)
+        .map(|(mut a, id)| {
+            a.event.id = id;
+            (Arc::new(a.event), a.rooms)
+        })
+        .collect();
     let mut wanted: BTreeMap<&RoomName, i64> = BTreeMap::new();
-    for a in appended {
-        for room in &a.rooms {
-            *wanted.entry(room).or_default() += 1;
-        }
+    for room in appended.iter().flat_map(|(_, rooms)| rooms) {
+        *wanted.entry(room).or_default() += 1;
     }
     // The first seq each room hands out in this group.
     let mut next: HashMap<&RoomName, i64> = HashMap::with_capacity(wanted.len());
     for (room, n) in &wanted {
-        let last = take_seqs(conn, room.as_str(), *n)?;
+        let last = statements::take_seqs(conn, room.as_str(), *n)?;
         next.insert(*room, last - n + 1);
     }
     let mut committed = Vec::with_capacity(appended.len());
-    let mut rows: Vec<(String, i64, i64)> = Vec::new();
-    for a in appended {
-        let mut deliveries = Vec::with_capacity(a.rooms.len());
-        for room in &a.rooms {
+    let mut rows: Vec<statements::DeliveryRow<'_>> = Vec::with_capacity(appended.len());
+    for (event, rooms) in &appended {
+        let mut deliveries = Vec::with_capacity(rooms.len());
+        for room in rooms {
             let seq = next.get_mut(room).map_or(0, |s| {
                 *s += 1;
                 *s - 1
             });
-            rows.push((room.as_str().to_string(), seq, a.event.id));
-            deliveries.push(Delivery::new(room.clone(), seq, a.event.clone()));
+            rows.push((room.as_str(), seq, event.id));
+            deliveries.push(Delivery::new(room.clone(), seq, event.clone()));
         }
         committed.push(Committed {
-            event: a.event.clone(),
+            event: event.clone(),
             deliveries,
         });
     }
-    for chunk in rows.chunks(DELIVERY_ROWS_PER_INSERT) {
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|(room, seq, id)| (d::room.eq(room), d::seq.eq(*seq), d::event_id.eq(*id)))
-            .collect();
-        let insert = diesel::insert_into(d::deliveries).values(values);
-        match conn {
-            DbConn::Sqlite(c) => insert.execute(c)?,
-            DbConn::Pg(c) => insert.execute(c)?,
-        };
-    }
+    statements::insert_deliveries(conn, &rows)?;
     if retention > 0 {
         for (room, first) in &next {
             let last = first - 1;
@@ -127,41 +123,34 @@ pub fn deliver(
     Ok(committed)
 }
 
-/// Appends `new` and delivers it at once (outside a group: the CLI, tests).
+/// Writes `new` and delivers it at once (outside a group: the CLI, tests).
 pub fn append(
     conn: &mut DbConn,
     new: &NewEvent,
     rooms: &[RoomName],
     retention: u64,
 ) -> QueryResult<Committed> {
-    let appended = insert_event(conn, new, rooms)?;
-    let mut committed = deliver(conn, &[&appended], retention)?;
+    let payload = RawValue::from_string(new.payload.clone())
+        .map_err(|err| diesel::result::Error::SerializationError(Box::new(err)))?;
+    let event = Event {
+        id: 0,
+        event_type: new.event_type.clone(),
+        resource_type: new.resource_type.clone(),
+        resource_id: new.resource_id.clone(),
+        agent_id: new.agent_id.clone(),
+        origin_session_id: new.origin_session_id.clone(),
+        payload,
+        priority: new.priority,
+        created_at: new.created_at,
+    };
+    let appended = Appended {
+        event,
+        rooms: rooms.to_vec(),
+    };
+    let mut committed = deliver(conn, vec![appended], retention)?;
     committed
         .pop()
         .ok_or(diesel::result::Error::RollbackTransaction)
-}
-
-/// Deliveries inserted by one statement (3 binds each; SQLite allows 32766).
-const DELIVERY_ROWS_PER_INSERT: usize = 500;
-
-/// Takes the room's next `n` seqs (from 1 for a new room) in one upsert and
-/// returns the last. The room's row stays locked until commit, so with
-/// several writers (other nodes on one PostgreSQL) seqs are still gapless
-/// and in commit order; a room two writers create at once gets its row from
-/// the first, and the second waits for that commit and takes the next seqs
-/// (rather than failing on the key). diesel's two-backend connection has no
-/// ON CONFLICT, hence one query per backend.
-fn take_seqs(conn: &mut DbConn, room: &str, n: i64) -> QueryResult<i64> {
-    let upsert = diesel::insert_into(r::rooms)
-        .values((r::name.eq(room), r::last_seq.eq(n)))
-        .on_conflict(r::name)
-        .do_update()
-        .set(r::last_seq.eq(r::last_seq + n))
-        .returning(r::last_seq);
-    match conn {
-        DbConn::Sqlite(c) => upsert.get_result(c),
-        DbConn::Pg(c) => upsert.get_result(c),
-    }
 }
 
 /// The last seq handed out in a room (0 when it has none).

@@ -15,10 +15,11 @@ pub mod work;
 
 use crate::access::{Identity, SessionAccess};
 use crate::db::events::{self, Appended, Committed};
-use crate::db::models::{NewEvent, Session};
+use crate::db::models::Session;
 use crate::db::{access as aq, DbConn};
 use crate::error::{AppError, AppResult};
-use crate::types::RoomName;
+use crate::types::{Event, RoomName};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -62,6 +63,9 @@ pub enum Command {
     },
     /// `POST /api/rooms/{room}/events`
     Publish(rooms::Publish),
+    /// `POST /api/rooms/events:batch`: up to [`rooms::MAX_BATCH`] events,
+    /// all or none.
+    PublishBatch(Vec<rooms::Publish>),
     /// `POST /api/sessions/{id}/messages`
     AddMessage(activity::AddMessage),
     /// `POST /api/sessions/{id}/token-usage`
@@ -141,7 +145,8 @@ pub struct Outcome {
     /// The events with their deliveries, in the order they were appended
     /// (filled once the group's seqs are taken: [`deliver`]).
     pub committed: Vec<Committed>,
-    /// The events as written by the command, before their deliveries.
+    /// The events the command emitted, written with their deliveries at
+    /// the end of its group ([`deliver`] empties this into `committed`).
     pub appended: Vec<Appended>,
     /// Sessions whose access changed, as of the command's last event: rooms
     /// apply them (revocation, redaction) in commit order with the events.
@@ -256,28 +261,35 @@ impl Tx<'_> {
         rooms: &[RoomName],
         priority: bool,
     ) -> AppResult<()> {
-        self.emit_text(event_type, resource, payload.to_string(), rooms, priority)
+        let payload = serde_json::value::to_raw_value(payload)
+            .map_err(|e| AppError::Internal(format!("payload: {e}")))?;
+        self.emit_raw(event_type, resource, payload, rooms, priority)
     }
 
-    /// [`Tx::emit`] with a payload that is already JSON text (an object).
-    /// 422 over `events.max_payload_bytes`, whatever the route.
-    pub fn emit_text(
+    /// [`Tx::emit`] with a payload that is already JSON text (an object),
+    /// kept as it is: it is written and sent without being parsed again.
+    /// 422 over `events.max_payload_bytes`, whatever the route. Nothing is
+    /// written yet: the group writes its events at its end
+    /// ([`events::deliver`]), so an emitting command that fails leaves
+    /// nothing behind.
+    pub fn emit_raw(
         &mut self,
         event_type: &str,
         resource: (&str, &str),
-        payload: String,
+        payload: Box<RawValue>,
         rooms: &[RoomName],
         priority: bool,
     ) -> AppResult<()> {
         let max = self.ctx.max_payload_bytes;
-        if payload.len() > max {
+        let len = payload.get().len();
+        if len > max {
             return Err(AppError::Validation(format!(
-                "the {event_type} payload would be {} bytes; at most {max} \
-                 (events.max_payload_bytes)",
-                payload.len()
+                "the {event_type} payload would be {len} bytes; at most {max} \
+                 (events.max_payload_bytes)"
             )));
         }
-        let new = NewEvent {
+        let event = Event {
+            id: 0,
             event_type: event_type.to_string(),
             resource_type: resource.0.to_string(),
             resource_id: resource.1.to_string(),
@@ -287,29 +299,45 @@ impl Tx<'_> {
             priority: priority || PRIORITY_EVENTS.contains(&event_type),
             created_at: self.ctx.now,
         };
-        let appended = events::insert_event(self.conn, &new, rooms)?;
-        self.committed.push(appended);
+        self.committed.push(Appended {
+            event,
+            rooms: rooms.to_vec(),
+        });
         Ok(())
     }
 }
 
-/// Gives the events of `outcomes` (one group's, in commit order) their
-/// deliveries: each room takes its seqs once for the whole group
+/// Writes the events of `outcomes` (one group's, in commit order) and gives
+/// them their deliveries: each room takes its seqs once for the whole group
 /// ([`events::deliver`]).
 pub fn deliver(
     conn: &mut DbConn,
     outcomes: &mut [&mut Outcome],
     retention: u64,
 ) -> diesel::QueryResult<()> {
-    let appended: Vec<&Appended> = outcomes.iter().flat_map(|o| o.appended.iter()).collect();
+    let counts: Vec<usize> = outcomes.iter().map(|o| o.appended.len()).collect();
+    let appended: Vec<Appended> = outcomes
+        .iter_mut()
+        .flat_map(|o| std::mem::take(&mut o.appended))
+        .collect();
     if appended.is_empty() {
         return Ok(());
     }
-    let mut committed = events::deliver(conn, &appended, retention)?.into_iter();
-    for outcome in outcomes.iter_mut() {
-        outcome.committed = committed.by_ref().take(outcome.appended.len()).collect();
+    let mut committed = events::deliver(conn, appended, retention)?.into_iter();
+    for (outcome, n) in outcomes.iter_mut().zip(counts) {
+        outcome.committed = committed.by_ref().take(n).collect();
     }
     Ok(())
+}
+
+impl Command {
+    /// Whether the command may write rows before it can still fail, so that
+    /// it needs a savepoint to undo them. Publishing checks everything first
+    /// and writes nothing itself (its events are written at the group's
+    /// end), so it runs without one; every other command writes as it goes.
+    pub fn writes_before_it_can_fail(&self) -> bool {
+        !matches!(self, Command::Publish(_) | Command::PublishBatch(_))
+    }
 }
 
 /// Applies one command and delivers its events at once: for writes outside
@@ -340,6 +368,7 @@ pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResul
         Command::UpdateSession(u) => (false, sessions::update(&mut tx, u)?),
         Command::DeleteSession { id } => (false, sessions::delete(&mut tx, id)?),
         Command::Publish(p) => (true, rooms::publish(&mut tx, p)?),
+        Command::PublishBatch(items) => (true, rooms::publish_batch(&mut tx, items)?),
         Command::AddMessage(a) => (true, activity::add_message(&mut tx, a)?),
         Command::AddUsage(a) => (true, activity::add_usage(&mut tx, a)?),
         Command::ReplaceTodos { session_id, todos } => {

@@ -74,8 +74,53 @@ pub struct Publish {
     pub priority: bool,
 }
 
+/// Most events in one `POST /api/rooms/events:batch`.
+pub const MAX_BATCH: usize = 1000;
+
 /// Checks the values, then appends the event to the room.
 pub fn publish(tx: &mut Tx<'_>, p: &Publish) -> AppResult<Value> {
+    check(p, tx.ctx.max_payload_bytes, "")?;
+    check_access(tx, &p.room)?;
+    append(tx, p)?;
+    Ok(json!({"room": p.room, "event_type": p.event_type}))
+}
+
+/// `POST /api/rooms/events:batch`: checks every item (values, then the
+/// caller's right to each room), then appends them all in order, so a bad
+/// item refuses the whole batch before anything is written. An error names
+/// its item (`events[3]: …`).
+pub fn publish_batch(tx: &mut Tx<'_>, items: &[Publish]) -> AppResult<Value> {
+    check_batch_len(items.len())?;
+    let max = tx.ctx.max_payload_bytes;
+    for (i, p) in items.iter().enumerate() {
+        check(p, max, &format!("events[{i}]: "))?;
+    }
+    let mut checked: Vec<&RoomName> = Vec::new();
+    for p in items {
+        if !checked.contains(&&p.room) {
+            check_access(tx, &p.room)?;
+            checked.push(&p.room);
+        }
+    }
+    for p in items {
+        append(tx, p)?;
+    }
+    Ok(json!({"count": items.len()}))
+}
+
+/// 422 unless a batch of `n` events is 1 to [`MAX_BATCH`] long.
+pub fn check_batch_len(n: usize) -> AppResult<()> {
+    if n == 0 || n > MAX_BATCH {
+        return Err(AppError::Validation(format!(
+            "a batch holds 1-{MAX_BATCH} events, not {n}"
+        )));
+    }
+    Ok(())
+}
+
+/// 422 unless the event type and payload are publishable; `at` prefixes the
+/// message (the item of a batch).
+fn check(p: &Publish, max: usize, at: &str) -> AppResult<()> {
     let type_ok = !p.event_type.is_empty()
         && p.event_type.len() <= MAX_EVENT_TYPE
         && p.event_type
@@ -83,41 +128,51 @@ pub fn publish(tx: &mut Tx<'_>, p: &Publish) -> AppResult<Value> {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
     if !type_ok {
         return Err(AppError::Validation(format!(
-            "event_type must be 1-{MAX_EVENT_TYPE} characters of A-Z a-z 0-9 _ . : -"
+            "{at}event_type must be 1-{MAX_EVENT_TYPE} characters of A-Z a-z 0-9 _ . : -"
         )));
     }
     if RESERVED_EVENT_TYPES.contains(&p.event_type.as_str()) {
         return Err(AppError::Validation(format!(
-            "event_type {:?} is herald's own and cannot be published",
+            "{at}event_type {:?} is herald's own and cannot be published",
             p.event_type
         )));
     }
     // A RawValue is valid JSON with no surrounding white space.
     if !p.payload.get().starts_with('{') {
-        return Err(AppError::Validation("payload must be a JSON object".into()));
-    }
-    let max = tx.ctx.max_payload_bytes;
-    if p.payload.get().len() > max {
         return Err(AppError::Validation(format!(
-            "payload must be at most {max} bytes (events.max_payload_bytes)"
+            "{at}payload must be a JSON object"
         )));
     }
-    let session = match p.room.kind() {
+    if p.payload.get().len() > max {
+        return Err(AppError::Validation(format!(
+            "{at}payload must be at most {max} bytes (events.max_payload_bytes)"
+        )));
+    }
+    Ok(())
+}
+
+/// 403 unless the caller may publish to `room`.
+fn check_access(tx: &mut Tx<'_>, room: &RoomName) -> AppResult<()> {
+    let session = match room.kind() {
         RoomKind::Session(id) => crate::db::access::session_access(tx.conn, id)?,
         _ => None,
     };
-    if !access::may_publish(tx.caller(), p.room.kind(), session.as_ref()) {
-        return Err(AppError::Forbidden(format!(
-            "you may not publish to {}",
-            p.room
-        )));
+    if access::may_publish(tx.caller(), room.kind(), session.as_ref()) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "you may not publish to {room}"
+        )))
     }
-    tx.emit_text(
+}
+
+/// Appends the (checked) event to its room.
+fn append(tx: &mut Tx<'_>, p: &Publish) -> AppResult<()> {
+    tx.emit_raw(
         &p.event_type,
         ("room", p.room.as_str()),
-        p.payload.get().to_string(),
+        p.payload.clone(),
         std::slice::from_ref(&p.room),
         p.priority,
-    )?;
-    Ok(json!({"room": p.room, "event_type": p.event_type}))
+    )
 }

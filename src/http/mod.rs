@@ -4,6 +4,7 @@
 
 mod activity;
 mod assets;
+mod batch;
 mod collaborators;
 pub mod extract;
 pub mod guard;
@@ -91,10 +92,21 @@ impl AppState {
     /// (which checks the caller's rights in the transaction); resolves after
     /// commit. 429 past the caller's write rate.
     pub async fn execute(&self, req: &HttpRequest, command: Command) -> AppResult<Outcome> {
+        self.execute_n(req, command, 1).await
+    }
+
+    /// [`AppState::execute`] for a command that publishes `writes` events
+    /// (a batch): the rate limit counts each of them.
+    pub async fn execute_n(
+        &self,
+        req: &HttpRequest,
+        command: Command,
+        writes: usize,
+    ) -> AppResult<Outcome> {
         let mut ctx = extract::command_ctx(req)?;
         ctx.max_payload_bytes = self.settings.events.max_payload_bytes;
         ctx.caller = self.caller(req).await?;
-        self.auth.count_write(&ctx.caller)?;
+        self.auth.count_writes(&ctx.caller, writes)?;
         let outcome = self
             .writer
             .send(persistence::Execute { command, ctx })
@@ -315,6 +327,7 @@ pub const ROUTES: &[Route] = &[
     route(Get, "/api/me", || web::to(users::me)),
     route(Get, "/api/rooms/{room}/events", || web::to(rooms::list)),
     route(Post, "/api/rooms/{room}/events", || web::to(rooms::publish)),
+    route(Post, "/api/rooms/events:batch", || web::to(batch::publish)),
     // Aliases used by existing clients (seed 004).
     route(Post, "/projects", || web::to(projects::create)),
     route(Post, "/projects/{id}/sessions", || {
@@ -328,30 +341,80 @@ pub const ROUTES: &[Route] = &[
 /// Registers [`ROUTES`]: one resource per path (in the order paths first
 /// appear) with each of its methods. Another method on a known path is 405
 /// `method_not_allowed` with `Allow`; an unknown path is 404 `not_found`.
+///
+/// Paths are grouped in one `web::scope` per [`prefix`] (`/api/sessions`,
+/// `/ws`, …): actix matches a request against the scopes' static prefixes
+/// first and then only against the few patterns of its scope, instead of
+/// running every dynamic route's pattern in turn.
 fn table(cfg: &mut web::ServiceConfig) {
-    let mut paths: Vec<&'static str> = Vec::new();
+    let mut prefixes: Vec<&'static str> = Vec::new();
     for r in ROUTES {
+        if !prefixes.contains(&prefix(r.path)) {
+            prefixes.push(prefix(r.path));
+        }
+    }
+    for p in prefixes {
+        let paths = paths_under(p);
+        // `/`, and a prefix that is a path of its own alone (`/healthz`).
+        if p.is_empty() || paths == [p] {
+            for path in paths {
+                cfg.service(resource(path, path));
+            }
+            continue;
+        }
+        let mut scope = web::scope(p).default_service(web::to(not_found));
+        for path in paths {
+            scope = scope.service(resource(path, &path[p.len()..]));
+        }
+        cfg.service(scope);
+    }
+    cfg.default_service(web::to(not_found));
+}
+
+/// What a path is scoped under: `/api/<first>` for the API, else its first
+/// segment (`/ws`, `/socket.io`, `/ui`); `""` for `/`.
+fn prefix(path: &'static str) -> &'static str {
+    let skip = if path.starts_with("/api/") { 2 } else { 1 };
+    let end = path
+        .match_indices('/')
+        .nth(skip)
+        .map_or(path.len(), |(i, _)| i);
+    if path == "/" {
+        ""
+    } else {
+        &path[..end]
+    }
+}
+
+/// The distinct paths of [`ROUTES`] under `prefix`, in table order.
+fn paths_under(prefix_of: &str) -> Vec<&'static str> {
+    let mut paths: Vec<&'static str> = Vec::new();
+    for r in ROUTES.iter().filter(|r| prefix(r.path) == prefix_of) {
         if !paths.contains(&r.path) {
             paths.push(r.path);
         }
     }
-    for path in paths {
-        let methods: Vec<String> = ROUTES
-            .iter()
-            .filter(|r| r.path == path)
-            .map(|r| r.method.http().to_string())
-            .collect();
-        let allow = methods.join(", ");
-        let mut resource = web::resource(path).default_service(web::to(move || {
-            let allow = allow.clone();
-            async move { method_not_allowed(&allow) }
-        }));
-        for r in ROUTES.iter().filter(|r| r.path == path) {
-            resource = resource.route((r.to)().method(r.method.http()));
-        }
-        cfg.service(resource);
+    paths
+}
+
+/// The resource of `path` (every method [`ROUTES`] lists for it), at
+/// `pattern` (the path, or its rest inside its scope).
+fn resource(path: &'static str, pattern: &str) -> actix_web::Resource {
+    let allow: Arc<str> = ROUTES
+        .iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.method.http().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+        .into();
+    let mut resource = web::resource(pattern).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move { method_not_allowed(&allow) }
+    }));
+    for r in ROUTES.iter().filter(|r| r.path == path) {
+        resource = resource.route((r.to)().method(r.method.http()));
     }
-    cfg.default_service(web::to(not_found));
+    resource
 }
 
 /// 405 with the path's methods in `Allow`.

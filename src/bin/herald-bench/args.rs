@@ -16,6 +16,8 @@ OPTIONS:
     --room NAME         room to use (default bench)
     --writers W         writes: concurrent keep-alive HTTP writers (default 8)
     --room-per-writer   writes: writer i uses room NAME-w<i> instead of sharing NAME
+    --bulk N            writes: each request publishes N events (1-1000) through
+                        POST /api/rooms/events:batch instead of one event each
     --server-pid PID    read the server's RSS and CPU time from /proc/PID
     --connect-rate C    fanout: WebSocket connections opened per second (default 2000)
     --socketio          fanout: clients speak Socket.IO over /socket.io/ (WebSocket
@@ -32,7 +34,8 @@ OPTIONS:
 fanout: open N clients subscribed to the room, publish R events/s over HTTP for
 S seconds, and measure delivery (lost, duplicates, publish-to-receive latency).
 writes: W keep-alive connections POST events as fast as the server answers for
-S seconds; measures persisted events/s and request latency.";
+S seconds; measures persisted events/s, request latency and the server's CPU
+time per persisted event.";
 
 /// Which benchmark to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +75,8 @@ pub struct Args {
     pub subscribe_urls: Vec<String>,
     /// Clients per second that drop and resume (fanout).
     pub churn: Option<f64>,
+    /// Events per request through the batch route (writes).
+    pub bulk: Option<usize>,
 }
 
 impl Default for Args {
@@ -90,6 +95,7 @@ impl Default for Args {
             socketio: false,
             subscribe_urls: Vec::new(),
             churn: None,
+            bulk: None,
         }
     }
 }
@@ -104,7 +110,8 @@ pub enum Command {
 }
 
 /// Options that take a value.
-const VALUE_OPTIONS: [&str; 11] = [
+const VALUE_OPTIONS: [&str; 12] = [
+    "--bulk",
     "--churn",
     "--subscribe-url",
     "--url",
@@ -197,6 +204,13 @@ fn apply(args: &mut Args, name: &str, value: &str) -> Result<(), String> {
         "--server-pid" => args.server_pid = Some(number(name, value)?),
         "--connect-rate" => args.connect_rate = positive(name, value)?,
         "--churn" => args.churn = Some(positive(name, value)?),
+        "--bulk" => {
+            let n: usize = number(name, value)?;
+            if !(1..=1000).contains(&n) {
+                return Err("--bulk must be 1-1000 (the batch route's limit)".to_owned());
+            }
+            args.bulk = Some(n);
+        }
         "--subscribe-url" => args.subscribe_urls.extend(
             value
                 .split(',')
@@ -235,6 +249,7 @@ mod tests {
         assert_eq!(c.subscribe_urls, ["http://a:1", "http://b:2", "http://c:3"]);
         assert_eq!(run("--churn 50")?.churn, Some(50.0));
         assert!(run("--churn 5 --socketio").is_err());
+        assert_eq!(run("--mode writes --bulk 1000")?.bulk, Some(1000));
         Ok(())
     }
 
@@ -246,6 +261,8 @@ mod tests {
         assert!(run("--mode both").is_err());
         assert_eq!(run("--bogus 1"), Err("unknown option --bogus".to_owned()));
         assert!(run("--writers 0").is_err());
+        assert!(run("--bulk 0").is_err());
+        assert!(run("--bulk 1001").is_err());
         assert!(run("--clients -3").is_err());
     }
 }

@@ -86,6 +86,11 @@ impl Target {
     pub fn events_path(&self, room: &str) -> String {
         format!("{}/api/rooms/{}/events", self.base, encode_segment(room))
     }
+
+    /// Path of the batch route (each item names its room).
+    pub fn batch_path(&self) -> String {
+        format!("{}/api/rooms/events:batch", self.base)
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Writes mode: W keep-alive connections POST events back to back for the
-//! configured time; measures persisted events per second and latency.
+//! configured time (one per request, or `--bulk N` per batch request);
+//! measures persisted events per second, latency, and the server's CPU time
+//! per persisted event.
 
 use std::time::{Duration, Instant};
 
@@ -24,14 +26,18 @@ pub struct WritesReport {
     pub writers: usize,
     /// Rooms written to.
     pub rooms: String,
+    /// Events per request (1 without `--bulk`).
+    pub events_per_request: usize,
     /// Requested duration, seconds.
     pub secs: f64,
     /// Measured duration until the last answer, seconds.
     pub elapsed_s: f64,
     /// Requests sent.
     pub requests: u64,
-    /// 2xx answers (persisted events).
+    /// 2xx answers.
     pub ok: u64,
+    /// Events persisted (2xx answers × events per request).
+    pub persisted: u64,
     /// Non-2xx answers and transport failures.
     pub errors: u64,
     /// Non-2xx answers by status.
@@ -46,6 +52,8 @@ pub struct WritesReport {
     pub tool_cpu_pct: Option<f64>,
     /// CPU of the server over the run, % of one core.
     pub server_cpu_pct: Option<f64>,
+    /// Server CPU time (user + system) per persisted event, µs.
+    pub server_cpu_us_per_event: Option<f64>,
     /// Server RSS at the end, bytes.
     pub server_rss_end: Option<u64>,
 }
@@ -62,10 +70,14 @@ pub async fn run(args: &Args, target: &Target) -> crate::Result<()> {
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.secs);
     let mut handles = Vec::with_capacity(args.writers);
+    let per_request = args.bulk.unwrap_or(1);
     for room in &rooms {
         let conn = HttpConn::new(target.addr, &target.host);
-        let path = target.events_path(room);
-        handles.push(tokio::spawn(writer(conn, path, deadline)));
+        let (path, bulk) = match args.bulk {
+            Some(n) => (target.batch_path(), Some((room.clone(), n))),
+            None => (target.events_path(room), None),
+        };
+        handles.push(tokio::spawn(writer(conn, path, bulk, deadline)));
     }
     let mut total = RequestStats::default();
     for handle in handles {
@@ -75,22 +87,28 @@ pub async fn run(args: &Args, target: &Target) -> crate::Result<()> {
     let tool_cpu = tool_start.share_until(&CpuMark::take(Proc::Me));
     let server_cpu =
         server_start.and_then(|s| server.and_then(|p| s.share_until(&CpuMark::take(p))));
+    let persisted = total.ok * per_request as u64;
     let report = WritesReport {
         mode: "writes",
         url: args.url.clone(),
         writers: args.writers,
         rooms: room_text,
+        events_per_request: per_request,
         secs: args.secs,
         elapsed_s: elapsed,
         requests: total.ok + total.errors(),
         ok: total.ok,
+        persisted,
         errors: total.errors(),
         error_statuses: total.bad_status.clone(),
         first_error: total.first_error.clone(),
-        persisted_per_s: total.ok as f64 / elapsed,
+        persisted_per_s: persisted as f64 / elapsed,
         latency_ms: Latency::from_micros(&total.latency),
         tool_cpu_pct: tool_cpu,
         server_cpu_pct: server_cpu,
+        server_cpu_us_per_event: server_cpu
+            .filter(|_| persisted > 0)
+            .map(|pct| pct / 100.0 * elapsed * 1e6 / persisted as f64),
         server_rss_end: server.and_then(procfs::rss_bytes),
     };
     report.print();
@@ -116,13 +134,22 @@ fn rooms(args: &Args) -> (Vec<String>, String) {
     }
 }
 
-/// POSTs to `path` back to back until `deadline`.
-async fn writer(mut conn: HttpConn, path: String, deadline: Instant) -> RequestStats {
+/// POSTs to `path` back to back until `deadline`: one event per request,
+/// or with `bulk` = (room, N) a batch of N events to that room.
+async fn writer(
+    mut conn: HttpConn,
+    path: String,
+    bulk: Option<(String, usize)>,
+    deadline: Instant,
+) -> RequestStats {
     let mut stats = RequestStats::default();
     let mut n = 0u64;
     while Instant::now() < deadline {
-        let body = event_body("bench", n);
-        n += 1;
+        let body = match &bulk {
+            Some((room, size)) => batch_body(room, n, *size),
+            None => event_body("bench", n),
+        };
+        n += bulk.as_ref().map_or(1, |(_, size)| *size as u64);
         let sent = Instant::now();
         let answer = conn.post_json(&path, body.as_bytes()).await;
         let failed_io = answer.is_err();
@@ -133,6 +160,25 @@ async fn writer(mut conn: HttpConn, path: String, deadline: Instant) -> RequestS
         }
     }
     stats
+}
+
+/// A batch of `size` events to `room`, counters from `first`: the JSON
+/// array `POST /api/rooms/events:batch` takes.
+fn batch_body(room: &str, first: u64, size: usize) -> String {
+    let t_us = crate::client::unix_micros();
+    let mut body = String::with_capacity(size * 80 + 2);
+    body.push('[');
+    for i in 0..size as u64 {
+        if i > 0 {
+            body.push(',');
+        }
+        let n = first + i;
+        body.push_str(&format!(
+            r#"{{"room":"{room}","event_type":"bench","payload":{{"n":{n},"t_us":{t_us}}}}}"#
+        ));
+    }
+    body.push(']');
+    body
 }
 
 impl WritesReport {
@@ -149,7 +195,10 @@ impl WritesReport {
             self.elapsed_s, self.secs
         );
         println!("  requests           {}", self.requests);
-        println!("  persisted (2xx)    {}", self.ok);
+        println!(
+            "  persisted          {} events ({} 2xx answers × {} per request)",
+            self.persisted, self.ok, self.events_per_request
+        );
         println!(
             "  errors             {} {:?}",
             self.errors, self.error_statuses
@@ -164,6 +213,10 @@ impl WritesReport {
         );
         println!("  tool CPU           {}", pct(self.tool_cpu_pct));
         println!("  server CPU         {}", pct(self.server_cpu_pct));
+        println!(
+            "  server CPU/event   {} µs",
+            crate::report::fmt_opt(self.server_cpu_us_per_event, 1)
+        );
         if let Some(rss) = self.server_rss_end {
             println!("  server RSS at end  {:.1} MiB", rss as f64 / 1048576.0);
         }

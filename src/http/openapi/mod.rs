@@ -14,7 +14,7 @@ pub mod schemas;
 
 use super::AppState;
 use super::{
-    activity, collaborators, hooks, metrics, ops, projects, rooms, sessions, users, work, ws,
+    activity, batch, collaborators, hooks, metrics, ops, projects, rooms, sessions, users, work, ws,
 };
 use super::{assets, socketio};
 use crate::domain::rooms::RESERVED_EVENT_TYPES;
@@ -52,7 +52,7 @@ with auth off (the local default) every caller is a local admin.";
         collaborators::list, collaborators::add, collaborators::update,
         collaborators::remove, collaborators::accept,
         users::create, users::delete, users::replace_token, users::me,
-        rooms::list, rooms::publish,
+        rooms::list, rooms::publish, batch::publish,
         aliases::create_project, sessions::create_alias, aliases::add_message,
     ),
     components(schemas(errors::ErrorBody), responses(
@@ -181,11 +181,13 @@ fn render(auth_required: bool) -> String {
     };
     // What utoipa's attributes cannot say: herald's own event types are
     // refused by the generic route.
-    if let Some(event_type) =
-        value.pointer_mut("/components/schemas/PublishBody/properties/event_type")
-    {
-        event_type["not"] = serde_json::json!({ "enum": RESERVED_EVENT_TYPES });
+    for schema in ["PublishBody", "BatchItem"] {
+        let at = format!("/components/schemas/{schema}/properties/event_type");
+        if let Some(event_type) = value.pointer_mut(&at) {
+            event_type["not"] = serde_json::json!({ "enum": RESERVED_EVENT_TYPES });
+        }
     }
+    batch::limit_items(&mut value);
     optional_bodies(&mut value);
     value.to_string()
 }
