@@ -15,7 +15,8 @@
 //! * [`actors`] — persistence (single writer), registry, rooms, connections.
 //! * [`protocol`] — wire messages and their rendering.
 //! * [`engineio`] — the Socket.IO / Engine.IO packet format.
-//! * [`transport`] — WebSocket frame encoding and the per-socket outbox.
+//! * [`frames`] — WebSocket frames, written and read through actix-http's codec.
+//! * [`transport`] — the per-socket outbox and the close codes.
 //! * [`stats`] — live counters.
 //! * [`history`] — the last minutes of those counters, sampled each second.
 //! * [`metrics`] — Prometheus metrics and their text rendering.
@@ -33,6 +34,7 @@ pub mod db;
 pub mod domain;
 pub mod engineio;
 pub mod error;
+pub mod frames;
 pub mod history;
 pub mod http;
 pub mod logging;

@@ -8,13 +8,14 @@ use crate::actors::registry::{self, Registry};
 use crate::actors::room::{Reply, Subscriber};
 use crate::auth::Bucket;
 use crate::error::AppError;
+use crate::frames;
 use crate::protocol::{self, Answer, ClientMessage, Dialect};
 use crate::stats::{Admission, Stats};
 use crate::time::now_ms;
 use crate::transport::{self, Outbox};
 use crate::types::RoomName;
 use actix::prelude::*;
-use actix_web_actors::ws;
+use actix_http::ws::{Frame, ProtocolError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -151,12 +152,12 @@ impl Connection {
         let _ = self.outbox.push_text(text);
     }
 
-    fn close(&self, code: u16, reason: &str, ctx: &mut ws::WebsocketContext<Self>) {
+    fn close(&self, code: u16, reason: &str, ctx: &mut Context<Self>) {
         self.outbox.close(code, reason);
         ctx.stop();
     }
 
-    fn subscribe(&mut self, room: &str, since: Option<i64>, ctx: &mut ws::WebsocketContext<Self>) {
+    fn subscribe(&mut self, room: &str, since: Option<i64>, ctx: &mut Context<Self>) {
         let room = match RoomName::parse(room) {
             Ok(room) => room,
             Err(err) => return self.send(&err.ws_frame().to_string()),
@@ -206,7 +207,7 @@ impl Connection {
         }
     }
 
-    fn on_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+    fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
         if !self.bucket.take(Instant::now()) {
             let err = AppError::RateLimited(format!(
                 "at most {} messages per second",
@@ -238,7 +239,12 @@ impl Connection {
         }
     }
 
-    fn heartbeat(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+    fn protocol_error(&self, err: &dyn std::fmt::Display, ctx: &mut Context<Self>) {
+        log::debug!(connection_id = self.public_id.as_str(); "connection {}: protocol error: {err}", self.public_id);
+        self.close(transport::CLOSE_PROTOCOL, "protocol error", ctx);
+    }
+
+    fn heartbeat(&mut self, ctx: &mut Context<Self>) {
         if self.last_seen.elapsed() > self.limits.timeout {
             log::debug!(connection_id = self.public_id.as_str(); "connection {}: client timed out", self.public_id);
             return self.close(transport::CLOSE_GOING_AWAY, "client timeout", ctx);
@@ -247,12 +253,12 @@ impl Connection {
             self.stats.cluster_connections(),
             now_ms(),
         ));
-        let _ = self.outbox.push(transport::ping_frame(b""));
+        let _ = self.outbox.push(frames::ping_frame(b""));
     }
 }
 
 impl Actor for Connection {
-    type Context = ws::WebsocketContext<Self>;
+    type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.stats.connection_opened(self.dialect);
@@ -334,27 +340,27 @@ impl Handler<RoomEvicted> for Connection {
     }
 }
 
-impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Connection {
-    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+impl StreamHandler<Result<Frame, ProtocolError>> for Connection {
+    fn handle(&mut self, msg: Result<Frame, ProtocolError>, ctx: &mut Self::Context) {
         self.last_seen = Instant::now();
         match msg {
-            Ok(ws::Message::Text(text)) => self.on_text(&text, ctx),
-            Ok(ws::Message::Ping(payload)) => {
-                let _ = self.outbox.push(transport::pong_frame(&payload));
+            Ok(Frame::Text(bytes)) => match std::str::from_utf8(&bytes) {
+                Ok(text) => self.on_text(text, ctx),
+                Err(err) => self.protocol_error(&err, ctx),
+            },
+            Ok(Frame::Ping(payload)) => {
+                let _ = self.outbox.push(frames::pong_frame(&payload));
             }
-            Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => {}
-            Ok(ws::Message::Binary(_)) | Ok(ws::Message::Continuation(_)) => {
+            Ok(Frame::Pong(_)) => {}
+            Ok(Frame::Binary(_)) | Ok(Frame::Continuation(_)) => {
                 let err = AppError::BadRequest("only JSON text frames are accepted".into());
                 self.send(&err.ws_frame().to_string());
             }
-            Ok(ws::Message::Close(_)) => self.close(transport::CLOSE_NORMAL, "", ctx),
-            Err(ws::ProtocolError::Overflow) => {
+            Ok(Frame::Close(_)) => self.close(transport::CLOSE_NORMAL, "", ctx),
+            Err(ProtocolError::Overflow) => {
                 self.close(transport::CLOSE_TOO_BIG, "frame too big", ctx)
             }
-            Err(err) => {
-                log::debug!(connection_id = self.public_id.as_str(); "connection {}: protocol error: {err}", self.public_id);
-                self.close(transport::CLOSE_PROTOCOL, "protocol error", ctx);
-            }
+            Err(err) => self.protocol_error(&err, ctx),
         }
     }
 

@@ -9,10 +9,10 @@ use crate::actors::connection::Limits;
 use crate::actors::sio::{Binding, Gone, Handle, Opening, Packet, SioEnv, SioSession, WsLink};
 use crate::engineio::{self, SEPARATOR};
 use crate::error::AppError;
-use crate::transport::{self, Outbox, OutboxStream, CLOSE_PROTOCOL, CLOSE_TOO_BIG};
+use crate::frames::{self, Frames};
+use crate::transport::{Outbox, OutboxStream, CLOSE_PROTOCOL, CLOSE_TOO_BIG};
 use actix::Addr;
-use actix_codec::Decoder;
-use actix_http::ws::{Codec, Frame, ProtocolError};
+use actix_http::ws::{Frame, OpCode, ProtocolError};
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::BytesMut;
 use futures::{Stream, StreamExt};
@@ -284,11 +284,9 @@ async fn poll(handle: &Handle, limit: Duration) -> HttpResponse {
     let mut packets: Vec<String> = Vec::new();
     let mut closed = first.is_none();
     for frame in first.into_iter().filter_map(Result::ok).chain(rest) {
-        match transport::unframe(&frame) {
-            Some((transport::OP_TEXT, text)) => {
-                packets.push(String::from_utf8_lossy(text).into_owned())
-            }
-            Some((transport::OP_CLOSE, _)) => closed = true,
+        match frames::unframe(&frame) {
+            Some((OpCode::Text, text)) => packets.push(String::from_utf8_lossy(&text).into_owned()),
+            Some((OpCode::Close, _)) => closed = true,
             _ => {}
         }
     }
@@ -320,9 +318,8 @@ fn websocket(
 }
 
 /// Reads a WebSocket's frames and hands each packet to the session.
-async fn read(mut payload: web::Payload, handle: Handle, own: Arc<Outbox>, max: usize) {
-    let mut codec = Codec::new().max_size(max);
-    let mut buf = BytesMut::new();
+async fn read(payload: web::Payload, handle: Handle, own: Arc<Outbox>, max: usize) {
+    let mut frames = Frames::new(payload, max);
     let session: Addr<SioSession> = handle.addr.clone();
     let gone = |close: Option<(u16, &'static str)>| {
         own.finish();
@@ -335,38 +332,8 @@ async fn read(mut payload: web::Payload, handle: Handle, own: Arc<Outbox>, max: 
     };
     let mut alive = actix_web::rt::time::interval(PROBE_CHECK);
     loop {
-        loop {
-            let packet = match codec.decode(&mut buf) {
-                Ok(Some(Frame::Text(text))) => String::from_utf8_lossy(&text).into_owned(),
-                // Refused by the session with a clear error.
-                Ok(Some(Frame::Binary(_))) => "b".to_string(),
-                Ok(Some(Frame::Ping(p))) => {
-                    let _ = own.push(transport::pong_frame(&p));
-                    continue;
-                }
-                Ok(Some(Frame::Pong(_))) => engineio::NOOP.to_string(),
-                Ok(Some(Frame::Close(_))) => return gone(None),
-                Ok(Some(Frame::Continuation(_))) => {
-                    own.close(CLOSE_PROTOCOL, "fragmented frames are not supported");
-                    return gone(None);
-                }
-                Ok(None) => break,
-                Err(ProtocolError::Overflow) => {
-                    own.close(CLOSE_TOO_BIG, "frame too big");
-                    return gone(Some((CLOSE_TOO_BIG, "frame too big")));
-                }
-                Err(_) => {
-                    own.close(CLOSE_PROTOCOL, "protocol error");
-                    return gone(None);
-                }
-            };
-            session.do_send(Packet {
-                text: packet,
-                link: Some(WsLink { own: own.clone() }),
-            });
-        }
         let next = tokio::select! {
-            next = payload.next() => next,
+            next = frames.next() => next,
             _ = alive.tick() => {
                 // A probe whose session ended (it never took it over) ends too.
                 if !session.connected() && !handle.upgraded.load(Ordering::SeqCst) {
@@ -375,10 +342,36 @@ async fn read(mut payload: web::Payload, handle: Handle, own: Arc<Outbox>, max: 
                 continue;
             }
         };
-        match next {
-            Some(Ok(bytes)) => buf.extend_from_slice(&bytes),
-            _ => return gone(None),
-        }
+        let packet = match next {
+            Some(Ok(Frame::Text(text))) => String::from_utf8_lossy(&text).into_owned(),
+            // Refused by the session with a clear error.
+            Some(Ok(Frame::Binary(_))) => "b".to_string(),
+            Some(Ok(Frame::Ping(p))) => {
+                let _ = own.push(frames::pong_frame(&p));
+                continue;
+            }
+            Some(Ok(Frame::Pong(_))) => engineio::NOOP.to_string(),
+            // The connection broke (an I/O error is the payload's, never a frame's).
+            Some(Ok(Frame::Close(_))) | Some(Err(ProtocolError::Io(_))) | None => {
+                return gone(None)
+            }
+            Some(Ok(Frame::Continuation(_))) => {
+                own.close(CLOSE_PROTOCOL, "fragmented frames are not supported");
+                return gone(None);
+            }
+            Some(Err(ProtocolError::Overflow)) => {
+                own.close(CLOSE_TOO_BIG, "frame too big");
+                return gone(Some((CLOSE_TOO_BIG, "frame too big")));
+            }
+            Some(Err(_)) => {
+                own.close(CLOSE_PROTOCOL, "protocol error");
+                return gone(None);
+            }
+        };
+        session.do_send(Packet {
+            text: packet,
+            link: Some(WsLink { own: own.clone() }),
+        });
     }
 }
 
