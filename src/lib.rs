@@ -14,7 +14,7 @@
 //! * [`domain`] — the rules: what each command writes and which events it emits.
 //! * [`actors`] — persistence (single writer), registry, rooms, connections.
 //! * [`protocol`] — wire messages and their rendering.
-//! * [`engineio`] — the Socket.IO / Engine.IO packet format.
+//! * [`socketio`] — Socket.IO: packet format, transports, the session actor.
 //! * [`frames`] — WebSocket frames, written and read through actix-http's codec.
 //! * [`transport`] — the per-socket outbox and the close codes.
 //! * [`stats`] — live counters.
@@ -32,7 +32,6 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
-pub mod engineio;
 pub mod error;
 pub mod frames;
 pub mod history;
@@ -40,6 +39,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod protocol;
+pub mod socketio;
 pub mod stats;
 pub mod time;
 pub mod transport;

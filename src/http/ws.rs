@@ -7,7 +7,8 @@
 
 use super::{extract, AppState};
 use crate::access::Identity;
-use crate::actors::connection::{Connection, Limits};
+use crate::actors::client::Limits;
+use crate::actors::connection::Connection;
 use crate::db::access as aq;
 use crate::error::{AppError, AppResult};
 use crate::frames::Frames;

@@ -122,7 +122,7 @@ pub fn render_one(dialect: Dialect, d: &Delivery) -> String {
             } else {
                 &d.event.event_type
             };
-            crate::engineio::event(name, d.rendered(Dialect::Flat))
+            crate::socketio::codec::event(name, d.rendered(Dialect::Flat))
         }
     }
 }

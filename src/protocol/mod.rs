@@ -105,8 +105,8 @@ impl Answer {
         ack_data: impl FnOnce() -> A,
     ) -> String {
         match (self.dialect, self.ack) {
-            (Dialect::SocketIo, Some(id)) => crate::engineio::ack(id, &to_json(&ack_data())),
-            (Dialect::SocketIo, None) => crate::engineio::event(name, &to_json(frame)),
+            (Dialect::SocketIo, Some(id)) => crate::socketio::codec::ack(id, &to_json(&ack_data())),
+            (Dialect::SocketIo, None) => crate::socketio::codec::event(name, &to_json(frame)),
             _ => to_json(frame),
         }
     }
