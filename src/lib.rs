@@ -14,8 +14,9 @@
 //! * [`domain`] — the rules: what each command writes and which events it emits.
 //! * [`actors`] — persistence (single writer), registry, rooms, connections.
 //! * [`protocol`] — wire messages and their rendering.
-//! * [`engineio`] — the Socket.IO / Engine.IO packet format.
-//! * [`transport`] — WebSocket frame encoding and the per-socket outbox.
+//! * [`socketio`] — Socket.IO: packet format, transports, the session actor.
+//! * [`frames`] — WebSocket frames, written and read through actix-http's codec.
+//! * [`transport`] — the per-socket outbox and the close codes.
 //! * [`stats`] — live counters.
 //! * [`history`] — the last minutes of those counters, sampled each second.
 //! * [`metrics`] — Prometheus metrics and their text rendering.
@@ -31,13 +32,14 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
-pub mod engineio;
 pub mod error;
+pub mod frames;
 pub mod history;
 pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod protocol;
+pub mod socketio;
 pub mod stats;
 pub mod time;
 pub mod transport;

@@ -1,5 +1,6 @@
-//! The outbound side of a WebSocket: RFC 6455 server frames encoded once and
-//! shared, and the per-socket [`Outbox`] that rooms and the connection push into.
+//! The per-socket [`Outbox`] that rooms and the connection push encoded
+//! frames into, and the close codes herald ends sockets with. Frames are
+//! encoded by [`crate::frames`]; the outbox only queues them.
 //!
 //! The outbox is the back-pressure point. Its reader is the HTTP response body,
 //! which the server polls only as fast as the client reads, so the bytes queued
@@ -7,12 +8,16 @@
 //! and the socket closed with 4008. Pushing never blocks and never waits for the
 //! connection actor, so one slow socket cannot slow a room.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use futures::Stream;
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+
+use crate::frames::close_frame;
+/// Rooms encode a flush once and push the same bytes to every subscriber.
+pub use crate::frames::text_frame;
 
 /// Close code: the client stopped reading (resume with `since`).
 pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
@@ -28,74 +33,6 @@ pub const CLOSE_TOO_BIG: u16 = 1009;
 pub const CLOSE_NORMAL: u16 = 1000;
 /// Close code: protocol error.
 pub const CLOSE_PROTOCOL: u16 = 1002;
-
-/// Encodes an unmasked server text frame.
-pub fn text_frame(payload: &[u8]) -> Bytes {
-    frame(0x1, payload)
-}
-
-/// Encodes a server ping.
-pub fn ping_frame(payload: &[u8]) -> Bytes {
-    frame(0x9, payload)
-}
-
-/// Encodes a server pong.
-pub fn pong_frame(payload: &[u8]) -> Bytes {
-    frame(0xA, payload)
-}
-
-/// Encodes a close frame with a code and a short reason (cut to 123 bytes).
-pub fn close_frame(code: u16, reason: &str) -> Bytes {
-    let mut body = Vec::with_capacity(2 + reason.len());
-    body.extend_from_slice(&code.to_be_bytes());
-    let mut cut = reason.len().min(123);
-    while !reason.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    body.extend_from_slice(&reason.as_bytes()[..cut]);
-    frame(0x8, &body)
-}
-
-fn frame(opcode: u8, payload: &[u8]) -> Bytes {
-    let len = payload.len();
-    let mut buf = BytesMut::with_capacity(len + 10);
-    buf.put_u8(0x80 | opcode);
-    if len < 126 {
-        buf.put_u8(len as u8);
-    } else if len <= u16::MAX as usize {
-        buf.put_u8(126);
-        buf.put_u16(len as u16);
-    } else {
-        buf.put_u8(127);
-        buf.put_u64(len as u64);
-    }
-    buf.extend_from_slice(payload);
-    buf.freeze()
-}
-
-/// A frame as queued (the server frames this module encodes, unmasked), read
-/// back as its opcode and payload: how a transport that is not a WebSocket
-/// (Engine.IO long-polling) takes frames from an outbox.
-pub fn unframe(frame: &[u8]) -> Option<(u8, &[u8])> {
-    let opcode = frame.first()? & 0x0f;
-    let (len, start): (usize, usize) = match frame.get(1)? & 0x7f {
-        126 => (
-            usize::from(u16::from_be_bytes([*frame.get(2)?, *frame.get(3)?])),
-            4,
-        ),
-        127 => {
-            let bytes: [u8; 8] = frame.get(2..10)?.try_into().ok()?;
-            (usize::try_from(u64::from_be_bytes(bytes)).ok()?, 10)
-        }
-        short => (usize::from(short), 2),
-    };
-    Some((opcode, frame.get(start..start.checked_add(len)?)?))
-}
-
-/// Opcode of a text frame.
-pub const OP_TEXT: u8 = 0x1;
-/// Opcode of a close frame.
-pub const OP_CLOSE: u8 = 0x8;
 
 /// Why a push was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,31 +191,6 @@ impl Stream for OutboxStream {
 mod tests {
     use super::*;
     use futures::StreamExt;
-
-    #[test]
-    fn frame_headers_follow_rfc6455() {
-        assert_eq!(&text_frame(b"hi")[..], &[0x81, 2, b'h', b'i']);
-        let mid = text_frame(&[b'x'; 300]);
-        assert_eq!(&mid[..4], &[0x81, 126, 1, 44]);
-        let big = text_frame(&vec![b'x'; 70_000]);
-        assert_eq!(&big[..2], &[0x81, 127]);
-        assert_eq!(u64::from_be_bytes(big[2..10].try_into().unwrap()), 70_000);
-        assert_eq!(&close_frame(4008, "")[..], &[0x88, 2, 0x0f, 0xa8]);
-    }
-
-    #[test]
-    fn frames_read_back() {
-        for len in [0, 5, 125, 126, 300, 70_000] {
-            let payload = vec![b'x'; len];
-            let framed = text_frame(&payload);
-            assert_eq!(unframe(&framed), Some((OP_TEXT, &payload[..])));
-        }
-        let close = close_frame(4003, "Access revoked");
-        let (op, body) = unframe(&close).unwrap();
-        assert_eq!((op, &body[..2]), (OP_CLOSE, &4003u16.to_be_bytes()[..]));
-        assert_eq!(unframe(&[0x81, 5, b'x']), None);
-        assert_eq!(unframe(&[]), None);
-    }
 
     #[test]
     fn a_big_frame_passes_an_empty_queue_only() {

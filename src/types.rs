@@ -2,6 +2,7 @@
 //! committed events the actors pass around. Validation happens once, here.
 
 use crate::error::AppError;
+use crate::protocol::Dialect;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::fmt;
@@ -155,8 +156,9 @@ pub struct Delivery {
     pub seq: i64,
     /// The event delivered.
     pub event: Arc<Event>,
-    /// The native envelope, rendered once on first use and shared.
-    pub native: OnceLock<Box<str>>,
+    /// Its frame in each dialect (indexed by [`Dialect::index`]), rendered
+    /// once on first use and shared by every flush and socket.
+    rendered: [OnceLock<Box<str>>; 4],
     /// Stands for the event without showing it (`event_type: "redacted"`):
     /// what a project-room subscriber gets for a session it may not read.
     pub redacted: bool,
@@ -177,7 +179,7 @@ impl Delivery {
             room,
             seq,
             event,
-            native: OnceLock::new(),
+            rendered: Default::default(),
             redacted: false,
             twin: OnceLock::new(),
         })
@@ -194,7 +196,7 @@ impl Delivery {
                     room: self.room.clone(),
                     seq: self.seq,
                     event: self.event.clone(),
-                    native: OnceLock::new(),
+                    rendered: Default::default(),
                     redacted: true,
                     twin: OnceLock::new(),
                 })
@@ -204,13 +206,13 @@ impl Delivery {
 
     /// The native `event` envelope of this delivery.
     pub fn native(&self) -> &str {
-        self.native.get_or_init(|| {
-            if self.redacted {
-                crate::protocol::render_redacted(self).into_boxed_str()
-            } else {
-                crate::protocol::render_envelope(self).into_boxed_str()
-            }
-        })
+        self.rendered(Dialect::Native)
+    }
+
+    /// This delivery's frame in `dialect`: rendered on first use, then shared.
+    pub fn rendered(&self, dialect: Dialect) -> &str {
+        self.rendered[dialect.index()]
+            .get_or_init(|| crate::protocol::render_one(dialect, self).into_boxed_str())
     }
 }
 

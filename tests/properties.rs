@@ -1,6 +1,7 @@
 //! Property tests of the parsers that take input herald does not control:
 //! the Engine.IO / Socket.IO packet decoders, the native client-message
-//! parser, room names and ids, and the JSON body extractor. Arbitrary input
+//! parser, the WebSocket frame reader and writer, room names and ids, and
+//! the JSON body extractor. Arbitrary input
 //! never panics and yields a value or the documented error (`bad_request`
 //! for packets and bodies, `validation_failed` for names and ids).
 
@@ -10,10 +11,15 @@
     reason = "a failing test should panic"
 )]
 
-use herald::engineio::{engine_packet, socket_packet, EngineIn, SocketIn};
+use actix_http::ws::{Frame, OpCode, Parser, ProtocolError};
+use actix_web::error::PayloadError;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
 use herald::error::AppError;
+use herald::frames::{text_frame, unframe, Frames};
 use herald::http::extract::{parse, Shape};
 use herald::protocol::ClientMessage;
+use herald::socketio::codec::{engine_packet, socket_packet, EngineIn, SocketIn};
 use herald::types::{validate_id, RoomKind, RoomName};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -210,4 +216,52 @@ proptest! {
             prop_assert!(is_bad_request(&err));
         }
     }
+
+    #[test]
+    fn server_frames_read_back(payload in prop::collection::vec(any::<u8>(), 0..70_000)) {
+        let framed = text_frame(&payload);
+        let (op, body) = unframe(&framed).expect("one whole frame");
+        prop_assert_eq!(op, OpCode::Text);
+        prop_assert_eq!(&body[..], &payload[..]);
+    }
+
+    #[test]
+    fn client_frames_decode_or_end_with_an_error(
+        bytes in prop::collection::vec(any::<u8>(), 0..300),
+        cut in 1usize..64,
+    ) {
+        // Arbitrary bytes in arbitrary chunks: frames, then at most one error, then the end.
+        let chunks: Vec<_> = bytes.chunks(cut).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let got = read_frames(chunks, 100);
+        let errors = got.iter().filter(|f| f.is_err()).count();
+        prop_assert!(errors <= 1);
+        prop_assert!(errors == 0 || got.last().is_some_and(Result::is_err));
+    }
+
+    #[test]
+    fn masked_text_frames_pass_up_to_the_limit(len in 0usize..300, max in 0usize..300) {
+        let mut frame = BytesMut::new();
+        Parser::write_message(&mut frame, vec![b'x'; len], OpCode::Text, true, true);
+        let got = read_frames(vec![Ok(frame.freeze())], max);
+        if len <= max {
+            prop_assert!(matches!(&got[..], [Ok(Frame::Text(t))] if t.len() == len));
+        } else {
+            // Closed with 1009 by the connection and the Socket.IO transport.
+            prop_assert!(matches!(&got[..], [Err(ProtocolError::Overflow)]));
+        }
+    }
+
+    #[test]
+    fn unmasked_client_frames_are_refused(payload in prop::collection::vec(any::<u8>(), 0..200)) {
+        let got = read_frames(vec![Ok(text_frame(&payload))], 1000);
+        prop_assert!(matches!(&got[..], [Err(ProtocolError::UnmaskedFrame)]));
+    }
+}
+
+/// Every frame [`Frames`] reads from `chunks` with frames of at most `max` bytes.
+fn read_frames(
+    chunks: Vec<Result<Bytes, PayloadError>>,
+    max: usize,
+) -> Vec<Result<Frame, ProtocolError>> {
+    futures::executor::block_on(Frames::new(futures::stream::iter(chunks), max).collect())
 }

@@ -3,17 +3,19 @@
 //! * [`persistence`] — the single writer (group commit, notify after commit).
 //! * [`registry`] — rooms by name, connections by id.
 //! * [`room`] — one per live room: snapshot/replay on join, batching, fan-out.
+//! * [`client`] — what every client connection shares (`ClientCore`).
 //! * [`connection`] — one per native WebSocket.
-//! * [`sio`] — one per Socket.IO session, whatever its transport.
 //! * [`cluster`] — PostgreSQL only: hears other nodes' commits, reconciles,
 //!   fences, heartbeats.
+//!
+//! The Socket.IO session actor lives with its protocol, in `socketio`.
 
+pub mod client;
 pub mod cluster;
 pub mod connection;
 pub mod persistence;
 pub mod registry;
 pub mod room;
-pub mod sio;
 
 use crate::error::AppError;
 

@@ -5,7 +5,7 @@
 //! It holds no subscriber state itself (rooms do) and reads no database.
 
 use crate::access::SessionAccess;
-use crate::actors::connection;
+use crate::actors::client;
 use crate::actors::room::{self, Room, RoomEnv};
 use crate::db::events::Committed as CommittedEvent;
 use crate::transport::{CLOSE_GOING_AWAY, CLOSE_UNAUTHORIZED};
@@ -28,7 +28,7 @@ struct Conn {
     /// The hash of the token it was opened with, checked on a catch-up.
     token_hash: Option<String>,
     /// Where to send a close.
-    addr: Recipient<connection::Close>,
+    addr: Recipient<client::Close>,
 }
 
 /// Rooms by name, connections by id.
@@ -78,7 +78,7 @@ pub struct Leave {
     pub room: RoomName,
     /// Who leaves.
     pub conn_id: u64,
-    /// Where to answer `unsubscribed` (a client request); `None` leaves silently.
+    /// Where the room answers `unsubscribed` (a client request); `None` leaves silently.
     pub reply: Option<room::Reply>,
 }
 
@@ -118,7 +118,7 @@ pub struct Connect {
     /// The hash of the user's token it was opened with.
     pub token_hash: Option<String>,
     /// Where to send a close.
-    pub addr: Recipient<connection::Close>,
+    pub addr: Recipient<client::Close>,
 }
 
 /// A connection closed.
@@ -192,10 +192,11 @@ impl Handler<Leave> for Registry {
                 conn_id: msg.conn_id,
                 reply: msg.reply,
             });
-        } else if let Some(reply) = msg.reply {
-            let frame =
-                crate::protocol::unsubscribed_frame(reply.answer, &msg.room, "client", None);
-            let _ = reply.outbox.push_text(&frame);
+        } else if msg.reply.is_some() {
+            // A client asks to leave only a room it joined, which lives
+            // while it holds the join, and ten seconds after an eviction
+            // the client is told of at once; it answers the others itself.
+            log::debug!("leave of room {} after it stopped", msg.room);
         }
     }
 }
@@ -210,7 +211,7 @@ impl Handler<Committed> for Registry {
                 .values()
                 .filter(|c| c.user_id.as_ref() == Some(user))
             {
-                conn.addr.do_send(connection::Close {
+                conn.addr.do_send(client::Close {
                     code: CLOSE_UNAUTHORIZED,
                     reason: "Token revoked",
                 });
@@ -363,7 +364,7 @@ impl Handler<ShutdownAll> for Registry {
 
     fn handle(&mut self, _: ShutdownAll, _: &mut Context<Self>) -> usize {
         for conn in self.conns.values() {
-            conn.addr.do_send(connection::Close {
+            conn.addr.do_send(client::Close {
                 code: CLOSE_GOING_AWAY,
                 reason: "server shutting down",
             });

@@ -52,7 +52,7 @@ pub struct AppState {
     /// Tokens to identities; write rate limits.
     pub auth: Arc<Auth>,
     /// Socket.IO sessions by sid.
-    pub sio: Arc<crate::actors::sio::Sessions>,
+    pub sio: Arc<crate::socketio::transport::Sessions>,
 }
 
 impl AppState {

@@ -1,26 +1,20 @@
-//! `/socket.io/`: the Engine.IO v4 transports. Long-polling (a GET waits for
-//! what the session has queued, a POST carries the client's packets) and
-//! WebSocket (opened directly, or as an upgrade of a polling session after
-//! the `2probe`/`3probe`/`5` exchange). The session itself is the
-//! [`SioSession`] actor; this only moves packets.
+//! `/socket.io/`: the HTTP side of Engine.IO v4. A GET is a handshake, a
+//! poll or a WebSocket; a POST carries the client's packets. This checks the
+//! query, the session's owner and the caps, then hands over to the
+//! transports (`socketio::transport`) and the session actor
+//! ([`SioSession`]).
 
 use super::{extract, AppState};
-use crate::actors::connection::Limits;
-use crate::actors::sio::{Binding, Gone, Handle, Opening, Packet, SioEnv, SioSession, WsLink};
-use crate::engineio::{self, SEPARATOR};
+use crate::actors::client::Limits;
 use crate::error::AppError;
-use crate::transport::{self, Outbox, OutboxStream, CLOSE_PROTOCOL, CLOSE_TOO_BIG};
-use actix::Addr;
-use actix_codec::Decoder;
-use actix_http::ws::{Codec, Frame, ProtocolError};
+use crate::socketio::codec::SEPARATOR;
+use crate::socketio::session::{Gone, Opening, Packet, SioEnv, SioSession};
+use crate::socketio::transport::{poll, websocket, Binding, Handle, PollGuard};
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::BytesMut;
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use serde::Deserialize;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Most packets one POST may carry; more is 400 and none is delivered.
@@ -182,7 +176,14 @@ pub async fn get(
                     None => return refuse(1, "Session ID unknown"),
                 },
             };
-            websocket(&state, response, payload, handle)
+            let ws = &state.settings.ws;
+            websocket(
+                response,
+                payload,
+                handle,
+                ws.outbound_buffer_bytes,
+                ws.max_frame_bytes,
+            )
         }
         _ => refuse(0, "Transport unknown"),
     }
@@ -250,169 +251,4 @@ pub async fn post(
     HttpResponse::Ok()
         .content_type("text/html; charset=UTF-8")
         .body("ok")
-}
-
-/// Clears the session's "a poll is waiting" flag, also when the client
-/// drops the request.
-struct PollGuard(Arc<AtomicBool>);
-
-impl Drop for PollGuard {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::SeqCst);
-    }
-}
-
-/// Most packets in one poll answer, a close included: python-engineio
-/// refuses a payload of more than 16 packets ("Too many packets in payload")
-/// and drops the connection. What is left waits for the next poll, which the
-/// client sends at once.
-const MAX_POLL_PACKETS: usize = 16;
-
-/// Waits for what the session has queued (at most `limit`, then a `6` noop:
-/// a poll left open across an upgrade still returns) and answers it as one
-/// payload of at most [`MAX_POLL_PACKETS`]; a close becomes the `1` packet.
-async fn poll(handle: &Handle, limit: Duration) -> HttpResponse {
-    let waited =
-        actix_web::rt::time::timeout(limit, OutboxStream(handle.outbox.clone()).next()).await;
-    let Ok(first) = waited else {
-        return HttpResponse::Ok()
-            .content_type("text/plain; charset=UTF-8")
-            .body(engineio::NOOP);
-    };
-    // The first packet is taken; room is kept for a close.
-    let (rest, closing) = handle.outbox.drain(MAX_POLL_PACKETS - 2);
-    let mut packets: Vec<String> = Vec::new();
-    let mut closed = first.is_none();
-    for frame in first.into_iter().filter_map(Result::ok).chain(rest) {
-        match transport::unframe(&frame) {
-            Some((transport::OP_TEXT, text)) => {
-                packets.push(String::from_utf8_lossy(text).into_owned())
-            }
-            Some((transport::OP_CLOSE, _)) => closed = true,
-            _ => {}
-        }
-    }
-    if closed || closing {
-        packets.push(engineio::CLOSE.to_string());
-    }
-    HttpResponse::Ok()
-        .content_type("text/plain; charset=UTF-8")
-        .body(packets.join(&SEPARATOR.to_string()))
-}
-
-/// Opens a WebSocket for `handle`: its own frames (`3probe`, pongs) first,
-/// then, once the session moved to it, the session's outbox.
-fn websocket(
-    state: &AppState,
-    mut response: actix_web::HttpResponseBuilder,
-    payload: web::Payload,
-    handle: Handle,
-) -> HttpResponse {
-    let own = Outbox::new(state.settings.ws.outbound_buffer_bytes);
-    let max = state.settings.ws.max_frame_bytes;
-    actix_web::rt::spawn(read(payload, handle.clone(), own.clone(), max));
-    response.streaming(SessionStream {
-        own: OutboxStream(own),
-        session: OutboxStream(handle.outbox),
-        upgraded: handle.upgraded,
-        own_done: false,
-    })
-}
-
-/// Reads a WebSocket's frames and hands each packet to the session.
-async fn read(mut payload: web::Payload, handle: Handle, own: Arc<Outbox>, max: usize) {
-    let mut codec = Codec::new().max_size(max);
-    let mut buf = BytesMut::new();
-    let session: Addr<SioSession> = handle.addr.clone();
-    let gone = |close: Option<(u16, &'static str)>| {
-        own.finish();
-        // A probing socket that closes leaves the polling session alone.
-        if handle.upgraded.load(Ordering::SeqCst) {
-            session.do_send(Gone { close });
-        } else {
-            handle.probing.store(false, Ordering::SeqCst);
-        }
-    };
-    let mut alive = actix_web::rt::time::interval(PROBE_CHECK);
-    loop {
-        loop {
-            let packet = match codec.decode(&mut buf) {
-                Ok(Some(Frame::Text(text))) => String::from_utf8_lossy(&text).into_owned(),
-                // Refused by the session with a clear error.
-                Ok(Some(Frame::Binary(_))) => "b".to_string(),
-                Ok(Some(Frame::Ping(p))) => {
-                    let _ = own.push(transport::pong_frame(&p));
-                    continue;
-                }
-                Ok(Some(Frame::Pong(_))) => engineio::NOOP.to_string(),
-                Ok(Some(Frame::Close(_))) => return gone(None),
-                Ok(Some(Frame::Continuation(_))) => {
-                    own.close(CLOSE_PROTOCOL, "fragmented frames are not supported");
-                    return gone(None);
-                }
-                Ok(None) => break,
-                Err(ProtocolError::Overflow) => {
-                    own.close(CLOSE_TOO_BIG, "frame too big");
-                    return gone(Some((CLOSE_TOO_BIG, "frame too big")));
-                }
-                Err(_) => {
-                    own.close(CLOSE_PROTOCOL, "protocol error");
-                    return gone(None);
-                }
-            };
-            session.do_send(Packet {
-                text: packet,
-                link: Some(WsLink { own: own.clone() }),
-            });
-        }
-        let next = tokio::select! {
-            next = payload.next() => next,
-            _ = alive.tick() => {
-                // A probe whose session ended (it never took it over) ends too.
-                if !session.connected() && !handle.upgraded.load(Ordering::SeqCst) {
-                    return gone(None);
-                }
-                continue;
-            }
-        };
-        match next {
-            Some(Ok(bytes)) => buf.extend_from_slice(&bytes),
-            _ => return gone(None),
-        }
-    }
-}
-
-/// How often a probing WebSocket checks that its session still exists.
-const PROBE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// The body of a Socket.IO WebSocket: its own frames, then (once the session
-/// moved to it) the session's, until the session's end, close frame included.
-struct SessionStream {
-    own: OutboxStream,
-    session: OutboxStream,
-    upgraded: Arc<AtomicBool>,
-    /// The socket's own frames have all been written.
-    own_done: bool,
-}
-
-impl Stream for SessionStream {
-    type Item = Result<web::Bytes, actix_web::Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if !self.own_done {
-            match Pin::new(&mut self.own).poll_next(cx) {
-                Poll::Ready(Some(frame)) => return Poll::Ready(Some(frame)),
-                Poll::Ready(None) => self.own_done = true,
-                Poll::Pending => {}
-            }
-        }
-        if self.upgraded.load(Ordering::SeqCst) {
-            return Pin::new(&mut self.session).poll_next(cx);
-        }
-        if self.own_done {
-            Poll::Ready(None)
-        } else {
-            Poll::Pending
-        }
-    }
 }

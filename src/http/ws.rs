@@ -2,20 +2,23 @@
 //! without a valid token when auth is required; 403 on a single-session
 //! socket without read access). The connection actor runs on its own task so
 //! that its timers and input keep working while the client is slow to read;
-//! the response body is the connection's outbox.
+//! it reads the request payload as [`Frames`], and the response body is the
+//! connection's outbox.
 
 use super::{extract, AppState};
 use crate::access::Identity;
-use crate::actors::connection::{Connection, Limits};
+use crate::actors::client::Limits;
+use crate::actors::connection::Connection;
 use crate::db::access as aq;
 use crate::error::{AppError, AppResult};
+use crate::frames::Frames;
 use crate::protocol::Dialect;
 use crate::stats::Admission;
 use crate::transport::{Outbox, OutboxStream};
 use crate::types::{validate_id, RoomName};
+use actix::{Actor, AsyncContext};
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
-use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -182,9 +185,11 @@ fn upgrade(
         who,
     )
     .admitted(admission);
-    let codec = actix_http::ws::Codec::new().max_size(settings.max_frame_bytes);
-    let context = ws::WebsocketContext::with_codec(actor, payload, codec);
-    actix_web::rt::spawn(drive(context, outbox.clone()));
+    let frames = Frames::new(payload, settings.max_frame_bytes);
+    Connection::create(|ctx| {
+        ctx.add_stream(frames);
+        actor
+    });
     Ok(response.streaming(OutboxStream(outbox)))
 }
 
@@ -202,25 +207,4 @@ pub fn admit(state: &AppState, req: &HttpRequest) -> AppResult<Admission> {
                 server.max_connections, server.max_connections_per_ip
             ))
         })
-}
-
-/// Polls the actor's context to completion, forwarding anything it writes.
-async fn drive<S>(context: S, outbox: Arc<Outbox>)
-where
-    S: Stream<Item = Result<web::Bytes, actix_web::Error>>,
-{
-    let mut context = std::pin::pin!(context);
-    while let Some(item) = context.next().await {
-        match item {
-            Ok(bytes) if !bytes.is_empty() => {
-                let _ = outbox.push(bytes);
-            }
-            Ok(_) => {}
-            Err(err) => {
-                log::debug!("websocket context: {err}");
-                break;
-            }
-        }
-    }
-    outbox.finish();
 }

@@ -4,7 +4,7 @@
 
 use super::guard::redact;
 use super::{CheckIdle, Room};
-use crate::actors::connection::RoomEvicted;
+use crate::actors::client::RoomEvicted;
 use crate::protocol::{self, Dialect};
 use crate::transport::{text_frame, PushError};
 use crate::types::{Delivery, RoomName};

@@ -10,7 +10,7 @@
 
 use super::{Room, Subscriber};
 use crate::access::{self, Identity, SessionAccess};
-use crate::actors::connection::RoomEvicted;
+use crate::actors::client::RoomEvicted;
 use crate::db::{access as aq, events, read_tx, DbConn};
 use crate::error::AppError;
 use crate::protocol::{self, Answer, Dialect};

@@ -21,7 +21,7 @@ mod pace;
 
 use super::blocking;
 use crate::access::{Identity, SessionAccess};
-use crate::actors::connection::RoomEvicted;
+use crate::actors::client::RoomEvicted;
 use crate::actors::registry::{self, Registry};
 use crate::db::Pool;
 use crate::protocol::{self, Answer};

@@ -1,62 +1,31 @@
 //! The Socket.IO session actor: one per Engine.IO session (`/socket.io/`),
-//! a connection like the native one (same rooms, same counters), whatever
-//! transport carries it. Packets arrive from the transports (`Packet`);
-//! everything herald sends goes into the session's outbox as WebSocket
-//! frames, which the WebSocket transport writes as they are and the polling
-//! transport unwraps into a payload.
+//! a connection like the native one (its rooms, identity, outbox and limits
+//! are a [`ClientCore`]), whatever transport carries it. Packets arrive from
+//! the transports ([`Packet`]); everything herald sends goes into the
+//! session's outbox as WebSocket frames, which the WebSocket transport
+//! writes as they are and the polling transport unwraps into a payload.
 //!
 //! It owns the Engine.IO heartbeat (a `2` ping every `ws.heartbeat_interval_ms`,
 //! dropped when silent for `ws.client_timeout_ms`), the Socket.IO namespace
-//! connection (the token from the `auth` payload or `?token=`), the rooms
-//! joined through `subscribe`, and the `heartbeat` event.
+//! connection (the token from the `auth` payload or `?token=`), the events
+//! `subscribe` / `unsubscribe`, and the `heartbeat` event.
 
-use crate::access::Identity;
-use crate::actors::connection::{self, Joined, Limits, RoomEvicted};
-use crate::actors::registry::{self, Registry};
-use crate::actors::room::{Reply, Subscriber};
-use crate::auth::{Auth, Bucket};
-use crate::engineio::{self, EngineIn, SocketIn};
+use super::codec::{self, EngineIn, SocketIn};
+use super::transport::{Binding, Handle, Sessions};
+use crate::actors::client::{ClientCore, Close, Limits, RoomEvicted};
+use crate::actors::registry::Registry;
+use crate::auth::Auth;
 use crate::error::AppError;
-use crate::protocol::{self, Answer, Dialect};
+use crate::protocol::{Answer, Dialect};
 use crate::stats::{Admission, Stats};
-use crate::time::{now_ms, rfc3339};
+use crate::time::now_ms;
 use crate::transport::{self, Outbox};
-use crate::types::{validate_id, RoomName};
 use actix::prelude::*;
-use serde_json::{json, Map, Value};
-use std::collections::HashMap;
-use std::net::IpAddr;
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// A live session as the transports find it by its sid.
-#[derive(Clone)]
-pub struct Handle {
-    /// The actor.
-    pub addr: Addr<SioSession>,
-    /// Its outbox (drained by a poll, or by the WebSocket once upgraded).
-    pub outbox: Arc<Outbox>,
-    /// Set once the session moved to a WebSocket: polls are refused.
-    pub upgraded: Arc<AtomicBool>,
-    /// A poll is waiting: a second one at the same time is refused.
-    pub polling: Arc<AtomicBool>,
-    /// A WebSocket is probing to take the session over: a second one at the
-    /// same time is refused (each would be a socket outside the caps).
-    pub probing: Arc<AtomicBool>,
-    /// Who opened it: a poll, POST or upgrade must come from the same.
-    pub binding: Binding,
-}
-
-/// What ties a session to the client that opened it (DESIGN §10): a request
-/// for its sid that does not match is answered as for an unknown sid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Binding {
-    /// The SHA-256 of the token its handshake carried (auth required).
-    Token(String),
-    /// The peer address of its handshake (auth off, or no token).
-    Peer(Option<IpAddr>),
-}
+use std::sync::Arc;
+use std::time::Duration;
 
 /// What the handshake request brings to a new session.
 pub struct Opening {
@@ -66,31 +35,6 @@ pub struct Opening {
     pub binding: Binding,
     /// Its place under the connection caps.
     pub admission: Admission,
-}
-
-/// Sessions by sid, shared by the HTTP workers.
-#[derive(Default)]
-pub struct Sessions {
-    map: Mutex<HashMap<String, Handle>>,
-}
-
-impl Sessions {
-    /// The session with this sid.
-    pub fn get(&self, sid: &str) -> Option<Handle> {
-        self.map.lock().ok()?.get(sid).cloned()
-    }
-
-    fn insert(&self, sid: &str, handle: Handle) {
-        if let Ok(mut map) = self.map.lock() {
-            map.insert(sid.to_string(), handle);
-        }
-    }
-
-    fn remove(&self, sid: &str) {
-        if let Ok(mut map) = self.map.lock() {
-            map.remove(sid);
-        }
-    }
 }
 
 /// What a session needs from the server.
@@ -123,21 +67,22 @@ pub struct WsLink {
 
 /// One Engine.IO session and its Socket.IO connection.
 pub struct SioSession {
+    /// What every client connection has: rooms, identity, outbox, limits.
+    core: ClientCore,
+    /// The Engine.IO session id: the transports find the session by it.
     sid: String,
-    id: u64,
-    env: SioEnv,
-    outbox: Arc<Outbox>,
+    /// Tokens, checked on CONNECT.
+    auth: Arc<Auth>,
+    /// The sid map, left when the session stops.
+    sessions: Arc<Sessions>,
+    /// A session that never sends CONNECT is closed after this long.
+    connect_timeout: Duration,
+    /// Set once the session moved to a WebSocket (shared with its [`Handle`]).
     upgraded: Arc<AtomicBool>,
     /// The WebSocket that carries (or is probing to carry) the session.
     ws: Option<Arc<Outbox>>,
     /// `?token=` of the handshake request, used when CONNECT has no `auth`.
     query_token: Option<String>,
-    /// Set once the client joined the namespace.
-    identity: Option<Arc<Identity>>,
-    rooms: Joined,
-    last_seen: Instant,
-    /// Every packet but `5` and `1` takes from it (`ws.max_messages_per_second`).
-    bucket: Bucket,
     /// The client was told it is rate limited, and has not been let through since.
     limited: bool,
     /// A CONNECT to `/` arrived: later ones are ignored, so the identity
@@ -147,8 +92,6 @@ pub struct SioSession {
     /// handled, in order, once it is (a client may send its first
     /// `subscribe` without waiting for the CONNECT answer).
     early: Vec<Early>,
-    /// Its place under the connection caps, given back when it stops.
-    admission: Option<Admission>,
 }
 
 /// An event that waits for its session's CONNECT to be checked.
@@ -171,29 +114,34 @@ impl SioSession {
         let upgraded = Arc::new(AtomicBool::new(websocket));
         let ping_interval = env.limits.heartbeat.as_millis() as u64;
         let ping_timeout = env.limits.timeout.as_millis() as u64 - ping_interval;
-        let _ = outbox.push_text(&engineio::open(
+        let open = codec::open(
             &sid,
             websocket,
             ping_interval,
             ping_timeout,
             env.max_payload,
-        ));
+        );
+        let _ = outbox.push_text(&open);
+        let core = ClientCore::new(
+            outbox.clone(),
+            env.registry,
+            env.stats,
+            env.limits,
+            Dialect::SocketIo,
+            None,
+        );
         let session = SioSession {
+            core: core.admitted(opening.admission),
             sid: sid.clone(),
-            id: connection::next_id(),
-            bucket: Bucket::new(env.limits.max_messages_per_second),
-            env: env.clone(),
-            outbox: outbox.clone(),
+            auth: env.auth,
+            sessions: env.sessions.clone(),
+            connect_timeout: env.connect_timeout,
             upgraded: upgraded.clone(),
             ws: None,
             query_token: opening.query_token,
-            identity: None,
-            rooms: Joined::default(),
-            last_seen: Instant::now(),
             limited: false,
             connect_seen: false,
             early: Vec::new(),
-            admission: Some(opening.admission),
         };
         let handle = Handle {
             addr: session.start(),
@@ -208,8 +156,7 @@ impl SioSession {
     }
 
     fn send(&self, packet: &str) {
-        // A refused push means the session is closing; nothing more to do.
-        let _ = self.outbox.push_text(packet);
+        self.core.send(packet);
     }
 
     fn error(&self, err: &AppError, ack: Option<u64>) {
@@ -217,21 +164,17 @@ impl SioSession {
             dialect: Dialect::SocketIo,
             ack,
         };
-        self.send(&protocol::error_frame(answer, err, None));
+        self.core.error(answer, err, None);
     }
 
     fn on_engine(&mut self, text: &str, link: Option<WsLink>, ctx: &mut Context<Self>) {
-        let packet = engineio::engine_packet(text);
+        let packet = codec::engine_packet(text);
         // Like native frames, every packet counts, but the two that end a
         // transport: refusing them would only keep a client around longer.
         let counted = !matches!(packet, Ok(EngineIn::Upgrade) | Ok(EngineIn::Close));
-        if counted && !self.bucket.take(Instant::now()) {
+        if counted && !self.core.take() {
             if !std::mem::replace(&mut self.limited, true) {
-                let err = AppError::RateLimited(format!(
-                    "at most {} packets per second",
-                    self.env.limits.max_messages_per_second
-                ));
-                self.error(&err, None);
+                self.error(&self.core.rate_limited("packets"), None);
             }
             return;
         }
@@ -242,7 +185,7 @@ impl SioSession {
                     let _ = link.own.push_text("3probe");
                     self.ws = Some(link.own);
                     // End a waiting poll so the client can finish the upgrade.
-                    self.send(engineio::NOOP);
+                    self.send(codec::NOOP);
                 }
             }
             Ok(EngineIn::Ping(data)) => self.send(&format!("3{data}")),
@@ -257,15 +200,15 @@ impl SioSession {
             }
             Ok(EngineIn::Close) => ctx.stop(),
             Ok(EngineIn::Message(packet)) => self.on_socket(packet, ctx),
-            Ok(EngineIn::Binary) => self.error(&binary_refused(), None),
+            Ok(EngineIn::Binary) => self.error(&codec::binary_refused(), None),
             Err(err) => self.error(&err, None),
         }
     }
 
     fn on_socket(&mut self, packet: &str, ctx: &mut Context<Self>) {
-        match engineio::socket_packet(packet) {
+        match codec::socket_packet(packet) {
             Ok(SocketIn::Connect { namespace, auth }) => self.connect(namespace, auth, ctx),
-            Ok(SocketIn::Disconnect) => self.leave_all(),
+            Ok(SocketIn::Disconnect) => self.core.leave_all(),
             Ok(SocketIn::Event {
                 namespace,
                 ack,
@@ -273,7 +216,7 @@ impl SioSession {
                 args,
             }) => self.on_event(&namespace, ack, &name, args, ctx),
             Ok(SocketIn::Ack) => {}
-            Ok(SocketIn::Binary { ack }) => self.error(&binary_refused(), ack),
+            Ok(SocketIn::Binary { ack }) => self.error(&codec::binary_refused(), ack),
             Err(err) => self.error(&err, None),
         }
     }
@@ -281,7 +224,7 @@ impl SioSession {
     /// Joins the namespace once the token checks out (asynchronously).
     fn connect(&mut self, namespace: String, auth: Option<Value>, ctx: &mut Context<Self>) {
         if namespace != "/" {
-            return self.send(&engineio::connect_error(&namespace, "Invalid namespace"));
+            return self.send(&codec::connect_error(&namespace, "Invalid namespace"));
         }
         if std::mem::replace(&mut self.connect_seen, true) {
             log::debug!(
@@ -296,28 +239,20 @@ impl SioSession {
             .and_then(Value::as_str)
             .map(str::to_string)
             .or_else(|| self.query_token.clone());
-        let auth = self.env.auth.clone();
+        let auth = self.auth.clone();
         let check = async move { auth.identify(token.as_deref()).await };
         ctx.spawn(check.into_actor(self).map(|result, act, ctx| match result {
             Ok(identity) => {
-                if act.identity.is_none() {
-                    act.env.registry.do_send(registry::Connect {
-                        id: act.id,
-                        user_id: identity.user_id.clone(),
-                        token_hash: identity.token_hash.clone(),
-                        addr: ctx.address().recipient(),
-                    });
-                }
-                act.identity = Some(identity);
-                act.send(&engineio::connected(&act.sid));
+                act.core.identified(identity, ctx.address().recipient());
+                act.send(&codec::connected(&act.sid));
                 for early in std::mem::take(&mut act.early) {
                     act.on_event(&early.namespace, early.ack, &early.name, early.args, ctx);
                 }
             }
             Err(_) => {
-                act.send(&engineio::connect_error("/", "unauthorized"));
+                act.send(&codec::connect_error("/", "unauthorized"));
                 for early in std::mem::take(&mut act.early) {
-                    act.send(&engineio::connect_error(&early.namespace, "not connected"));
+                    act.send(&codec::connect_error(&early.namespace, "not connected"));
                 }
             }
         }));
@@ -331,7 +266,8 @@ impl SioSession {
         args: Vec<Value>,
         ctx: &mut Context<Self>,
     ) {
-        if namespace == "/" && self.identity.is_none() && self.connect_seen {
+        let connected = self.core.identity().is_some();
+        if namespace == "/" && !connected && self.connect_seen {
             if self.early.len() < MAX_EARLY_EVENTS {
                 self.early.push(Early {
                     namespace: namespace.to_string(),
@@ -346,13 +282,23 @@ impl SioSession {
                 ack,
             );
         }
-        if namespace != "/" || self.identity.is_none() {
-            return self.send(&engineio::connect_error(namespace, "not connected"));
+        if namespace != "/" || !connected {
+            return self.send(&codec::connect_error(namespace, "not connected"));
         }
         let data = args.into_iter().next().unwrap_or(Value::Null);
         let result = match name {
-            "subscribe" => target(&data).and_then(|room| self.subscribe(room, &data, ack, ctx)),
-            "unsubscribe" => target(&data).map(|room| self.unsubscribe(room, ack)),
+            "subscribe" => codec::target(&data).and_then(|room| {
+                let since = codec::since(&data)?;
+                let evictions = ctx.address().recipient();
+                self.core.subscribe(room, since, ack, evictions)
+            }),
+            "unsubscribe" => codec::target(&data).map(|room| {
+                let answer = Answer {
+                    dialect: Dialect::SocketIo,
+                    ack,
+                };
+                self.core.unsubscribe(room, answer)
+            }),
             other => Err(AppError::BadRequest(format!(
                 "unknown event {other:?}: expected subscribe or unsubscribe"
             ))),
@@ -362,118 +308,38 @@ impl SioSession {
         }
     }
 
-    fn subscribe(
-        &mut self,
-        room: RoomName,
-        data: &Value,
-        ack: Option<u64>,
-        ctx: &mut Context<Self>,
-    ) -> Result<(), AppError> {
-        let since = match data.get("since") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v.as_i64().filter(|s| *s >= 0).ok_or_else(|| {
-                AppError::BadRequest("since must be an integer, 0 or more".into())
-            })?),
-        };
-        let Some(identity) = self.identity.clone() else {
-            return Err(AppError::Unauthorized("not connected".into()));
-        };
-        let generation = self.rooms.join(&room, self.env.limits.max_rooms)?;
-        self.env.registry.do_send(registry::Join {
-            room,
-            sub: Subscriber {
-                conn_id: self.id,
-                outbox: self.outbox.clone(),
-                conn: ctx.address().recipient(),
-                generation,
-                dialect: Dialect::SocketIo,
-                identity,
-                ack,
-            },
-            since,
-        });
-        Ok(())
-    }
-
-    fn unsubscribe(&mut self, room: RoomName, ack: Option<u64>) {
-        self.rooms.leave(&room);
-        self.env.registry.do_send(registry::Leave {
-            room,
-            conn_id: self.id,
-            reply: Some(Reply {
-                outbox: self.outbox.clone(),
-                answer: Answer {
-                    dialect: Dialect::SocketIo,
-                    ack,
-                },
-            }),
-        });
-    }
-
-    fn leave_all(&mut self) {
-        for room in self.rooms.drain() {
-            self.env.registry.do_send(registry::Leave {
-                room,
-                conn_id: self.id,
-                reply: None,
-            });
-        }
-    }
-
     fn heartbeat(&mut self, ctx: &mut Context<Self>) {
-        if self.last_seen.elapsed() > self.env.limits.timeout {
+        if self.core.timed_out() {
             log::debug!(connection_id = self.sid.as_str(); "socket.io session {}: client timed out", self.sid);
-            self.outbox
+            self.core
                 .close(transport::CLOSE_GOING_AWAY, "client timeout");
             return ctx.stop();
         }
-        self.send(engineio::PING);
-        if self.identity.is_some() {
-            let rooms: Map<String, Value> = self
-                .rooms
-                .names()
-                .map(|r| (r.to_string(), json!(self.env.stats.room(r.as_str()))))
+        self.send(codec::PING);
+        if self.core.identity().is_some() {
+            let stats = self.core.stats();
+            let rooms: BTreeMap<&str, usize> = self
+                .core
+                .rooms()
+                .map(|r| (r.as_str(), stats.room(r.as_str())))
                 .collect();
-            let data = json!({"connections": self.env.stats.cluster_connections(),
-                              "room_connections": rooms, "ts": rfc3339(now_ms())});
-            self.send(&engineio::event("heartbeat", &data.to_string()));
+            let connections = stats.cluster_connections();
+            self.send(&codec::heartbeat(connections, &rooms, now_ms()));
         }
     }
-}
-
-/// The room a `subscribe`/`unsubscribe` names: `{room}`, `{project_id}` or `{session_id}`.
-fn target(data: &Value) -> Result<RoomName, AppError> {
-    let field = |name: &str| data.get(name).and_then(Value::as_str);
-    let bad = |e: AppError| AppError::BadRequest(e.message().to_string());
-    if let Some(room) = field("room") {
-        RoomName::parse(room).map_err(bad)
-    } else if let Some(id) = field("project_id") {
-        validate_id("project_id", id).map_err(bad)?;
-        Ok(RoomName::project(id))
-    } else if let Some(id) = field("session_id") {
-        validate_id("session_id", id).map_err(bad)?;
-        Ok(RoomName::session(id))
-    } else {
-        Err(AppError::BadRequest(
-            "expected {room}, {project_id} or {session_id}".into(),
-        ))
-    }
-}
-
-fn binary_refused() -> AppError {
-    AppError::BadRequest("binary attachments are not supported; send JSON".into())
 }
 
 impl Actor for SioSession {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.env.stats.connection_opened(Dialect::SocketIo);
-        ctx.run_interval(self.env.limits.heartbeat, |act, ctx| act.heartbeat(ctx));
-        ctx.run_later(self.env.connect_timeout, |act, ctx| {
-            if act.identity.is_none() {
+        self.core.started(&self.sid);
+        let heartbeat = self.core.limits().heartbeat;
+        ctx.run_interval(heartbeat, |act, ctx| act.heartbeat(ctx));
+        ctx.run_later(self.connect_timeout, |act, ctx| {
+            if act.core.identity().is_none() {
                 log::debug!(connection_id = act.sid.as_str(); "socket.io session {}: no CONNECT in time", act.sid);
-                act.outbox
+                act.core
                     .close(transport::CLOSE_PROTOCOL, "no CONNECT in time");
                 ctx.stop();
             }
@@ -481,16 +347,8 @@ impl Actor for SioSession {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        self.leave_all();
-        if self.identity.is_some() {
-            self.env
-                .registry
-                .do_send(registry::Disconnect { id: self.id });
-        }
-        self.env.stats.connection_closed(Dialect::SocketIo);
-        self.admission = None;
-        self.env.sessions.remove(&self.sid);
-        self.outbox.finish();
+        self.core.stopped(&self.sid);
+        self.sessions.remove(&self.sid);
         if let Some(ws) = &self.ws {
             ws.finish();
         }
@@ -520,7 +378,7 @@ impl Handler<Packet> for SioSession {
     type Result = ();
 
     fn handle(&mut self, msg: Packet, ctx: &mut Context<Self>) {
-        self.last_seen = Instant::now();
+        self.core.seen();
         self.on_engine(&msg.text, msg.link, ctx);
     }
 }
@@ -530,7 +388,7 @@ impl Handler<Gone> for SioSession {
 
     fn handle(&mut self, msg: Gone, ctx: &mut Context<Self>) {
         if let Some((code, reason)) = msg.close {
-            self.outbox.close(code, reason);
+            self.core.close(code, reason);
         }
         ctx.stop();
     }
@@ -540,18 +398,17 @@ impl Handler<RoomEvicted> for SioSession {
     type Result = ();
 
     fn handle(&mut self, msg: RoomEvicted, ctx: &mut Context<Self>) {
-        self.rooms.evicted(&msg.room, msg.generation);
-        if msg.slow {
+        if self.core.evicted(&msg) {
             ctx.stop();
         }
     }
 }
 
-impl Handler<connection::Close> for SioSession {
+impl Handler<Close> for SioSession {
     type Result = ();
 
-    fn handle(&mut self, msg: connection::Close, ctx: &mut Context<Self>) {
-        self.outbox.close(msg.code, msg.reason);
+    fn handle(&mut self, msg: Close, ctx: &mut Context<Self>) {
+        self.core.close(msg.code, msg.reason);
         ctx.stop();
     }
 }

@@ -1,6 +1,6 @@
 //! The Socket.IO wire format (Socket.IO v5 over Engine.IO v4): parsing what
 //! clients send and encoding what herald sends. Pure functions with golden
-//! tests; the session actor and the transports live elsewhere.
+//! tests; the session actor and the transports are its neighbours.
 //!
 //! Engine.IO packets are a type digit and data (`0` open, `1` close, `2`
 //! ping, `3` pong, `4` message, `5` upgrade, `6` noop); a polling payload
@@ -10,7 +10,11 @@
 //! optional ack id, and JSON.
 
 use crate::error::AppError;
-use serde_json::{json, Value};
+use crate::protocol::to_json;
+use crate::types::{validate_id, RoomName};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// Separates packets in a polling payload.
 pub const SEPARATOR: char = '\x1e';
@@ -147,6 +151,17 @@ pub fn socket_packet(text: &str) -> Result<SocketIn, AppError> {
     }
 }
 
+/// The Engine.IO handshake.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Handshake<'a> {
+    sid: &'a str,
+    upgrades: &'a [&'a str],
+    ping_interval: u64,
+    ping_timeout: u64,
+    max_payload: usize,
+}
+
 /// Engine.IO `open`: the session id, the upgrades it may still make (a
 /// WebSocket session has none) and the timings the client must keep.
 pub fn open(
@@ -157,12 +172,12 @@ pub fn open(
     max_payload: usize,
 ) -> String {
     let upgrades: &[&str] = if websocket { &[] } else { &["websocket"] };
-    let handshake = json!({
-        "sid": sid,
-        "upgrades": upgrades,
-        "pingInterval": ping_interval_ms,
-        "pingTimeout": ping_timeout_ms,
-        "maxPayload": max_payload,
+    let handshake = to_json(&Handshake {
+        sid,
+        upgrades,
+        ping_interval: ping_interval_ms,
+        ping_timeout: ping_timeout_ms,
+        max_payload,
     });
     format!("0{handshake}")
 }
@@ -174,19 +189,87 @@ pub const NOOP: &str = "6";
 /// Engine.IO `close`.
 pub const CLOSE: &str = "1";
 
+/// The data of a `CONNECT` answer.
+#[derive(Serialize)]
+struct Connected<'a> {
+    sid: &'a str,
+}
+
+/// The data of a `CONNECT_ERROR`.
+#[derive(Serialize)]
+struct ConnectError<'a> {
+    message: &'a str,
+}
+
+/// The data of the `heartbeat` event.
+#[derive(Serialize)]
+struct Heartbeat<'a> {
+    connections: usize,
+    room_connections: &'a BTreeMap<&'a str, usize>,
+    ts: String,
+}
+
 /// Socket.IO `CONNECT` answer for the main namespace.
 pub fn connected(sid: &str) -> String {
-    format!("40{}", json!({"sid": sid}))
+    format!("40{}", to_json(&Connected { sid }))
 }
 
 /// Socket.IO `CONNECT_ERROR` for a namespace.
 pub fn connect_error(namespace: &str, message: &str) -> String {
-    let data = json!({"message": message});
+    let data = to_json(&ConnectError { message });
     if namespace == "/" {
         format!("44{data}")
     } else {
         format!("44{namespace},{data}")
     }
+}
+
+/// The `heartbeat` event: connections on every node, subscribers of each
+/// room the session joined (`room_connections`), and the time.
+pub fn heartbeat(connections: usize, rooms: &BTreeMap<&str, usize>, now_ms: i64) -> String {
+    let data = Heartbeat {
+        connections,
+        room_connections: rooms,
+        ts: crate::time::rfc3339(now_ms),
+    };
+    event("heartbeat", &to_json(&data))
+}
+
+/// The room a `subscribe`/`unsubscribe` names: `{room}`, `{project_id}` or `{session_id}`.
+pub fn target(data: &Value) -> Result<RoomName, AppError> {
+    let field = |name: &str| data.get(name).and_then(Value::as_str);
+    let bad = |e: AppError| AppError::BadRequest(e.message().to_string());
+    if let Some(room) = field("room") {
+        RoomName::parse(room).map_err(bad)
+    } else if let Some(id) = field("project_id") {
+        validate_id("project_id", id).map_err(bad)?;
+        Ok(RoomName::project(id))
+    } else if let Some(id) = field("session_id") {
+        validate_id("session_id", id).map_err(bad)?;
+        Ok(RoomName::session(id))
+    } else {
+        Err(AppError::BadRequest(
+            "expected {room}, {project_id} or {session_id}".into(),
+        ))
+    }
+}
+
+/// The `since` of a `subscribe`: absent or null for a fresh join, else an
+/// integer, 0 or more.
+pub fn since(data: &Value) -> Result<Option<i64>, AppError> {
+    match data.get("since") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .filter(|s| *s >= 0)
+            .map(Some)
+            .ok_or_else(|| AppError::BadRequest("since must be an integer, 0 or more".into())),
+    }
+}
+
+/// The refusal of binary attachments (herald takes JSON only).
+pub fn binary_refused() -> AppError {
+    AppError::BadRequest("binary attachments are not supported; send JSON".into())
 }
 
 /// Socket.IO `EVENT` in the main namespace: `42["name",data]`; `data` is JSON text.
@@ -203,6 +286,7 @@ pub fn ack(id: u64, data: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn engine_packets_parse() {
@@ -262,7 +346,7 @@ mod tests {
     fn golden_frames() {
         assert_eq!(
             open("s", false, 25000, 20000, 1000),
-            r#"0{"maxPayload":1000,"pingInterval":25000,"pingTimeout":20000,"sid":"s","upgrades":["websocket"]}"#
+            r#"0{"sid":"s","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000}"#
         );
         assert!(open("s", true, 1, 1, 1).contains(r#""upgrades":[]"#));
         assert_eq!(connected("x"), r#"40{"sid":"x"}"#);
@@ -276,5 +360,30 @@ mod tests {
             r#"42["token_usage",{"a":1}]"#
         );
         assert_eq!(ack(7, r#"{"ok":true}"#), r#"437[{"ok":true}]"#);
+        let rooms = BTreeMap::from([("project:p", 2)]);
+        assert_eq!(
+            heartbeat(3, &rooms, 0),
+            r#"42["heartbeat",{"connections":3,"room_connections":{"project:p":2},"ts":"1970-01-01T00:00:00.000Z"}]"#
+        );
+    }
+
+    #[test]
+    fn subscribe_data_names_a_room_and_a_since() {
+        assert_eq!(
+            target(&json!({"project_id": "p"})).unwrap().as_str(),
+            "project:p"
+        );
+        assert_eq!(
+            target(&json!({"room": "a", "session_id": "s"}))
+                .unwrap()
+                .as_str(),
+            "a"
+        );
+        assert!(target(&json!({"session_id": "no spaces"})).is_err());
+        assert!(target(&json!({})).is_err());
+        assert_eq!(since(&json!({"since": null})).unwrap(), None);
+        assert_eq!(since(&json!({"since": 4})).unwrap(), Some(4));
+        assert!(since(&json!({"since": -1})).is_err());
+        assert!(since(&json!({"since": "4"})).is_err());
     }
 }
