@@ -4,6 +4,7 @@
 //! as of a committed event), so the rules are tested without a database.
 
 use crate::types::RoomKind;
+use crate::validate::text_enum;
 use std::sync::Arc;
 
 /// Who is asking: a user, the admin token, or everyone when auth is off.
@@ -52,41 +53,40 @@ impl Identity {
     }
 }
 
-/// A collaborator's role; the order is the order of rights.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Reads.
-    Viewer,
-    /// Reads and writes.
-    Editor,
-    /// Reads, writes and manages collaborators and visibility.
-    Owner,
+text_enum! {
+    /// A collaborator's role.
+    ///
+    /// Its order ([`Role::rank`]) is the order of rights.
+    pub enum Role as "role" in "CollaboratorRole" {
+        /// Reads, writes and manages collaborators and visibility.
+        Owner = "owner",
+        /// Reads and writes.
+        Editor = "editor",
+        /// Reads.
+        Viewer = "viewer",
+    }
 }
 
 impl Role {
-    /// The roles by name, for validation messages.
-    pub const NAMES: &'static [&'static str] = &["owner", "editor", "viewer"];
-
-    /// `owner` | `editor` | `viewer`.
-    pub fn parse(name: &str) -> Option<Role> {
-        match name {
-            "owner" => Some(Role::Owner),
-            "editor" => Some(Role::Editor),
-            "viewer" => Some(Role::Viewer),
-            _ => None,
+    /// More rights, higher rank.
+    fn rank(self) -> u8 {
+        match self {
+            Role::Viewer => 0,
+            Role::Editor => 1,
+            Role::Owner => 2,
         }
     }
+}
 
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Editor => "editor",
-            Role::Viewer => "viewer",
-        }
+impl PartialOrd for Role {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Role {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank().cmp(&other.rank())
     }
 }
 

@@ -6,7 +6,9 @@
 //! # Layout
 //! * [`config`] — settings, their defaults and layering, validation.
 //! * [`error`] — one error type: protocol code, HTTP body, WebSocket frame.
-//! * [`types`] — validated room names and ids; committed events and deliveries.
+//! * [`types`] — validated room names and ids, closed vocabularies (statuses,
+//!   roles, states) as enums; committed events and deliveries.
+//! * [`validate`] — the validators of outside values, in one place.
 //! * [`time`] — the clock and RFC 3339 timestamps.
 //! * [`access`] — identities, session roles, who may read, write, manage.
 //! * [`auth`] — tokens (hashed), resolving them to identities, rate limits.
@@ -44,6 +46,7 @@ pub mod stats;
 pub mod time;
 pub mod transport;
 pub mod types;
+pub mod validate;
 
 use actix::{Actor, Arbiter};
 use actix_web::{web, App, HttpServer};

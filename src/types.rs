@@ -1,8 +1,11 @@
 //! Types that carry meaning across layers: validated room names and ids, and the
-//! committed events the actors pass around. Validation happens once, here.
+//! committed events the actors pass around, and the closed vocabularies
+//! (statuses, visibility, roles of messages, tool states, hook names).
+//! Validation happens once, here and in [`crate::validate`].
 
 use crate::error::AppError;
 use crate::protocol::Dialect;
+use crate::validate::text_enum;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::fmt;
@@ -97,17 +100,88 @@ pub enum RoomKind<'a> {
 
 /// Checks a client-chosen id of a project or session: 1-100 of `A-Z a-z 0-9 _ . -`.
 pub fn validate_id(field: &str, id: &str) -> Result<(), AppError> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::Validation(format!(
-            "{field} must be 1-{MAX_ID_LEN} characters of A-Z a-z 0-9 _ . -"
-        )))
+    crate::validate::chars_from(
+        field,
+        id,
+        MAX_ID_LEN,
+        "characters of A-Z a-z 0-9 _ . -",
+        |b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'),
+    )
+}
+
+text_enum! {
+    /// A session's status.
+    pub enum SessionStatus as "status" in "SessionStatus" {
+        /// The agent is working.
+        Active = "active",
+        /// The agent stopped and waits.
+        Idle = "idle",
+        /// The session is over.
+        Ended = "ended",
+    }
+}
+
+text_enum! {
+    /// Who may read a session.
+    pub enum Visibility as "visibility" in "Visibility" {
+        /// Everyone who may read its project.
+        Public = "public",
+        /// Its owner, collaborators and admins.
+        Private = "private",
+    }
+}
+
+text_enum! {
+    /// Who wrote a message.
+    pub enum MessageRole as "role" in "MessageRole" {
+        /// A person.
+        User = "user",
+        /// The agent.
+        Assistant = "assistant",
+        /// The system prompt or the harness.
+        System = "system",
+    }
+}
+
+text_enum! {
+    /// A todo's status.
+    pub enum TodoStatus as "status" in "TodoStatus" {
+        /// Not started.
+        Pending = "pending",
+        /// Being done.
+        InProgress = "in_progress",
+        /// Done.
+        Completed = "completed",
+    }
+}
+
+text_enum! {
+    /// A tool call's state.
+    pub enum ToolState as "state" in "ToolState" {
+        /// Its input is known.
+        InputAvailable = "input-available",
+        /// Its output is known too.
+        OutputAvailable = "output-available",
+    }
+}
+
+text_enum! {
+    /// An agent hook (Claude Code's hook event names).
+    pub enum HookEvent as "hook_event_name" in "HookEvent" {
+        /// The agent started or resumed the session.
+        SessionStart = "SessionStart",
+        /// A person sent a prompt.
+        UserPromptSubmit = "UserPromptSubmit",
+        /// A tool is about to run.
+        PreToolUse = "PreToolUse",
+        /// A tool ran.
+        PostToolUse = "PostToolUse",
+        /// The agent waits for a person.
+        Notification = "Notification",
+        /// The agent finished its turn.
+        Stop = "Stop",
+        /// The session is over.
+        SessionEnd = "SessionEnd",
     }
 }
 

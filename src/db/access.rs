@@ -8,6 +8,7 @@ use super::schema::{collaborators::dsl as c, deleted_sessions::dsl as ds};
 use super::DbConn;
 use crate::access::{Role, SessionAccess};
 use crate::time::rfc3339;
+use crate::types::Visibility;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -48,7 +49,7 @@ pub struct Collaborator {
     /// Lower case; matched to users by email.
     pub email: String,
     /// `owner` | `editor` | `viewer`.
-    pub role: String,
+    pub role: Role,
     /// `invited` | `accepted`.
     pub status: String,
     /// Unix milliseconds.
@@ -163,7 +164,7 @@ pub fn insert_collaborator(
         .values((
             c::session_id.eq(session_id),
             c::email.eq(email),
-            c::role.eq(role.as_str()),
+            c::role.eq(role),
             c::status.eq("invited"),
             c::created_at.eq(now),
         ))
@@ -183,7 +184,7 @@ fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Collaborator> {
 pub fn update_collaborator(
     conn: &mut DbConn,
     id: i64,
-    role: &str,
+    role: Role,
     status: &str,
     accepted_at: Option<i64>,
 ) -> QueryResult<Collaborator> {
@@ -225,7 +226,7 @@ pub fn bump_access(conn: &mut DbConn, id: &str) -> QueryResult<Option<i64>> {
         .optional()
 }
 
-type SessionFacts = (String, String, Option<String>, String, i64);
+type SessionFacts = (String, String, Option<String>, Visibility, i64);
 
 /// The columns of [`SessionFacts`].
 const FACTS: (
@@ -244,15 +245,15 @@ const FACTS: (
 
 fn facts(conn: &mut DbConn, sessions: Vec<SessionFacts>) -> QueryResult<Vec<SessionAccess>> {
     let ids: Vec<&str> = sessions.iter().map(|f| f.0.as_str()).collect();
-    let rows: Vec<(String, String, String)> = c::collaborators
+    // A role herald does not know fails the read: dropping it would
+    // silently revoke that collaborator.
+    let rows: Vec<(String, String, Role)> = c::collaborators
         .filter(c::session_id.eq_any(&ids))
         .select((c::session_id, c::email, c::role))
         .load(conn)?;
     let mut by_session: HashMap<String, Vec<(String, Role)>> = HashMap::new();
     for (session, email, role) in rows {
-        if let Some(role) = Role::parse(&role) {
-            by_session.entry(session).or_default().push((email, role));
-        }
+        by_session.entry(session).or_default().push((email, role));
     }
     Ok(sessions
         .into_iter()
@@ -262,7 +263,7 @@ fn facts(conn: &mut DbConn, sessions: Vec<SessionFacts>) -> QueryResult<Vec<Sess
                 session_id: id,
                 project_id,
                 owner_id,
-                public: visibility == "public",
+                public: visibility == Visibility::Public,
                 exists: true,
                 version,
             },
@@ -329,7 +330,7 @@ pub fn access_of(
                 s.id.clone(),
                 s.project_id.clone(),
                 s.owner_id.clone(),
-                s.visibility.clone(),
+                s.visibility,
                 s.access_version,
             )
         })
@@ -379,5 +380,22 @@ mod tests {
         assert_eq!(access.version, 2);
         assert!(session_access(&mut conn, "nope").unwrap().is_none());
         assert_eq!(bump_access(&mut conn, "nope").unwrap(), None);
+    }
+
+    #[test]
+    fn a_stored_role_herald_does_not_know_fails_the_read_instead_of_revoking() {
+        let (_dir, mut conn) = sqlite();
+        for sql in [
+            "INSERT INTO projects VALUES ('p', 'p', 0, 0)",
+            "INSERT INTO sessions (id, project_id, title, status, visibility, owner_id,
+               created_at, updated_at, project_name)
+             VALUES ('s', 'p', 't', 'active', 'private', 'u1', 0, 0, 'p')",
+            "INSERT INTO collaborators (session_id, email, role, status, created_at)
+             VALUES ('s', 'v@x.io', 'superuser', 'invited', 0)",
+        ] {
+            diesel::sql_query(sql).execute(&mut conn).unwrap();
+        }
+        let read = session_access(&mut conn, "s");
+        assert!(read.is_err(), "the unknown role was dropped: {read:?}");
     }
 }

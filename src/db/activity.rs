@@ -6,6 +6,7 @@ use super::schema::{messages::dsl as m, sessions::dsl as s, todos::dsl as t};
 use super::schema::{token_usage::dsl as u, tool_calls::dsl as tc};
 use super::DbConn;
 use crate::time::rfc3339;
+use crate::types::{MessageRole, TodoStatus, ToolState};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
@@ -18,7 +19,7 @@ pub struct Message {
     /// The session.
     pub session_id: String,
     /// `user` | `assistant` | `system`.
-    pub role: String,
+    pub role: MessageRole,
     /// The text.
     pub content: String,
     /// Unix milliseconds.
@@ -78,7 +79,7 @@ pub struct Todo {
     /// What to do.
     pub content: String,
     /// `pending` | `in_progress` | `completed`.
-    pub status: String,
+    pub status: TodoStatus,
     /// The present-tense form shown while in progress.
     pub active_form: Option<String>,
 }
@@ -101,7 +102,7 @@ pub struct ToolCall {
     /// The tool.
     pub tool_name: String,
     /// `input-available` | `output-available`.
-    pub state: String,
+    pub state: ToolState,
     /// JSON text.
     pub input: String,
     /// JSON text, once available.
@@ -127,7 +128,7 @@ impl ToolCall {
 pub fn insert_message(
     conn: &mut DbConn,
     session_id: &str,
-    role: &str,
+    role: MessageRole,
     content: &str,
     now: i64,
 ) -> QueryResult<Message> {
@@ -143,7 +144,7 @@ pub fn insert_message(
     Ok(Message {
         id,
         session_id: session_id.into(),
-        role: role.into(),
+        role,
         content: content.into(),
         created_at: now,
     })

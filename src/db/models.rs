@@ -3,6 +3,7 @@
 
 use super::schema::{events, projects, sessions};
 use crate::time::rfc3339;
+use crate::types::{SessionStatus, Visibility};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
@@ -43,11 +44,11 @@ pub struct Session {
     /// Display title, at most 200 characters.
     pub title: String,
     /// `active` | `idle` | `ended`.
-    pub status: String,
+    pub status: SessionStatus,
     /// The agent waits for a person.
     pub needs_attention: bool,
     /// `public` | `private`.
-    pub visibility: String,
+    pub visibility: Visibility,
     /// The user who created it, when known.
     pub owner_id: Option<String>,
     /// Input tokens so far.
@@ -107,11 +108,11 @@ pub struct SessionPatch {
     /// New title.
     pub title: Option<String>,
     /// New status.
-    pub status: Option<String>,
+    pub status: Option<SessionStatus>,
     /// New attention flag.
     pub needs_attention: Option<bool>,
     /// New visibility.
-    pub visibility: Option<String>,
+    pub visibility: Option<Visibility>,
     /// Always set: the time of the change.
     pub updated_at: Option<i64>,
 }

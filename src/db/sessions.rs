@@ -3,6 +3,7 @@
 use super::models::{Session, SessionPatch};
 use super::schema::sessions::dsl as s;
 use super::DbConn;
+use crate::types::SessionStatus;
 use diesel::prelude::*;
 
 /// Inserts a session.
@@ -26,14 +27,14 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Session>> {
 pub fn list(
     conn: &mut DbConn,
     project_id: Option<&str>,
-    status: Option<&str>,
+    status: Option<SessionStatus>,
 ) -> QueryResult<Vec<Session>> {
     let mut query = s::sessions.select(Session::as_select()).into_boxed();
     if let Some(project) = project_id {
         query = query.filter(s::project_id.eq(project.to_string()));
     }
     if let Some(status) = status {
-        query = query.filter(s::status.eq(status.to_string()));
+        query = query.filter(s::status.eq(status));
     }
     query.order((s::created_at.asc(), s::id.asc())).load(conn)
 }
@@ -65,15 +66,16 @@ pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
 mod tests {
     use super::*;
     use crate::db::{models::Project, projects, testing};
+    use crate::types::Visibility;
 
-    fn session(id: &str, status: &str) -> Session {
+    fn session(id: &str, status: SessionStatus) -> Session {
         Session {
             id: id.into(),
             project_id: "p".into(),
             title: "t".into(),
-            status: status.into(),
+            status,
             needs_attention: false,
-            visibility: "private".into(),
+            visibility: Visibility::Private,
             owner_id: None,
             tokens_input: 0,
             tokens_output: 0,
@@ -99,17 +101,25 @@ mod tests {
             updated_at: 0,
         };
         projects::insert(&mut c, &p).unwrap();
-        insert(&mut c, &session("a", "active")).unwrap();
-        insert(&mut c, &session("b", "idle")).unwrap();
-        assert_eq!(list(&mut c, Some("p"), Some("idle")).unwrap().len(), 1);
+        insert(&mut c, &session("a", SessionStatus::Active)).unwrap();
+        insert(&mut c, &session("b", SessionStatus::Idle)).unwrap();
+        assert_eq!(
+            list(&mut c, Some("p"), Some(SessionStatus::Idle))
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(list(&mut c, Some("q"), None).unwrap().len(), 0);
         let patch = SessionPatch {
-            status: Some("ended".into()),
+            status: Some(SessionStatus::Ended),
             updated_at: Some(9),
             ..Default::default()
         };
         let updated = update(&mut c, "a", &patch).unwrap();
-        assert_eq!((updated.status.as_str(), updated.updated_at), ("ended", 9));
+        assert_eq!(
+            (updated.status, updated.updated_at),
+            (SessionStatus::Ended, 9)
+        );
         assert_eq!(updated.title, "t");
     }
 }

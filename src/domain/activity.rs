@@ -6,14 +6,11 @@ use crate::db::activity::{self as q, Todo, ToolCall, Usage};
 use crate::db::models::Session;
 use crate::db::sessions as sq;
 use crate::error::{AppError, AppResult};
+use crate::types::{MessageRole, TodoStatus, ToolState};
+use crate::validate::text;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// Roles of a message.
-pub const ROLES: &[&str] = &["user", "assistant", "system"];
-/// Statuses of a todo.
-pub const TODO_STATUSES: &[&str] = &["pending", "in_progress", "completed"];
-/// States of a tool call.
-pub const TOOL_STATES: &[&str] = &["input-available", "output-available"];
 /// Longest message, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 100_000;
 /// Most todos in one list.
@@ -28,54 +25,75 @@ pub const MAX_TOOL_ID: usize = 200;
 pub struct AddMessage {
     /// The session.
     pub session_id: String,
-    /// `user` | `assistant` | `system`.
-    pub role: String,
+    /// Who wrote it.
+    pub role: MessageRole,
     /// The text.
     pub content: String,
 }
 
-/// `POST /api/sessions/{id}/token-usage`
-#[derive(Debug, Clone, Default)]
+/// `POST /api/sessions/{id}/token-usage` body; a report that takes a
+/// session's totals past 2⁶³−1 is 422.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = UsageBody)]
 pub struct AddUsage {
-    /// The session.
+    /// The session (from the path, or the hook's).
+    #[serde(skip)]
     pub session_id: String,
     /// Input tokens.
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub input_tokens: i64,
     /// Output tokens.
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub output_tokens: i64,
-    /// Cache-read input tokens.
+    /// Cache-read input tokens (default 0).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub cache_read_input_tokens: i64,
-    /// Cache-creation input tokens.
+    /// Cache-creation input tokens (default 0).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub cache_creation_input_tokens: i64,
-    /// The model.
+    /// The model: 1–200 characters.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     pub model: Option<String>,
 }
 
-/// One entry of `PUT /api/sessions/{id}/todos`.
-#[derive(Debug, Clone)]
+/// One todo of `PUT /api/sessions/{id}/todos`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = TodoBody)]
 pub struct TodoInput {
-    /// What to do.
+    /// What to do: 1–2,000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
     pub content: String,
-    /// `pending` | `in_progress` | `completed`.
-    pub status: String,
-    /// Present-tense form.
+    /// `pending`, `in_progress` or `completed`.
+    pub status: TodoStatus,
+    /// The present-tense form (`activeForm` is accepted too): 1–2,000 characters.
+    #[serde(default, alias = "activeForm")]
+    #[schema(min_length = 1, max_length = 2000)]
     pub active_form: Option<String>,
 }
 
-/// `POST /api/sessions/{id}/tool-calls`
-#[derive(Debug, Clone)]
+/// `POST /api/sessions/{id}/tool-calls` body (`name` is accepted for `tool_name`).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = ToolCallBody)]
 pub struct SaveToolCall {
-    /// The session.
+    /// The session (from the path, or the hook's).
+    #[serde(skip)]
     pub session_id: String,
-    /// The agent's id for the call.
+    /// The agent's id for the call: 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub tool_call_id: String,
-    /// The tool.
+    /// The tool (`name` is accepted too): 1–200 characters.
+    #[serde(alias = "name")]
+    #[schema(min_length = 1, max_length = 200)]
     pub tool_name: String,
-    /// `input-available` | `output-available`.
-    pub state: String,
-    /// The tool's input.
+    /// `input-available` or `output-available`.
+    pub state: ToolState,
+    /// The tool's input, any JSON.
     pub input: Value,
-    /// The tool's output, once available.
+    /// The tool's output, any JSON.
+    #[serde(default)]
     pub output: Option<Value>,
 }
 
@@ -86,31 +104,11 @@ fn session(tx: &mut Tx<'_>, id: &str) -> AppResult<Session> {
     Ok(found)
 }
 
-fn one_of(field: &str, value: &str, allowed: &[&str]) -> AppResult<()> {
-    if allowed.contains(&value) {
-        return Ok(());
-    }
-    Err(AppError::Validation(format!(
-        "{field} must be one of {}",
-        allowed.join(", ")
-    )))
-}
-
-fn text(field: &str, value: &str, max: usize) -> AppResult<()> {
-    if value.is_empty() || value.chars().count() > max {
-        return Err(AppError::Validation(format!(
-            "{field} must be 1-{max} characters"
-        )));
-    }
-    Ok(())
-}
-
 /// Appends a message and emits `message_created`.
 pub fn add_message(tx: &mut Tx<'_>, a: &AddMessage) -> AppResult<Value> {
-    one_of("role", &a.role, ROLES)?;
     text("content", &a.content, MAX_MESSAGE_CHARS)?;
     let owner = session(tx, &a.session_id)?;
-    let row = q::insert_message(tx.conn, &a.session_id, &a.role, &a.content, tx.ctx.now)?;
+    let row = q::insert_message(tx.conn, &a.session_id, a.role, &a.content, tx.ctx.now)?;
     let body = row.to_json();
     let resource = ("session", a.session_id.as_str());
     tx.emit(
@@ -188,7 +186,6 @@ pub fn replace_todos(tx: &mut Tx<'_>, session_id: &str, list: &[TodoInput]) -> A
     }
     for todo in list {
         text("content", &todo.content, MAX_TODO_CHARS)?;
-        one_of("status", &todo.status, TODO_STATUSES)?;
         if let Some(form) = &todo.active_form {
             text("active_form", form, MAX_TODO_CHARS)?;
         }
@@ -203,7 +200,7 @@ pub fn replace_todos(tx: &mut Tx<'_>, session_id: &str, list: &[TodoInput]) -> A
             session_id: session_id.to_string(),
             position: i as i32,
             content: t.content.clone(),
-            status: t.status.clone(),
+            status: t.status,
             active_form: t.active_form.clone(),
         })
         .collect();
@@ -227,7 +224,6 @@ pub fn replace_todos(tx: &mut Tx<'_>, session_id: &str, list: &[TodoInput]) -> A
 pub fn save_tool_call(tx: &mut Tx<'_>, a: &SaveToolCall) -> AppResult<(bool, Value)> {
     text("tool_call_id", &a.tool_call_id, MAX_TOOL_ID)?;
     text("tool_name", &a.tool_name, MAX_TOOL_ID)?;
-    one_of("state", &a.state, TOOL_STATES)?;
     let owner = session(tx, &a.session_id)?;
     // The same call posted to two nodes: the second waits, then is a repeat.
     tx.lock("tool-call", &format!("{}/{}", a.session_id, a.tool_call_id))?;
@@ -244,7 +240,8 @@ pub fn save_tool_call(tx: &mut Tx<'_>, a: &SaveToolCall) -> AppResult<(bool, Val
     if let Some(stored) = &before {
         // A call never goes back from its result to its input: a late or
         // resent `input-available` after `output-available` is a repeat.
-        let stale = stored.state == "output-available" && a.state == "input-available";
+        let stale =
+            stored.state == ToolState::OutputAvailable && a.state == ToolState::InputAvailable;
         let same = stored.tool_name == a.tool_name
             && stored.state == a.state
             && stored.input == input
@@ -257,7 +254,7 @@ pub fn save_tool_call(tx: &mut Tx<'_>, a: &SaveToolCall) -> AppResult<(bool, Val
         session_id: a.session_id.clone(),
         tool_call_id: a.tool_call_id.clone(),
         tool_name: a.tool_name.clone(),
-        state: a.state.clone(),
+        state: a.state,
         input,
         output,
         created_at: before.as_ref().map_or(tx.ctx.now, |b| b.created_at),

@@ -8,27 +8,37 @@ use crate::db::access::{self as q, Collaborator};
 use crate::db::sessions as sq;
 use crate::error::{AppError, AppResult};
 use crate::types::RoomName;
+use serde::Deserialize;
 use serde_json::{json, Value};
+
+/// `POST /api/sessions/{id}/collaborators` body.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = AddBody)]
+pub struct Invite {
+    /// Session id (from the path).
+    #[serde(skip)]
+    pub session_id: String,
+    /// `name@host`, at most 254 characters.
+    #[schema(max_length = 254, pattern = "^[!-?A-~]+@[!-~]+$")]
+    pub email: String,
+    /// `owner`, `editor` or `viewer`. Text until the caller may manage the
+    /// session: who may not learns nothing from a bad role (403 first).
+    #[schema(value_type = Role)]
+    pub role: String,
+}
 
 /// A change to a session's collaborators.
 #[derive(Debug, Clone)]
 pub enum CollaboratorCommand {
     /// `POST /api/sessions/{id}/collaborators` `{email, role}`.
-    Add {
-        /// Session id.
-        session_id: String,
-        /// Who (matched to users by email).
-        email: String,
-        /// `owner` | `editor` | `viewer`.
-        role: String,
-    },
+    Add(Invite),
     /// `PATCH …/collaborators/{cid}` `{role}`.
     Update {
         /// Session id.
         session_id: String,
         /// Collaborator id.
         id: i64,
-        /// New role.
+        /// New role (checked after the caller's rights, as in [`Invite`]).
         role: String,
     },
     /// `DELETE …/collaborators/{cid}`.
@@ -53,11 +63,7 @@ pub fn apply(tx: &mut Tx<'_>, c: &CollaboratorCommand) -> AppResult<(bool, Value
     // against writers on other nodes.
     tx.lock("session", c.session_id())?;
     match c {
-        CollaboratorCommand::Add {
-            session_id,
-            email,
-            role,
-        } => add(tx, session_id, email, role).map(|v| (true, v)),
+        CollaboratorCommand::Add(invite) => add(tx, invite).map(|v| (true, v)),
         CollaboratorCommand::Update {
             session_id,
             id,
@@ -76,18 +82,12 @@ impl CollaboratorCommand {
     /// The session whose collaborators change.
     pub fn session_id(&self) -> &str {
         match self {
-            CollaboratorCommand::Add { session_id, .. }
+            CollaboratorCommand::Add(Invite { session_id, .. })
             | CollaboratorCommand::Update { session_id, .. }
             | CollaboratorCommand::Remove { session_id, .. }
             | CollaboratorCommand::Accept { session_id, .. } => session_id,
         }
     }
-}
-
-fn role(name: &str) -> AppResult<Role> {
-    Role::parse(name).ok_or_else(|| {
-        AppError::Validation(format!("role must be one of {}", Role::NAMES.join(", ")))
-    })
 }
 
 fn existing(tx: &mut Tx<'_>, session_id: &str, id: i64) -> AppResult<Collaborator> {
@@ -111,15 +111,16 @@ fn emit(tx: &mut Tx<'_>, session_id: &str, event: &str, payload: Value) -> AppRe
     Ok(())
 }
 
-fn add(tx: &mut Tx<'_>, session_id: &str, email: &str, role_name: &str) -> AppResult<Value> {
+fn add(tx: &mut Tx<'_>, invite: &Invite) -> AppResult<Value> {
+    let session_id = invite.session_id.as_str();
     // An admin may manage any session, so the rights check alone does not
     // prove the session exists: without it the insert fails its foreign key.
     if sq::find(tx.conn, session_id)?.is_none() {
         return Err(AppError::not_found("session", session_id));
     }
     tx.require_manage(session_id)?;
-    let email = normalize_email(email)?;
-    let role = role(role_name)?;
+    let email = normalize_email(&invite.email)?;
+    let role = Role::check(&invite.role)?;
     let taken = q::collaborators(tx.conn, session_id)?
         .iter()
         .any(|(c, _)| c.email == email);
@@ -136,17 +137,11 @@ fn add(tx: &mut Tx<'_>, session_id: &str, email: &str, role_name: &str) -> AppRe
     Ok(row.to_json(user.as_ref()))
 }
 
-fn update(tx: &mut Tx<'_>, session_id: &str, id: i64, role_name: &str) -> AppResult<Value> {
+fn update(tx: &mut Tx<'_>, session_id: &str, id: i64, role: &str) -> AppResult<Value> {
     tx.require_manage(session_id)?;
-    let role = role(role_name)?;
+    let role = Role::check(role)?;
     let before = existing(tx, session_id, id)?;
-    let row = q::update_collaborator(
-        tx.conn,
-        id,
-        role.as_str(),
-        &before.status,
-        before.accepted_at,
-    )?;
+    let row = q::update_collaborator(tx.conn, id, role, &before.status, before.accepted_at)?;
     let payload = json!({"id": id, "session_id": session_id, "role": row.role,
                          "status": row.status});
     emit(tx, session_id, "collaborator_updated", payload)?;
@@ -189,7 +184,7 @@ fn accept(tx: &mut Tx<'_>, session_id: &str, id: i64) -> AppResult<Value> {
         let user = q::user_by_email(tx.conn, &row.email)?;
         return Ok(row.to_json(user.as_ref()));
     }
-    let row = q::update_collaborator(tx.conn, id, &row.role, "accepted", Some(tx.ctx.now))?;
+    let row = q::update_collaborator(tx.conn, id, row.role, "accepted", Some(tx.ctx.now))?;
     let payload = json!({"id": id, "session_id": session_id, "role": row.role,
                          "status": row.status});
     emit(tx, session_id, "collaborator_updated", payload)?;

@@ -7,19 +7,10 @@ use super::{projects, sessions, Tx};
 use crate::db::models::{Project, Session};
 use crate::db::{projects as pq, sessions as sq};
 use crate::error::{AppError, AppResult};
-use crate::types::{new_id, validate_id};
+use crate::types::{new_id, validate_id, HookEvent, MessageRole, SessionStatus, ToolState};
+use serde::Deserialize;
 use serde_json::Value;
 
-/// The hook events herald understands.
-pub const EVENTS: &[&str] = &[
-    "SessionStart",
-    "UserPromptSubmit",
-    "PreToolUse",
-    "PostToolUse",
-    "Notification",
-    "Stop",
-    "SessionEnd",
-];
 /// The `agent_id` of a session a hook creates when the writer sends no `X-Agent-ID`.
 pub const HOOK_AGENT: &str = "claude-code";
 /// The project of sessions whose hook names neither a project nor a folder.
@@ -27,44 +18,56 @@ pub const DEFAULT_PROJECT: &str = "default";
 /// Most characters of a title taken from a prompt.
 pub const PROMPT_TITLE_CHARS: usize = 80;
 
-/// `POST /api/hooks`, shape-checked.
-#[derive(Debug, Clone, Default)]
+/// A hook event as the agent posts it (`POST /api/hooks`). Fields herald
+/// does not use (`hostname`, `timestamp`, `transcript_path`, …) are accepted
+/// and ignored.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = HookBody)]
 pub struct Hook {
-    /// One of [`EVENTS`].
-    pub event: String,
-    /// The agent's session id.
+    /// Which hook fired.
+    #[serde(rename = "hook_event_name")]
+    pub event: HookEvent,
+    /// The agent's session (created when unknown).
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
     pub session_id: String,
-    /// Project id to create the session in, if new.
+    /// The project of a session the hook creates (created when unknown; a
+    /// project id there, ignored for a session that exists).
+    #[serde(default)]
     pub project_id: Option<String>,
-    /// Working directory: its last part names the project otherwise.
+    /// Without `project_id`, a new session goes to the project named after
+    /// its last part.
+    #[serde(default)]
     pub cwd: Option<String>,
-    /// `UserPromptSubmit`: the prompt.
+    /// `UserPromptSubmit`: the prompt (1–100,000 characters there; other
+    /// hooks ignore it).
+    #[serde(default)]
     pub prompt: Option<String>,
-    /// `Pre/PostToolUse`: the tool.
+    /// `PreToolUse` / `PostToolUse`: the tool (1–200 characters there;
+    /// other hooks ignore it).
+    #[serde(default)]
     pub tool_name: Option<String>,
-    /// `Pre/PostToolUse`: the call id.
+    /// `PreToolUse` / `PostToolUse`: the call's id (1–200 characters there;
+    /// other hooks ignore it).
+    #[serde(default)]
     pub tool_use_id: Option<String>,
-    /// `Pre/PostToolUse`: the input.
+    /// The tool's input, any JSON.
+    #[serde(default)]
     pub tool_input: Option<Value>,
-    /// `PostToolUse`: the output.
+    /// The tool's output, any JSON.
+    #[serde(default)]
     pub tool_response: Option<Value>,
-    /// Token usage reported with the hook.
+    /// Token usage to add to the session.
+    #[serde(default)]
     pub usage: Option<AddUsage>,
 }
 
 /// Applies a hook; answers the session as it is afterwards.
 pub fn apply(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Value> {
-    if !EVENTS.contains(&h.event.as_str()) {
-        return Err(AppError::Validation(format!(
-            "hook_event_name must be one of {}",
-            EVENTS.join(", ")
-        )));
-    }
     validate_id("session_id", &h.session_id)?;
     let session = ensure_session(tx, h)?;
-    match h.event.as_str() {
-        "SessionStart" => set(tx, &session, Some("active"), None)?,
-        "UserPromptSubmit" => {
+    match h.event {
+        HookEvent::SessionStart => set(tx, &session, Some(SessionStatus::Active), None)?,
+        HookEvent::UserPromptSubmit => {
             // The first prompt names a session nobody has titled (it still
             // has the default), so the session list says what the agent was asked.
             let title = h
@@ -72,21 +75,29 @@ pub fn apply(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Value> {
                 .as_deref()
                 .filter(|_| session.title == sessions::DEFAULT_TITLE)
                 .and_then(prompt_title);
-            change(tx, &session, Some("active"), Some(false), title)?;
+            change(
+                tx,
+                &session,
+                Some(SessionStatus::Active),
+                Some(false),
+                title,
+            )?;
             if let Some(prompt) = &h.prompt {
                 let message = AddMessage {
                     session_id: session.id.clone(),
-                    role: "user".into(),
+                    role: MessageRole::User,
                     content: prompt.clone(),
                 };
                 activity::add_message(tx, &message)?;
             }
         }
-        "PreToolUse" => tool_call(tx, h, "input-available", None)?,
-        "PostToolUse" => tool_call(tx, h, "output-available", h.tool_response.clone())?,
-        "Notification" => set(tx, &session, None, Some(true))?,
-        "Stop" => set(tx, &session, Some("idle"), Some(true))?,
-        _ => set(tx, &session, Some("ended"), None)?,
+        HookEvent::PreToolUse => tool_call(tx, h, ToolState::InputAvailable, None)?,
+        HookEvent::PostToolUse => {
+            tool_call(tx, h, ToolState::OutputAvailable, h.tool_response.clone())?
+        }
+        HookEvent::Notification => set(tx, &session, None, Some(true))?,
+        HookEvent::Stop => set(tx, &session, Some(SessionStatus::Idle), Some(true))?,
+        HookEvent::SessionEnd => set(tx, &session, Some(SessionStatus::Ended), None)?,
     }
     if let Some(usage) = &h.usage {
         let usage = AddUsage {
@@ -111,7 +122,7 @@ fn ensure_session(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Session> {
     let project = project_for(tx, h)?;
     let create = sessions::Create {
         project_id: project.id,
-        id: h.session_id.clone(),
+        id: Some(h.session_id.clone()),
         title: None,
         owner_id: None,
         // Hooks come from Claude Code unless the writer says otherwise.
@@ -169,7 +180,7 @@ pub fn prompt_title(prompt: &str) -> Option<String> {
 fn set(
     tx: &mut Tx<'_>,
     session: &Session,
-    status: Option<&str>,
+    status: Option<SessionStatus>,
     needs_attention: Option<bool>,
 ) -> AppResult<()> {
     change(tx, session, status, needs_attention, None)
@@ -180,7 +191,7 @@ fn set(
 fn change(
     tx: &mut Tx<'_>,
     session: &Session,
-    status: Option<&str>,
+    status: Option<SessionStatus>,
     needs_attention: Option<bool>,
     title: Option<String>,
 ) -> AppResult<()> {
@@ -192,14 +203,14 @@ fn change(
     let update = sessions::Update {
         id: session.id.clone(),
         title,
-        status: status.map(str::to_string),
+        status,
         needs_attention,
         ..sessions::Update::default()
     };
     sessions::update(tx, &update).map(drop)
 }
 
-fn tool_call(tx: &mut Tx<'_>, h: &Hook, state: &str, output: Option<Value>) -> AppResult<()> {
+fn tool_call(tx: &mut Tx<'_>, h: &Hook, state: ToolState, output: Option<Value>) -> AppResult<()> {
     let (Some(id), Some(name)) = (&h.tool_use_id, &h.tool_name) else {
         return Err(AppError::Validation(format!(
             "{} needs tool_use_id and tool_name",
@@ -210,7 +221,7 @@ fn tool_call(tx: &mut Tx<'_>, h: &Hook, state: &str, output: Option<Value>) -> A
         session_id: h.session_id.clone(),
         tool_call_id: id.clone(),
         tool_name: name.clone(),
-        state: state.into(),
+        state,
         input: h.tool_input.clone().unwrap_or(Value::Null),
         output,
     };

@@ -36,8 +36,7 @@ pub struct IdempotencyKey {
 impl IdempotencyKey {
     /// Checks the header's value.
     pub fn validate(key: &str) -> AppResult<()> {
-        let visible = key.bytes().all(|b| (0x21..=0x7e).contains(&b));
-        if key.is_empty() || key.len() > MAX_KEY || !visible {
+        if !crate::validate::from_set(key, MAX_KEY, |b| (0x21..=0x7e).contains(&b)) {
             return Err(AppError::BadRequest(format!(
                 "Idempotency-Key must be 1-{MAX_KEY} visible ASCII characters"
             )));

@@ -23,8 +23,6 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-/// Longest project name or session title, in characters.
-pub const MAX_NAME_CHARS: usize = 200;
 /// The default of `events.max_payload_bytes`: the largest event payload
 /// (its JSON text), on every route.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
@@ -399,19 +397,6 @@ pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResul
 /// The 403 of a session rule.
 pub fn forbidden(action: &str, session_id: &str) -> AppError {
     AppError::Forbidden(format!("you may not {action} session {session_id}"))
-}
-
-/// Checks a name or title: at most [`MAX_NAME_CHARS`] characters.
-pub fn check_name(field: &str, value: &str, allow_empty: bool) -> AppResult<()> {
-    if !allow_empty && value.trim().is_empty() {
-        return Err(AppError::Validation(format!("{field} must not be empty")));
-    }
-    if value.chars().count() > MAX_NAME_CHARS {
-        return Err(AppError::Validation(format!(
-            "{field} must be at most {MAX_NAME_CHARS} characters"
-        )));
-    }
-    Ok(())
 }
 
 fn into_map(value: Value) -> Map<String, Value> {

@@ -1,6 +1,6 @@
 //! Projects: create, rename, delete (with their sessions).
 
-use super::{check_name, sessions, Tx};
+use super::{sessions, Tx};
 use crate::db::models::Project;
 use crate::db::{projects as q, sessions as sq};
 use crate::error::{AppError, AppResult};
@@ -27,7 +27,7 @@ pub struct Update {
 
 /// Inserts a project and emits `project_created` to `project:<id>`.
 pub fn create(tx: &mut Tx<'_>, c: &Create) -> AppResult<Value> {
-    check_name("name", &c.name, false)?;
+    crate::validate::name("name", &c.name, false)?;
     let row = Project {
         id: c.id.clone(),
         name: c.name.clone(),
@@ -79,7 +79,7 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
     let Some(name) = &u.name else {
         return Ok(current.to_json());
     };
-    check_name("name", name, false)?;
+    crate::validate::name("name", name, false)?;
     let row = q::rename(tx.conn, &u.id, name, tx.ctx.now)?;
     crate::db::sessions::rename_project(tx.conn, &u.id, name)?;
     let body = row.to_json();

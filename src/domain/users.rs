@@ -1,7 +1,7 @@
 //! Users: created by an admin (or the operator's CLI) with a token that is
 //! shown once and stored only as a hash. Users are not broadcast.
 
-use super::{check_name, Tx};
+use super::Tx;
 use crate::db::access::{self as q, User};
 use crate::error::{AppError, AppResult};
 use serde_json::Value;
@@ -48,7 +48,7 @@ pub fn create(tx: &mut Tx<'_>, u: &NewUser) -> AppResult<Value> {
     }
     let email = normalize_email(&u.email)?;
     if let Some(name) = &u.name {
-        check_name("name", name, false)?;
+        crate::validate::name("name", name, false)?;
     }
     if q::user_by_email(tx.conn, &email)?.is_some() {
         return Err(AppError::Conflict(format!(

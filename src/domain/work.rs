@@ -2,10 +2,11 @@
 //! and spikes. Their events go to `broadcasts`, and to the session room named
 //! by `X-Session-ID` when the writer sends one.
 
-use super::{check_name, Tx};
+use super::Tx;
 use crate::db::work::{self as q, Feature, Note, NoteKind};
 use crate::error::{AppError, AppResult};
 use crate::types::{validate_id, RoomName};
+use crate::validate;
 use serde_json::{json, Value};
 
 /// Longest description, findings or comment, in characters.
@@ -104,26 +105,17 @@ impl WorkCommand {
 }
 
 fn label(field: &str, value: &str) -> AppResult<()> {
-    let ok = !value.is_empty()
-        && value.len() <= MAX_LABEL
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b' '));
-    if ok {
-        return Ok(());
-    }
-    Err(AppError::Validation(format!(
-        "{field} must be 1-{MAX_LABEL} characters of letters, digits, space, _ - . :"
-    )))
+    validate::chars_from(
+        field,
+        value,
+        MAX_LABEL,
+        "characters of letters, digits, space, _ - . :",
+        |b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b' '),
+    )
 }
 
 fn long_text(field: &str, value: &str) -> AppResult<()> {
-    if value.chars().count() > MAX_TEXT_CHARS {
-        return Err(AppError::Validation(format!(
-            "{field} must be at most {MAX_TEXT_CHARS} characters"
-        )));
-    }
-    Ok(())
+    validate::at_most(field, value, MAX_TEXT_CHARS)
 }
 
 /// `broadcasts`, and the writer's session room if it named one.
@@ -193,7 +185,7 @@ pub fn apply(tx: &mut Tx<'_>, command: &WorkCommand) -> AppResult<(bool, Value)>
             long_text("comment_text", comment_text)?;
             let author = author.clone().or_else(|| tx.ctx.agent_id.clone());
             if let Some(a) = &author {
-                check_name("author", a, false)?;
+                validate::name("author", a, false)?;
             }
             existing(tx, id)?;
             q::add_comment(tx.conn, id, comment_text, author.as_deref(), tx.ctx.now)?;
@@ -224,7 +216,7 @@ fn save_feature(
 ) -> AppResult<(bool, Value)> {
     validate_id("id", &f.id)?;
     if let Some(title) = &f.title {
-        check_name("title", title, false)?;
+        validate::name("title", title, false)?;
     }
     if let Some(status) = &f.status {
         label("status", status)?;
@@ -291,7 +283,7 @@ fn save_note(
     rooms: &[RoomName],
 ) -> AppResult<(bool, Value)> {
     validate_id("id", id)?;
-    check_name("title", title, false)?;
+    validate::name("title", title, false)?;
     long_text(kind.text_field(), text)?;
     let before = q::find_note(tx.conn, kind, id)?;
     let note = Note {

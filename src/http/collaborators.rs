@@ -3,30 +3,20 @@
 
 use super::extract::Body;
 use super::{written, AppState};
+use crate::access::Role;
 use crate::db::access as q;
-use crate::domain::collaborators::CollaboratorCommand;
+use crate::domain::collaborators::{CollaboratorCommand, Invite};
 use crate::domain::Command;
 use crate::error::AppResult;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// `POST …/collaborators` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct AddBody {
-    /// `name@host`, at most 254 characters.
-    #[schema(max_length = 254, pattern = "^[!-?A-~]+@[!-~]+$")]
-    email: String,
-    /// `owner`, `editor` or `viewer`.
-    #[schema(value_type = super::openapi::schemas::CollaboratorRole)]
-    role: String,
-}
-
 /// `PATCH …/collaborators/{cid}` body.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RoleBody {
-    /// `owner`, `editor` or `viewer`.
-    #[schema(value_type = super::openapi::schemas::CollaboratorRole)]
+    /// `owner`, `editor` or `viewer` (checked after the caller's rights).
+    #[schema(value_type = Role)]
     role: String,
 }
 
@@ -60,7 +50,7 @@ pub async fn list(
 #[utoipa::path(
     post, path = "/api/sessions/{id}/collaborators", tag = "collaborators",
     params(("id" = String, Path, description = "The session"), super::openapi::WriteHeaders),
-    request_body = AddBody,
+    request_body = Invite,
     responses(
         (status = 201, description = "Invited, with `collaborator_added`", body = super::openapi::schemas::Written<super::openapi::schemas::Collaborator>),
         (status = 400, response = super::openapi::errors::BadRequest),
@@ -78,13 +68,13 @@ pub async fn add(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: Body<AddBody>,
+    body: Body<Invite>,
 ) -> AppResult<HttpResponse> {
-    let command = CollaboratorCommand::Add {
-        session_id: id.into_inner(),
-        email: body.0.email,
-        role: body.0.role,
-    };
+    let session_id = id.into_inner();
+    let command = CollaboratorCommand::Add(Invite {
+        session_id,
+        ..body.0
+    });
     Ok(written(
         state.execute(&req, Command::Collaborators(command)).await?,
     ))

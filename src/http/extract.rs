@@ -88,7 +88,9 @@ fn read(
 }
 
 /// Parses a body that must be JSON of `shape` at the top: a value, or 400
-/// `bad_request`. An empty (or all white space) object body reads as `{}`.
+/// `bad_request` (422 for an enum value outside its vocabulary:
+/// [`crate::validate::parse_json`]). An empty (or all white space) object
+/// body reads as `{}`.
 pub fn parse<T: DeserializeOwned>(body: &[u8], shape: Shape) -> Result<T, AppError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     let text: &[u8] = match (first, shape) {
@@ -103,8 +105,7 @@ pub fn parse<T: DeserializeOwned>(body: &[u8], shape: Shape) -> Result<T, AppErr
             return Err(AppError::BadRequest("the body must be a JSON array".into()))
         }
     };
-    serde_json::from_slice(text)
-        .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+    crate::validate::parse_json(text)
 }
 
 /// SHA-256 (hex) of the request body, kept by [`Body`] for idempotent writes.

@@ -5,45 +5,10 @@ use super::{written, AppState};
 use crate::db::sessions as q;
 use crate::domain::{sessions, snapshot, Command};
 use crate::error::{AppError, AppResult};
-use crate::types::{new_id, RoomName};
+use crate::types::{RoomName, SessionStatus};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
-
-/// `POST /api/projects/{id}/sessions` body; may be empty.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[schema(as = NewSession)]
-pub struct CreateBody {
-    /// The session's id (generated when absent).
-    #[serde(default)]
-    #[schema(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
-    id: Option<String>,
-    /// At most 200 characters (default `New session`).
-    #[serde(default)]
-    #[schema(max_length = 200)]
-    title: Option<String>,
-}
-
-/// `PATCH /api/sessions/{id}` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[schema(as = SessionPatch)]
-pub struct UpdateBody {
-    /// At most 200 characters.
-    #[serde(default)]
-    #[schema(max_length = 200)]
-    title: Option<String>,
-    /// `active`, `idle` or `ended`.
-    #[serde(default)]
-    #[schema(value_type = Option<super::openapi::schemas::SessionStatus>)]
-    status: Option<String>,
-    /// The agent waits for a person.
-    #[serde(default)]
-    needs_attention: Option<bool>,
-    /// `public` or `private`.
-    #[serde(default)]
-    #[schema(value_type = Option<super::openapi::schemas::Visibility>)]
-    visibility: Option<String>,
-}
 
 /// `GET /api/sessions` filters.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -52,7 +17,7 @@ pub struct ListQuery {
     /// Only this project's sessions.
     project_id: Option<String>,
     /// Only sessions with this status.
-    #[param(value_type = Option<super::openapi::schemas::SessionStatus>)]
+    #[param(value_type = Option<crate::types::SessionStatus>)]
     status: Option<String>,
 }
 
@@ -60,15 +25,9 @@ async fn create_session(
     state: &AppState,
     req: &HttpRequest,
     project_id: String,
-    body: CreateBody,
+    body: sessions::Create,
 ) -> AppResult<crate::domain::Outcome> {
-    let command = Command::CreateSession(sessions::Create {
-        project_id,
-        id: body.id.unwrap_or_else(new_id),
-        title: body.title,
-        owner_id: None,
-        agent_id: None,
-    });
+    let command = Command::CreateSession(sessions::Create { project_id, ..body });
     state.execute(req, command).await
 }
 
@@ -76,7 +35,7 @@ async fn create_session(
 #[utoipa::path(
     post, path = "/api/projects/{id}/sessions", tag = "sessions",
     params(("id" = String, Path, description = "The project"), super::openapi::WriteHeaders),
-    request_body = Option<CreateBody>,
+    request_body = Option<sessions::Create>,
     responses(
         (status = 201, description = "Created, with `session_created`", body = super::openapi::schemas::Written<super::openapi::schemas::Session>),
         (status = 400, response = super::openapi::errors::BadRequest),
@@ -94,7 +53,7 @@ pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     project_id: web::Path<String>,
-    body: Body<CreateBody>,
+    body: Body<sessions::Create>,
 ) -> AppResult<HttpResponse> {
     let outcome = create_session(&state, &req, project_id.into_inner(), body.0).await?;
     Ok(written(outcome))
@@ -104,7 +63,7 @@ pub async fn create(
 #[utoipa::path(
     post, path = "/projects/{id}/sessions", tag = "aliases",
     params(("id" = String, Path, description = "The project"), super::openapi::WriteHeaders),
-    request_body = Option<CreateBody>,
+    request_body = Option<sessions::Create>,
     responses(
         (status = 201, description = "Created, with `session_created`; the id also as `session_id` (seed 004)", body = super::openapi::schemas::AliasSession),
         (status = 400, response = super::openapi::errors::BadRequest),
@@ -122,7 +81,7 @@ pub async fn create_alias(
     state: web::Data<AppState>,
     req: HttpRequest,
     project_id: web::Path<String>,
-    body: Body<CreateBody>,
+    body: Body<sessions::Create>,
 ) -> AppResult<HttpResponse> {
     let mut outcome = create_session(&state, &req, project_id.into_inner(), body.0).await?;
     let id = outcome.body.get("id").cloned().unwrap_or(Value::Null);
@@ -150,17 +109,10 @@ pub async fn list(
 ) -> AppResult<HttpResponse> {
     let who = state.caller(&req).await?;
     let ListQuery { project_id, status } = query.into_inner();
-    if let Some(status) = &status {
-        if !sessions::STATUSES.contains(&status.as_str()) {
-            return Err(AppError::Validation(format!(
-                "status must be one of {}",
-                sessions::STATUSES.join(", ")
-            )));
-        }
-    }
+    let status = status.as_deref().map(SessionStatus::check).transpose()?;
     let rows = state
         .read(move |c| {
-            let all = q::list(c, project_id.as_deref(), status.as_deref())?;
+            let all = q::list(c, project_id.as_deref(), status)?;
             Ok(snapshot::readable(c, all, &who)?)
         })
         .await?;
@@ -231,7 +183,7 @@ pub async fn snapshot(
 #[utoipa::path(
     patch, path = "/api/sessions/{id}", tag = "sessions",
     params(("id" = String, Path, description = "The session"), super::openapi::WriteHeaders),
-    request_body = Option<UpdateBody>,
+    request_body = Option<sessions::Update>,
     responses(
         (status = 200, description = "Changed, with `session_updated` (and `status_changed`, `visibility_changed` when those change)", body = super::openapi::schemas::Written<super::openapi::schemas::Session>),
         (status = 400, response = super::openapi::errors::BadRequest),
@@ -249,15 +201,11 @@ pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: Body<UpdateBody>,
+    body: Body<sessions::Update>,
 ) -> AppResult<HttpResponse> {
-    let b = body.0;
     let command = Command::UpdateSession(sessions::Update {
         id: id.into_inner(),
-        title: b.title,
-        status: b.status,
-        needs_attention: b.needs_attention,
-        visibility: b.visibility,
+        ..body.0
     });
     Ok(written(state.execute(&req, command).await?))
 }
