@@ -27,6 +27,8 @@ mod guard;
 mod join;
 mod order;
 mod pace;
+#[cfg(test)]
+mod tests;
 
 pub use effect::{Budget, Effect, Joiner, Read, ReplayRead, Timer};
 pub use guard::is_single_room;
