@@ -8,65 +8,19 @@
 //! writer made it. Decisions use the facts current when a frame is rendered:
 //! a session made private stops showing at once, also in replays.
 
-use super::{Room, Subscriber};
+use super::{ConnId, Effect, Joiner, RoomState};
 use crate::access::{self, Identity, SessionAccess};
-use crate::actors::client::RoomEvicted;
-use crate::db::{access as aq, events, read_tx, DbConn};
 use crate::error::AppError;
 use crate::protocol::{self, Answer, Dialect};
 use crate::transport::CLOSE_REVOKED;
-use crate::types::{Delivery, RoomKind, RoomName};
-use diesel::QueryResult;
+use crate::types::{Delivery, RoomKind};
 use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Session ids a subscriber may not read, in the order the run names them.
 pub(super) type Hidden = Vec<String>;
 
-/// The room's head and the access facts of its sessions, read together.
-pub(super) fn read_start(
-    conn: &mut DbConn,
-    room: &RoomName,
-) -> QueryResult<(i64, Vec<SessionAccess>)> {
-    read_tx(conn, |c| {
-        let seq = events::last_seq(c, room.as_str())?;
-        Ok((seq, read_facts(c, room)?))
-    })
-}
-
-/// The access facts of the sessions a room carries, inside the caller's
-/// read transaction. Each fact carries its session's access version, read in
-/// this snapshot: it compares with the facts later commits bring.
-fn read_facts(c: &mut DbConn, room: &RoomName) -> QueryResult<Vec<SessionAccess>> {
-    Ok(match room.kind() {
-        RoomKind::Session(id) => aq::session_access(c, id)?.into_iter().collect(),
-        RoomKind::Project(id) => aq::project_access(c, id)?,
-        RoomKind::Broadcasts | RoomKind::Free => Vec::new(),
-    })
-}
-
-/// A room's deliveries after `from` (at most [`super::REPLAY_PAGE`]) and the
-/// access facts of its sessions, read together: facts at least as new as
-/// the events, so a revocation committed before them (on any node) is
-/// applied before they are sent.
-pub(super) fn read_gap(
-    conn: &mut DbConn,
-    room: &RoomName,
-    from: i64,
-) -> QueryResult<(Vec<Arc<Delivery>>, Vec<SessionAccess>)> {
-    read_tx(conn, |c| {
-        let found = events::replay(c, room, from, super::REPLAY_PAGE)?;
-        let book = match room.kind() {
-            RoomKind::Session(_) | RoomKind::Project(_) if !found.is_empty() => {
-                read_facts(c, room)?
-            }
-            _ => Vec::new(),
-        };
-        Ok((found, book))
-    })
-}
-
-impl Room {
+impl RoomState {
     /// Takes access facts; a newer version replaces an older one, an older
     /// one (a commit that reached this room after a later one) is dropped. A
     /// session room then removes whoever may no longer read it.
@@ -101,25 +55,30 @@ impl Room {
 
     /// Answers a join that may not happen: an `error` frame `forbidden` on
     /// the native socket (which stays open), a 4003 close on a single-room one.
-    pub(super) fn refuse(&self, sub: Subscriber) {
-        let single_room = is_single_room(sub.dialect);
+    pub(super) fn refuse(&mut self, joiner: &Joiner) {
+        let conn = joiner.conn;
+        let single_room = is_single_room(joiner.dialect);
         if single_room {
-            sub.outbox.close(CLOSE_REVOKED, "Access revoked");
+            self.emit(Effect::Close {
+                conn,
+                code: CLOSE_REVOKED,
+                reason: "Access revoked",
+            });
         } else {
             let err = AppError::Forbidden(format!("you may not read {}", self.name));
             let answer = Answer {
-                dialect: sub.dialect,
-                ack: sub.ack,
+                dialect: joiner.dialect,
+                ack: joiner.ack,
             };
-            let _ = sub
-                .outbox
-                .push_text(&protocol::error_frame(answer, &err, Some(&self.name)));
+            let text = protocol::error_frame(answer, &err, Some(&self.name));
+            self.emit(Effect::Text { conn, text });
         }
-        sub.conn.do_send(RoomEvicted {
-            room: self.name.clone(),
+        self.emit(Effect::Evicted {
+            conn,
+            connection_join: joiner.connection_join,
             slow: single_room,
-            generation: sub.generation,
         });
+        self.forget_if_gone(conn);
     }
 
     /// Session rooms: removes every subscriber that may no longer read.
@@ -127,12 +86,13 @@ impl Room {
         let Some(session) = self.own_session() else {
             return;
         };
-        let revoked: Vec<u64> = self
+        let mut revoked: Vec<ConnId> = self
             .subs
             .iter()
             .filter(|(_, sub)| !session.can_read(&sub.identity))
             .map(|(id, _)| *id)
             .collect();
+        revoked.sort_unstable();
         for id in revoked {
             self.revoke(id);
         }
@@ -141,7 +101,7 @@ impl Room {
     /// Removes a subscriber whose access ended: `unsubscribed` with reason
     /// `revoked` and code 4003 on the native socket (its other rooms stay),
     /// a 4003 "Access revoked" close on a single-room socket.
-    pub(super) fn revoke(&mut self, id: u64) {
+    pub(super) fn revoke(&mut self, id: ConnId) {
         let Some(sub) = self.subs.get(&id) else {
             return;
         };
@@ -149,25 +109,27 @@ impl Room {
             room = self.name.as_str(), connection_id = id;
             "room {}: access revoked for connection {id}", self.name
         );
-        let metrics = self.env.stats.metrics();
+        let metrics = self.stats.metrics();
         metrics.revoked(crate::metrics::Revocation::access);
-        if !is_single_room(sub.dialect) {
-            let dialect = sub.dialect;
-            // A `subscribe` still waiting for its ack gets a failed one.
-            let err = AppError::Forbidden(format!("you may not read {}", self.name));
-            for answer in self.answers(id).into_iter().filter(|a| a.ack.is_some()) {
-                let frame = protocol::error_frame(answer, &err, Some(&self.name));
-                self.push_text(id, &frame);
-            }
-            let answer = Answer::plain(dialect);
-            let frame =
-                protocol::unsubscribed_frame(answer, &self.name, "revoked", Some(CLOSE_REVOKED));
-            self.push_text(id, &frame);
-            self.evict(id, false);
-        } else {
-            sub.outbox.close(CLOSE_REVOKED, "Access revoked");
-            self.evict(id, true);
+        if is_single_room(sub.dialect) {
+            self.emit(Effect::Close {
+                conn: id,
+                code: CLOSE_REVOKED,
+                reason: "Access revoked",
+            });
+            return self.evict(id, true);
         }
+        let dialect = sub.dialect;
+        // A `subscribe` still waiting for its ack gets a failed one.
+        let err = AppError::Forbidden(format!("you may not read {}", self.name));
+        for answer in self.answers(id).into_iter().filter(|a| a.ack.is_some()) {
+            let text = protocol::error_frame(answer, &err, Some(&self.name));
+            self.emit(Effect::Text { conn: id, text });
+        }
+        let answer = Answer::plain(dialect);
+        let text = protocol::unsubscribed_frame(answer, &self.name, "revoked", Some(CLOSE_REVOKED));
+        self.emit(Effect::Text { conn: id, text });
+        self.evict(id, false);
     }
 
     /// Project rooms: the sessions named in `run` that not everyone may read.
@@ -205,13 +167,13 @@ impl Room {
     pub(super) fn audiences(
         &self,
         run: &[Arc<Delivery>],
-        ids: Vec<u64>,
-    ) -> Vec<(Hidden, Vec<u64>)> {
+        ids: Vec<ConnId>,
+    ) -> Vec<(Hidden, Vec<ConnId>)> {
         let private = self.private_in(run);
         if private.is_empty() {
             return vec![(Vec::new(), ids)];
         }
-        let mut groups: Vec<(Hidden, Vec<u64>)> = Vec::new();
+        let mut groups: Vec<(Hidden, Vec<ConnId>)> = Vec::new();
         for id in ids {
             let hidden = self
                 .subs
@@ -227,7 +189,7 @@ impl Room {
     }
 
     /// What one subscriber may not see in `run`.
-    pub(super) fn hidden_from(&self, id: u64, run: &[Arc<Delivery>]) -> Hidden {
+    pub(super) fn hidden_from(&self, id: ConnId, run: &[Arc<Delivery>]) -> Hidden {
         let private = self.private_in(run);
         match self.subs.get(&id) {
             Some(sub) if !private.is_empty() => self.hidden_for(&sub.identity, &private),
@@ -238,7 +200,7 @@ impl Room {
 
 /// A socket bound to one room (closed on refusal or revocation) rather than
 /// a multi-room connection (which loses that room only).
-fn is_single_room(dialect: Dialect) -> bool {
+pub fn is_single_room(dialect: Dialect) -> bool {
     matches!(dialect, Dialect::Flat | Dialect::Broadcast)
 }
 
