@@ -402,7 +402,7 @@ mod query_plans {
             ("SELECT * FROM sessions WHERE project_id = 'p' AND status = 'idle' ORDER BY created_at", "idx_sessions_project_status"),
             ("SELECT * FROM sessions WHERE status = 'idle' ORDER BY created_at", "idx_sessions_status"),
             ("SELECT * FROM sessions WHERE project_id = 'p' ORDER BY created_at", "idx_sessions_project"),
-            ("SELECT * FROM deliveries JOIN events ON events.id = deliveries.event_id WHERE room = 'r' AND seq > 5 ORDER BY seq LIMIT 100", "sqlite_autoindex_deliveries_1"),
+            ("SELECT * FROM deliveries JOIN events ON events.id = deliveries.event_id WHERE room = 'r' AND seq > 5 ORDER BY seq LIMIT 100", "deliveries USING PRIMARY KEY (room=? AND seq>?)"),
             ("SELECT * FROM messages WHERE session_id = 's' AND id > 0 ORDER BY id LIMIT 100", "idx_messages_session"),
             ("SELECT * FROM token_usage WHERE session_id = 's' ORDER BY created_at", "idx_token_usage_session"),
             ("SELECT * FROM tool_calls WHERE session_id = 's' ORDER BY created_at DESC LIMIT 100", "idx_tool_calls_session"),

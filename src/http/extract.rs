@@ -14,6 +14,8 @@ use serde::de::DeserializeOwned;
 
 /// Longest `X-Agent-ID` / `X-Session-ID`.
 const MAX_HEADER_ID: usize = 200;
+/// The header that makes a write idempotent.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// A JSON object body. An empty body reads as `{}`, so all-optional bodies
 /// may be left out; an array or a scalar is 400 even when its items would
@@ -81,8 +83,11 @@ fn read(
             }
             body.extend_from_slice(&chunk);
         }
-        req.extensions_mut()
-            .insert(BodyHash(crate::auth::hash_bytes(&body)));
+        // Only a keyed write compares its body with the first one's.
+        if req.headers().contains_key(IDEMPOTENCY_KEY) {
+            req.extensions_mut()
+                .insert(BodyHash(crate::auth::hash_bytes(&body)));
+        }
         Ok(body)
     })
 }
@@ -114,7 +119,7 @@ pub struct BodyHash(pub String);
 
 /// The `Idempotency-Key` of `req` with the request's fingerprint, if any.
 fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, AppError> {
-    let Some(value) = req.headers().get("Idempotency-Key") else {
+    let Some(value) = req.headers().get(IDEMPOTENCY_KEY) else {
         return Ok(None);
     };
     let key = value

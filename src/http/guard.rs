@@ -24,7 +24,12 @@ pub async fn guard(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let refused = match req.app_data::<web::Data<AppState>>() {
         Some(state) => {
-            let scheme = req.connection_info().scheme().to_string();
+            // Only an `Origin` is compared with the scheme: most requests
+            // have none, and reading it parses the forwarding headers.
+            let scheme = match req.headers().contains_key(ORIGIN) {
+                true => req.connection_info().scheme().to_string(),
+                false => String::new(),
+            };
             check(
                 &state.settings.server,
                 state.auth.required(),

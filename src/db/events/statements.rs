@@ -15,9 +15,23 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text};
 
 /// The sizes multi-row inserts are cut into, largest first: each size is one
-/// statement prepared once per connection, and `n` rows take
-/// `n / 64 + n % 64 / 8 + n % 8` statements.
-const CHUNKS: [usize; 3] = [64, 8, 1];
+/// statement prepared once per connection, and `n` rows take `n / 64` of
+/// the largest plus one statement per bit set in `n % 64` (a group of 3 is
+/// two statements, of 7 three). Each statement costs a step, and on SQLite
+/// a `RETURNING` also fills a temporary table, so fewer is cheaper.
+macro_rules! by_chunk {
+    ($n:expr, $run:ident, $($arg:expr),*) => {
+        match $n {
+            n if n >= 64 => $run::<64>($($arg),*),
+            n if n >= 32 => $run::<32>($($arg),*),
+            n if n >= 16 => $run::<16>($($arg),*),
+            n if n >= 8 => $run::<8>($($arg),*),
+            n if n >= 4 => $run::<4>($($arg),*),
+            n if n >= 2 => $run::<2>($($arg),*),
+            _ => $run::<1>($($arg),*),
+        }
+    };
+}
 
 /// One delivery row: room, seq, event id.
 pub(super) type DeliveryRow<'a> = (&'a str, i64, i64);
@@ -30,11 +44,7 @@ pub(super) fn insert_events(conn: &mut DbConn, appended: &[Appended]) -> QueryRe
     let mut ids = Vec::with_capacity(appended.len());
     let mut rest = appended;
     while !rest.is_empty() {
-        let (head, tail) = match rest.len() {
-            n if n >= CHUNKS[0] => events_chunk::<64>(conn, rest)?,
-            n if n >= CHUNKS[1] => events_chunk::<8>(conn, rest)?,
-            _ => events_chunk::<1>(conn, rest)?,
-        };
+        let (head, tail) = by_chunk!(rest.len(), events_chunk, conn, rest)?;
         ids.extend(head);
         rest = tail;
     }
@@ -56,18 +66,22 @@ fn events_chunk<'r, const N: usize>(
     Ok((ids, tail))
 }
 
-/// Writes the deliveries, [`CHUNKS`] rows per statement.
+/// Writes the deliveries, in the chunks of [`by_chunk`].
 pub(super) fn insert_deliveries(conn: &mut DbConn, rows: &[DeliveryRow<'_>]) -> QueryResult<()> {
     let mut rest = rows;
     while !rest.is_empty() {
-        let n = match rest.len() {
-            n if n >= CHUNKS[0] => InsertDeliveries::<64>(rest).run(conn)?,
-            n if n >= CHUNKS[1] => InsertDeliveries::<8>(rest).run(conn)?,
-            _ => InsertDeliveries::<1>(rest).run(conn)?,
-        };
+        let n = by_chunk!(rest.len(), deliveries_chunk, conn, rest)?;
         rest = &rest[n..];
     }
     Ok(())
+}
+
+/// Inserts the first `N` of `rows`; returns `N`.
+fn deliveries_chunk<const N: usize>(
+    conn: &mut DbConn,
+    rows: &[DeliveryRow<'_>],
+) -> QueryResult<usize> {
+    InsertDeliveries::<N>(rows).run(conn)
 }
 
 /// `INSERT INTO events … VALUES` the first `N` rows `… RETURNING id`. A
