@@ -8,7 +8,6 @@ use crate::db::{access as q, Pool};
 use crate::error::{AppError, AppResult};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -38,9 +37,11 @@ pub fn hash_bytes(bytes: &[u8]) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(out, "{b:02x}");
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
     out
 }
@@ -69,7 +70,7 @@ pub struct Auth {
     /// node (its cluster listener is down): every token is read from the
     /// database.
     trusted: AtomicBool,
-    writes: RateLimiter,
+    writes: Arc<RateLimiter>,
 }
 
 impl Auth {
@@ -82,7 +83,7 @@ impl Auth {
             cache: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
             trusted: AtomicBool::new(true),
-            writes: RateLimiter::new(settings.max_writes_per_second),
+            writes: Arc::new(RateLimiter::new(settings.max_writes_per_second)),
         }
     }
 
@@ -165,18 +166,86 @@ impl Auth {
     /// Counts one write by `who`; 429 past `auth.max_writes_per_second`.
     /// Without auth there is no token to count by.
     pub fn count_write(&self, who: &Identity) -> AppResult<()> {
-        self.count_writes(who, 1)
+        self.count_writes(who, 1, false).map(|_| ())
     }
 
     /// Counts `n` writes by `who` at once (a batch of events): all of them
-    /// or, past the rate, none (429). See [`Bucket::take_n`].
-    pub fn count_writes(&self, who: &Identity, n: usize) -> AppResult<()> {
-        if !self.required || self.writes.allow(who.key(), n) {
+    /// or, past the rate, none (429). See [`Bucket::take_n`]. A keyed write
+    /// is not counted here but by the writer, once it knows the key is new
+    /// (the returned [`Deferred`]): a retry must reach its stored answer
+    /// even while its first try left the bucket in debt.
+    pub fn count_writes(&self, who: &Identity, n: usize, keyed: bool) -> AppResult<Charge> {
+        if !self.required || self.writes.rate == 0 {
+            return Ok(Charge::Free);
+        }
+        if keyed {
+            return Ok(Charge::Deferred(Deferred {
+                limiter: self.writes.clone(),
+                key: who.key().to_string(),
+                n,
+                taken: Arc::new(AtomicBool::new(false)),
+            }));
+        }
+        if self.writes.allow(who.key(), n, n) {
+            Ok(Charge::Taken)
+        } else {
+            Err(rate_limited())
+        }
+    }
+
+    /// Gives back all but one of the `n` tokens a write took, if it took
+    /// them: a write that wrote nothing (refused, or answered from its
+    /// stored first answer) costs one token, not one per event.
+    pub fn refund_writes(&self, who: &Identity, charge: &Charge, n: usize) {
+        let taken = match charge {
+            Charge::Free => false,
+            Charge::Taken => true,
+            Charge::Deferred(d) => d.taken.load(Ordering::Acquire),
+        };
+        if taken && n > 1 {
+            self.writes.refund(who.key(), n - 1);
+        }
+    }
+}
+
+/// 429 `rate_limited`.
+fn rate_limited() -> AppError {
+    AppError::RateLimited("too many writes for this token; slow down".into())
+}
+
+/// What [`Auth::count_writes`] did with a write's tokens.
+#[derive(Debug, Clone)]
+pub enum Charge {
+    /// Nothing to count: auth is off, or the rate unlimited.
+    Free,
+    /// Taken before the write was queued.
+    Taken,
+    /// Left to the writer (a keyed write).
+    Deferred(Deferred),
+}
+
+/// A keyed write's tokens, taken by the writer once it knows the write is
+/// not a replay, at most once however often the write is tried.
+#[derive(Debug, Clone)]
+pub struct Deferred {
+    limiter: Arc<RateLimiter>,
+    key: String,
+    n: usize,
+    taken: Arc<AtomicBool>,
+}
+
+impl Deferred {
+    /// Takes the write's tokens (429 past the rate), or does nothing if an
+    /// earlier try of it took them.
+    pub fn take(&self) -> AppResult<()> {
+        if self.taken.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        if self.limiter.allow(&self.key, self.n, self.n) {
+            self.taken.store(true, Ordering::Release);
             Ok(())
         } else {
-            Err(AppError::RateLimited(
-                "too many writes for this token; slow down".into(),
-            ))
+            Err(rate_limited())
         }
     }
 }
@@ -201,30 +270,42 @@ impl Bucket {
 
     /// Takes one token if there is one.
     pub fn take(&mut self, now: Instant) -> bool {
-        self.take_n(now, 1)
+        self.take_n(now, 1, 1)
     }
 
-    /// Takes `n` tokens if there are as many. A batch larger than the burst
-    /// passes only with a full bucket and leaves it in debt, which later
-    /// writes wait for: over time every event is counted.
-    pub fn take_n(&mut self, now: Instant, n: usize) -> bool {
+    /// Takes `n` tokens if it holds `need` of them (`need` at most the
+    /// burst). A batch larger than the burst passes only with a full bucket
+    /// and leaves it in debt, which later writes wait for: over time every
+    /// event is counted.
+    pub fn take_n(&mut self, now: Instant, n: usize, need: usize) -> bool {
         if self.rate == 0.0 {
             return true;
         }
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate);
-        let n = n as f64;
-        if self.tokens >= n.min(self.rate) {
-            self.tokens -= n;
+        self.refill(now);
+        if self.tokens >= (need as f64).min(self.rate) {
+            self.tokens -= n as f64;
             true
         } else {
             false
         }
     }
+
+    /// Puts back `n` tokens taken before, up to the burst.
+    pub fn give_back(&mut self, now: Instant, n: usize) {
+        self.refill(now);
+        self.tokens = (self.tokens + n as f64).min(self.rate);
+    }
+
+    /// Adds what the time since the last call earned, up to the burst.
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate);
+    }
 }
 
 /// Buckets by key (one per token), shared by every worker.
+#[derive(Debug)]
 struct RateLimiter {
     rate: u32,
     buckets: Mutex<HashMap<String, Bucket>>,
@@ -238,7 +319,7 @@ impl RateLimiter {
         }
     }
 
-    fn allow(&self, key: &str, n: usize) -> bool {
+    fn allow(&self, key: &str, n: usize, need: usize) -> bool {
         if self.rate == 0 {
             return true;
         }
@@ -247,12 +328,20 @@ impl RateLimiter {
         };
         let now = Instant::now();
         match buckets.get_mut(key) {
-            Some(bucket) => bucket.take_n(now, n),
+            Some(bucket) => bucket.take_n(now, n, need),
             None => {
                 let mut bucket = Bucket::new(self.rate);
-                let allowed = bucket.take_n(now, n);
+                let allowed = bucket.take_n(now, n, need);
                 buckets.insert(key.to_string(), bucket);
                 allowed
+            }
+        }
+    }
+
+    fn refund(&self, key: &str, n: usize) {
+        if let Ok(mut buckets) = self.buckets.lock() {
+            if let Some(bucket) = buckets.get_mut(key) {
+                bucket.give_back(Instant::now(), n);
             }
         }
     }

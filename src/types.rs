@@ -39,8 +39,11 @@ impl RoomName {
         if ok {
             Ok(RoomName(name.to_string()))
         } else {
+            // The name is echoed, but never more of it than a valid one holds.
+            let shown: String = name.chars().take(MAX_ROOM_NAME).collect();
+            let cut = if shown.len() < name.len() { "…" } else { "" };
             Err(AppError::Validation(format!(
-                "invalid room name {name:?}: expected 1-128 characters of A-Z a-z 0-9 _ . : -"
+                "invalid room name {shown:?}{cut}: expected 1-128 characters of A-Z a-z 0-9 _ . : -"
             )))
         }
     }

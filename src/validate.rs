@@ -259,3 +259,90 @@ mod tests {
         assert_eq!(page_limit(Some(5000)), MAX_LIMIT);
     }
 }
+
+/// Deepest nesting of arrays and objects an event payload may have. A
+/// payload is kept as the client's text and never parsed on its way in, so
+/// serde_json's own limit (128, counted with the envelope around it) does
+/// not apply there; deeper payloads would reach subscribers whose parsers
+/// refuse them (herald's flat rendering, serde_json, Python's `json` past
+/// its recursion limit). 64 leaves room for any envelope.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// How deeply the arrays and objects of `json` nest (0 for a scalar). The
+/// text must be valid JSON (a `RawValue`): this only counts brackets
+/// outside strings.
+pub fn json_depth(json: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for b in json.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::json_depth;
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// The depth of a parsed value, to compare the byte scan with.
+    fn depth_of(value: &Value) -> usize {
+        match value {
+            Value::Array(items) => 1 + items.iter().map(depth_of).max().unwrap_or(0),
+            Value::Object(map) => 1 + map.values().map(depth_of).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        // Strings full of brackets, quotes and escapes: the scan must skip them.
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            "[\\[\\]{}\"\\\\a-z:,]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(24, 200, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[\\[{\"\\\\a-z]{0,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_scan_counts_what_a_parser_sees(value in json_value()) {
+            let text = serde_json::to_string(&value).unwrap();
+            prop_assert_eq!(json_depth(&text), depth_of(&value));
+            let pretty = serde_json::to_string_pretty(&value).unwrap();
+            prop_assert_eq!(json_depth(&pretty), depth_of(&value));
+        }
+    }
+
+    #[test]
+    fn brackets_in_strings_do_not_count() {
+        assert_eq!(json_depth(r#"{"a":"[[[{{{\"]]]"}"#), 1);
+        assert_eq!(json_depth(r#"{"a":[[{"b":[]}]]}"#), 5);
+        assert_eq!(json_depth("17"), 0);
+    }
+}

@@ -254,3 +254,131 @@ async fn the_rate_limit_counts_every_event_of_a_batch() {
         .await;
     assert_error(&got, 429, "rate_limited");
 }
+
+/// A user's keyed batch call: status, whether it was a replay, the body.
+async fn keyed(user: &User, url: &str, key: &str, body: &Value) -> (u16, bool, Value) {
+    let mut resp = client()
+        .post(url)
+        .insert_header(("Authorization", format!("Bearer {}", user.token)))
+        .insert_header(("Idempotency-Key", key))
+        .send_json(body)
+        .await
+        .unwrap();
+    let replayed = resp.headers().get("idempotent-replayed").is_some();
+    let bytes = resp.body().await.unwrap();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (resp.status().as_u16(), replayed, json)
+}
+
+#[actix_web::test]
+async fn a_retry_of_a_keyed_batch_gets_its_answer_while_the_bucket_is_in_debt() {
+    let srv = start_with_auth(|s| s.auth.max_writes_per_second = 2);
+    let user = create_user(&srv, "retry@example.com").await;
+    owned_session(&srv, &user, "s1").await;
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let url = srv.url(BATCH);
+    let ten = Value::Array((1..=10).map(|n| item("session:s1", n)).collect());
+    let (st, replayed, first) = keyed(&user, &url, "ten", &ten).await;
+    assert_eq!((st, replayed), (201, false), "{first}");
+    // The bucket now owes eight tokens; the retry must still be answered.
+    let (st, replayed, again) = keyed(&user, &url, "ten", &ten).await;
+    assert_eq!((st, replayed), (201, true), "{again}");
+    assert_eq!(again, first);
+    // An unkeyed write still waits for the debt.
+    let got = user
+        .call("POST", &url, Some(json!([item("session:s1", 11)])))
+        .await;
+    assert_error(&got, 429, "rate_limited");
+}
+
+#[actix_web::test]
+async fn a_refused_batch_costs_one_write_not_one_per_item() {
+    let srv = start_with_auth(|s| s.auth.max_writes_per_second = 2);
+    let owner = create_user(&srv, "owner@example.com").await;
+    let user = create_user(&srv, "stranger@example.com").await;
+    owned_session(&srv, &owner, "theirs").await;
+    let url = srv.url(BATCH);
+    let forbidden = Value::Array((0..1000).map(|n| item("session:theirs", n)).collect());
+    let got = user.call("POST", &url, Some(forbidden)).await;
+    assert_error(&got, 403, "forbidden");
+    let message = got.1["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("events[0]: "),
+        "names the item: {message}"
+    );
+    // The refusal took one of the two tokens, not a thousand.
+    let project = || json!({"name": "mine"});
+    let (st, body) = user
+        .call("POST", &srv.url("/api/projects"), Some(project()))
+        .await;
+    assert_eq!(st, 201, "{body}");
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let reserved = Value::Array(
+        (0..1000)
+            .map(|_| json!({"room": "session:theirs", "event_type": "connect", "payload": {}}))
+            .collect(),
+    );
+    let got = user.call("POST", &url, Some(reserved)).await;
+    assert_error(&got, 422, "validation_failed");
+    let (st, body) = user
+        .call("POST", &srv.url("/api/projects"), Some(project()))
+        .await;
+    assert_eq!(st, 201, "{body}");
+}
+
+#[actix_web::test]
+async fn a_payload_nested_deeper_than_subscribers_parse_is_refused() {
+    let srv = TestServer::start();
+    let nested = |depth: usize| -> Value {
+        let text = format!("{}{}", "[".repeat(depth - 1), "]".repeat(depth - 1));
+        serde_json::from_str(&format!("{{\"a\":{text}}}")).unwrap_or(Value::Null)
+    };
+    // serde_json itself would refuse to build a Value 200 deep: send text.
+    let deep = format!(
+        "[{{\"room\":\"a\",\"event_type\":\"t\",\"payload\":{{\"a\":{}{}}}}}]",
+        "[".repeat(199),
+        "]".repeat(199)
+    );
+    let resp = client()
+        .post(srv.url(BATCH))
+        .insert_header(("content-type", "application/json"))
+        .send_body(deep.clone())
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let single = deep[1..deep.len() - 1].replace("\"room\":\"a\",", "");
+    let resp = client()
+        .post(srv.url("/api/rooms/a/events"))
+        .insert_header(("content-type", "application/json"))
+        .send_body(single)
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    assert_eq!(events_total(&srv).await, 0, "nothing written");
+    // 64 levels, the most allowed, pass and reach readers whole.
+    let ok = json!([{"room": "a", "event_type": "t", "payload": nested(64)}]);
+    let (st, body) = post(&srv.url(BATCH), ok).await;
+    assert_eq!(st, 201, "{body}");
+    let got = client()
+        .post(srv.url(BATCH))
+        .send_json(&json!([{"room": "a", "event_type": "t", "payload": nested(65)}]))
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(got, 422);
+}
+
+#[actix_web::test]
+async fn a_bad_room_name_is_echoed_only_as_long_as_a_good_one() {
+    let srv = TestServer::start();
+    let long = "x y".repeat(100_000);
+    let got = post(
+        &srv.url(BATCH),
+        json!([{"room": long, "event_type": "t", "payload": {}}]),
+    )
+    .await;
+    assert_error(&got, 422, "validation_failed");
+    let message = got.1["error"]["message"].as_str().unwrap();
+    assert!(message.len() < 400, "{} bytes", message.len());
+}

@@ -45,6 +45,11 @@ use std::time::Instant;
 
 /// Most commands in one transaction; more wait for the next one.
 const MAX_GROUP: usize = 512;
+/// Most events in one transaction (two full batches of 1,000 ten times
+/// over): a group's rows, answers and fan-out are held in memory at once.
+const MAX_GROUP_EVENTS: usize = 20_000;
+/// Most payload bytes in one transaction (the first command always fits).
+const MAX_GROUP_BYTES: usize = 64 * 1024 * 1024;
 /// How often a group also forgets every expired idempotency answer.
 const SWEEP_EVERY_MS: i64 = 60_000;
 /// How many groups a command may be tried in before a deadlock with other
@@ -133,19 +138,7 @@ impl Persistence {
 
     /// Commits the next group and answers it.
     fn run_next(&mut self, ctx: &mut Context<Self>) {
-        let mut runs = Vec::new();
-        let mut drained = Vec::new();
-        let mut rest = std::mem::take(&mut self.queue).into_iter();
-        for job in rest.by_ref() {
-            match job {
-                Job::Run(pending) => runs.push(*pending),
-                Job::Drain(done) => drained.push(done),
-            }
-            if runs.len() == MAX_GROUP {
-                break;
-            }
-        }
-        let rest: Vec<Job> = rest.collect();
+        let (runs, drained, rest) = take_group(std::mem::take(&mut self.queue));
         let mut again = Vec::new();
         if !runs.is_empty() {
             let now = now_ms();
@@ -192,6 +185,35 @@ impl Persistence {
             ctx.notify(RunGroup);
         }
     }
+}
+
+/// Cuts the next group off the queue: its commands (at most [`MAX_GROUP`],
+/// [`MAX_GROUP_EVENTS`] events and [`MAX_GROUP_BYTES`] of payloads, but
+/// always the first), the drains queued among them, and the rest.
+fn take_group(queue: Vec<Job>) -> (Vec<Pending>, Vec<oneshot::Sender<()>>, Vec<Job>) {
+    let mut runs = Vec::new();
+    let mut drained = Vec::new();
+    let (mut events, mut bytes) = (0usize, 0usize);
+    let mut rest = queue.into_iter().peekable();
+    while let Some(job) = rest.peek() {
+        if let Job::Run(pending) = job {
+            let (e, b) = pending.command.weight();
+            let full = runs.len() == MAX_GROUP
+                || events + e > MAX_GROUP_EVENTS
+                || bytes + b > MAX_GROUP_BYTES;
+            if full && !runs.is_empty() {
+                break;
+            }
+            events += e;
+            bytes += b;
+        }
+        match rest.next() {
+            Some(Job::Run(pending)) => runs.push(*pending),
+            Some(Job::Drain(done)) => drained.push(done),
+            None => break,
+        }
+    }
+    (runs, drained, rest.collect())
 }
 
 /// Counts a group for `/metrics`: its size, duration and events, or its failure.
@@ -432,5 +454,52 @@ impl Handler<RunGroup> for Persistence {
     fn handle(&mut self, _: RunGroup, ctx: &mut Context<Self>) {
         self.scheduled = false;
         self.run_next(ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rooms::Publish;
+    use crate::types::RoomName;
+
+    fn batch(events: usize, payload: &str) -> Job {
+        let item = Publish {
+            room: RoomName::parse("a").expect("a room"),
+            event_type: "t".into(),
+            payload: serde_json::value::RawValue::from_string(payload.into()).expect("JSON"),
+            priority: false,
+        };
+        let (reply, _) = oneshot::channel();
+        Job::Run(Box::new(Pending {
+            command: Command::PublishBatch(vec![item; events]),
+            ctx: CommandCtx::default(),
+            reply,
+            tries: 0,
+        }))
+    }
+
+    #[test]
+    fn a_group_is_bounded_by_its_events_and_payload_bytes_not_only_commands() {
+        let queue: Vec<Job> = (0..25).map(|_| batch(1000, "{}")).collect();
+        let (runs, _, rest) = take_group(queue);
+        assert_eq!((runs.len(), rest.len()), (20, 5));
+        let (runs, _, rest) = take_group(rest);
+        assert_eq!((runs.len(), rest.len()), (5, 0));
+
+        let big = format!("{{\"p\":\"{}\"}}", "x".repeat(40 * 1024 * 1024));
+        let queue = vec![batch(1, &big), batch(1, &big), batch(1, "{}")];
+        let (runs, _, rest) = take_group(queue);
+        assert_eq!((runs.len(), rest.len()), (1, 2), "bytes cut the group");
+        let (runs, drained, rest) = take_group(rest);
+        assert_eq!((runs.len(), drained.len(), rest.len()), (2, 0, 0));
+    }
+
+    #[test]
+    fn drains_queued_among_the_commands_go_with_their_group() {
+        let (done, _) = oneshot::channel();
+        let queue = vec![batch(1, "{}"), Job::Drain(done), batch(1, "{}")];
+        let (runs, drained, rest) = take_group(queue);
+        assert_eq!((runs.len(), drained.len(), rest.len()), (2, 1, 0));
     }
 }

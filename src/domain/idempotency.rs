@@ -110,6 +110,9 @@ pub fn apply_keyed(
         }
         return Ok(replay(&stored, key)?);
     }
+    if let Some(rate) = &ctx.rate {
+        rate.take()?;
+    }
     let outcome = apply(conn, ctx, command)?;
     // The key is taken now, inside the command's savepoint (so a race with
     // another node is decided here); its answer is filled in by

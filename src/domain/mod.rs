@@ -116,6 +116,9 @@ pub struct CommandCtx {
     pub idempotency: Option<Arc<idempotency::IdempotencyKey>>,
     /// Largest event payload in bytes (`events.max_payload_bytes`).
     pub max_payload_bytes: usize,
+    /// A keyed write's rate-limit tokens, taken once the key proves new
+    /// (a replay costs none).
+    pub rate: Option<crate::auth::Deferred>,
 }
 
 impl Default for CommandCtx {
@@ -129,6 +132,7 @@ impl Default for CommandCtx {
             retention: 0,
             idempotency: None,
             max_payload_bytes: MAX_PAYLOAD_BYTES,
+            rate: None,
         }
     }
 }
@@ -335,6 +339,21 @@ impl Command {
     /// end), so it runs without one; every other command writes as it goes.
     pub fn writes_before_it_can_fail(&self) -> bool {
         !matches!(self, Command::Publish(_) | Command::PublishBatch(_))
+    }
+
+    /// How many events it publishes at most, and the bytes of their
+    /// client-given payloads: what a writer's group is bounded by, besides
+    /// its count of commands. Other commands publish one or a few events of
+    /// bounded size and count as one.
+    pub fn weight(&self) -> (usize, usize) {
+        match self {
+            Command::Publish(p) => (1, p.payload.get().len()),
+            Command::PublishBatch(items) => (
+                items.len(),
+                items.iter().map(|p| p.payload.get().len()).sum(),
+            ),
+            _ => (1, 0),
+        }
     }
 }
 

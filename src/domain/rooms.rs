@@ -4,6 +4,7 @@ use super::Tx;
 use crate::access;
 use crate::error::{AppError, AppResult};
 use crate::types::{RoomKind, RoomName};
+use crate::validate;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
@@ -96,9 +97,12 @@ pub fn publish_batch(tx: &mut Tx<'_>, items: &[Publish]) -> AppResult<Value> {
         check(p, max, &format!("events[{i}]: "))?;
     }
     let mut checked: Vec<&RoomName> = Vec::new();
-    for p in items {
+    for (i, p) in items.iter().enumerate() {
         if !checked.contains(&&p.room) {
-            check_access(tx, &p.room)?;
+            check_access(tx, &p.room).map_err(|e| match e {
+                AppError::Forbidden(why) => AppError::Forbidden(format!("events[{i}]: {why}")),
+                other => other,
+            })?;
             checked.push(&p.room);
         }
     }
@@ -146,6 +150,12 @@ fn check(p: &Publish, max: usize, at: &str) -> AppResult<()> {
     if p.payload.get().len() > max {
         return Err(AppError::Validation(format!(
             "{at}payload must be at most {max} bytes (events.max_payload_bytes)"
+        )));
+    }
+    if validate::json_depth(p.payload.get()) > validate::MAX_JSON_DEPTH {
+        return Err(AppError::Validation(format!(
+            "{at}payload must nest at most {} arrays and objects deep",
+            validate::MAX_JSON_DEPTH
         )));
     }
     Ok(())

@@ -23,7 +23,7 @@ mod ws;
 use crate::access::Identity;
 use crate::actors::persistence::{self, Persistence};
 use crate::actors::registry::Registry;
-use crate::auth::Auth;
+use crate::auth::{Auth, Charge};
 use crate::config::Settings;
 use crate::db::{DbConn, Pool};
 use crate::domain::{Command, Outcome};
@@ -106,12 +106,24 @@ impl AppState {
         let mut ctx = extract::command_ctx(req)?;
         ctx.max_payload_bytes = self.settings.events.max_payload_bytes;
         ctx.caller = self.caller(req).await?;
-        self.auth.count_writes(&ctx.caller, writes)?;
-        let outcome = self
+        let caller = ctx.caller.clone();
+        let charge = self
+            .auth
+            .count_writes(&caller, writes, ctx.idempotency.is_some())?;
+        if let Charge::Deferred(rate) = &charge {
+            ctx.rate = Some(rate.clone());
+        }
+        let answer = self
             .writer
             .send(persistence::Execute { command, ctx })
             .await
-            .map_err(|e| AppError::Unavailable(format!("writer unavailable: {e}")))??;
+            .map_err(|e| AppError::Unavailable(format!("writer unavailable: {e}")))?;
+        // What wrote nothing (refused, failed, or answered from the stored
+        // first answer) counts as one write, not one per event.
+        if answer.as_ref().map_or(true, |o| o.replayed) {
+            self.auth.refund_writes(&caller, &charge, writes);
+        }
+        let outcome = answer?;
         if outcome.replayed {
             req.extensions_mut().insert(Replayed);
         }

@@ -196,7 +196,19 @@ pub fn render_flat(d: &Delivery) -> String {
     }
     let mut payload = match serde_json::from_str::<Value>(d.event.payload.get()) {
         Ok(Value::Object(map)) => map,
-        _ => Map::new(),
+        // Publishing refuses what cannot be parsed here (not an object, or
+        // nested too deep), so this is an older row or a bug: say so.
+        other => {
+            let why = other
+                .err()
+                .map_or("not an object".into(), |e| e.to_string());
+            log::warn!(
+                "{} seq {}: payload left out of the flat frame: {why}",
+                d.room,
+                d.seq
+            );
+            Map::new()
+        }
     };
     for key in ["type", "room", "seq"] {
         payload.remove(key);
