@@ -45,7 +45,7 @@ pub struct Batched {
     params(super::openapi::WriteHeaders),
     request_body(
         content = Vec<BatchItem>,
-        description = "1–1000 events, published in this order in one transaction"
+        description = "1–1000 events, published in this order in one transaction; each counts as one write against `auth.max_writes_per_second` (a refused batch as one)"
     ),
     responses(
         (status = 201, description = "Published, all of them", body = super::openapi::schemas::Written<Batched>),
