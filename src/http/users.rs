@@ -106,7 +106,6 @@ pub async fn delete(
     let id = id.into_inner();
     let command = Command::DeleteUser { id: id.clone() };
     let outcome = state.execute(&req, command).await?;
-    state.auth.forget(&id);
     Ok(HttpResponse::Ok().json(outcome.body))
 }
 
@@ -133,7 +132,6 @@ pub async fn replace_token(
         token_hash: auth::hash_token(&token),
     };
     let mut user = state.execute(&req, command).await?.body;
-    state.auth.forget(&id);
     user.insert("token".into(), Value::String(token));
     Ok(HttpResponse::Ok().json(user))
 }
