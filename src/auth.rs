@@ -138,7 +138,9 @@ impl Auth {
     }
 
     /// Forgets a user's cached token, after the token ended (user deleted or
-    /// given a new token).
+    /// given a new token): this node's writer calls it after the commit and
+    /// before it answers the write, the cluster actor when another node's
+    /// write ended it.
     pub fn forget(&self, user_id: &str) {
         if let Ok(mut cache) = self.cache.lock() {
             self.generation.fetch_add(1, Ordering::SeqCst);

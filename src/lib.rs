@@ -225,6 +225,7 @@ impl Core {
         let cluster_node = cluster_url.as_ref().map(|_| stats.node().to_string());
         let ttl = settings.http.idempotency_ttl_s;
         let writer_stats = stats.clone();
+        let writer_auth = auth.clone();
         let writer = Persistence::start_in_arbiter(&writer_thread.handle(), move |_| {
             Persistence::new(
                 manager,
@@ -233,6 +234,7 @@ impl Core {
                 cluster_node,
                 ttl,
                 writer_stats,
+                writer_auth,
             )
         });
         let cluster = cluster_url.map(|url| {

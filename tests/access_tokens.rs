@@ -162,6 +162,27 @@ async fn rate_limits_answer_rate_limited_and_nothing_breaks() {
     assert_eq!(st, 200);
 }
 
+/// The writer forgets a token that ended before it answers the write that
+/// ended it: the very next request with the old token is refused, however
+/// fast it follows (each old token was cached by a request just before).
+#[actix_web::test]
+async fn a_replaced_token_is_refused_as_soon_as_its_replacement_is_answered() {
+    let srv = start_with_auth(|_| {});
+    let ana = create_user(&srv, "ana@x.io").await;
+    let me = srv.url("/api/me");
+    let renew = srv.url(&format!("/api/users/{}/token", ana.id));
+    let mut token = ana.token;
+    for round in 0..30 {
+        assert_eq!(call_as(Some(&token), "GET", &me, None).await.0, 200);
+        let (st, renewed) = call_as(Some(&token), "POST", &renew, None).await;
+        assert_eq!(st, 200, "round {round}: {renewed}");
+        let old = std::mem::replace(&mut token, renewed["token"].as_str().unwrap().into());
+        let (st, _) = call_as(Some(&old), "GET", &me, None).await;
+        assert_eq!(st, 401, "round {round}: the replaced token still works");
+    }
+    assert_eq!(call_as(Some(&token), "GET", &me, None).await.0, 200);
+}
+
 #[actix_web::test]
 async fn a_token_that_ends_closes_its_sockets_with_4001() {
     let srv = start_with_auth(|_| {});

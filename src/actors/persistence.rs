@@ -30,6 +30,7 @@
 
 use crate::actors::cluster::Wake;
 use crate::actors::registry::{self, Registry};
+use crate::auth::Auth;
 use crate::db::{cluster, idempotency, DbConn, DbManager};
 use crate::domain::idempotency as keyed;
 use crate::domain::{self, Command, CommandCtx, Outcome};
@@ -81,6 +82,9 @@ pub struct Persistence {
     scheduled: bool,
     /// Commit durations, group sizes, events committed (`/metrics`).
     stats: Arc<Stats>,
+    /// The token cache, which forgets a token that ended before the write
+    /// that ended it is answered.
+    auth: Arc<Auth>,
 }
 
 /// One entry of the queue.
@@ -105,7 +109,7 @@ struct Pending {
 
 impl Persistence {
     /// A writer on `manager`'s database that reports commits to `registry`
-    /// (and, with `cluster_node`, to the other nodes).
+    /// (and, with `cluster_node`, to the other nodes) and ended tokens to `auth`.
     pub fn new(
         manager: DbManager,
         registry: Addr<Registry>,
@@ -113,6 +117,7 @@ impl Persistence {
         cluster_node: Option<String>,
         idempotency_ttl_s: u64,
         stats: Arc<Stats>,
+        auth: Arc<Auth>,
     ) -> Self {
         Persistence {
             manager,
@@ -125,6 +130,7 @@ impl Persistence {
             queue: Vec::new(),
             scheduled: false,
             stats,
+            auth,
         }
     }
 
@@ -168,7 +174,7 @@ impl Persistence {
                     result => answered.push((result, pending.reply)),
                 }
             }
-            deliver(&self.registry, answered);
+            deliver(&self.registry, &self.auth, answered);
         }
         if again.is_empty() {
             for done in drained {
@@ -228,9 +234,13 @@ fn count_group(stats: &Stats, committed: bool, results: &[AppResult<Outcome>], s
     }
 }
 
-/// Tells the registry what committed, then answers the callers.
+/// Tells the registry what committed, then answers the callers. A token
+/// that ended is forgotten first, so that once its end is answered (a new
+/// token, a deleted user) the old token is refused: the registry only closes
+/// its sockets, later.
 fn deliver(
     registry: &Addr<Registry>,
+    auth: &Auth,
     answered: Vec<(AppResult<Outcome>, oneshot::Sender<AppResult<Outcome>>)>,
 ) {
     let outcomes = || answered.iter().filter_map(|(r, _)| r.as_ref().ok());
@@ -241,6 +251,9 @@ fn deliver(
     let ended_tokens: Vec<_> = outcomes()
         .flat_map(|o| o.ended_tokens.iter().cloned())
         .collect();
+    for user in &ended_tokens {
+        auth.forget(user);
+    }
     if !committed.is_empty() || !access.is_empty() || !ended_tokens.is_empty() {
         registry.do_send(registry::Committed {
             events: committed,

@@ -48,15 +48,7 @@ impl MessageBody {
     request_body = super::openapi::schemas::MessageInput,
     responses(
         (status = 201, description = "Added, with `message_created`", body = super::openapi::schemas::Written<super::openapi::schemas::Message>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn add_message(
@@ -85,11 +77,7 @@ pub struct MessagesQuery {
     params(("id" = String, Path, description = "The session"), MessagesQuery),
     responses(
         (status = 200, description = "Messages with `id > after`, oldest first", body = Vec<super::openapi::schemas::Message>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceReadErrors,
     )
 )]
 pub async fn messages(
@@ -120,11 +108,7 @@ pub async fn messages(
     params(("id" = String, Path, description = "The session"), MessagesQuery),
     responses(
         (status = 200, description = "Usage reports with `id > after`, oldest first", body = Vec<super::openapi::schemas::Usage>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceReadErrors,
     )
 )]
 /// `GET /api/sessions/{id}/token-usage?after=&limit=`: the session's usage
@@ -154,15 +138,7 @@ pub async fn usage(
     request_body = AddUsage,
     responses(
         (status = 201, description = "Recorded, with `token_usage` and `session_updated` (new totals)", body = super::openapi::schemas::Written<super::openapi::schemas::Usage>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn add_usage(
@@ -186,15 +162,7 @@ pub async fn add_usage(
     request_body(content = Vec<TodoInput>, description = "The whole list, at most 500 todos"),
     responses(
         (status = 200, description = "Replaced, with `todos_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Todos>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn replace_todos(
@@ -219,15 +187,7 @@ pub async fn replace_todos(
     responses(
         (status = 201, description = "A new call, with `tool_call_created`", body = super::openapi::schemas::Written<super::openapi::schemas::ToolCall>),
         (status = 200, description = "A new state (`tool_call_updated`), or an exact repeat (no event)", body = super::openapi::schemas::Written<super::openapi::schemas::ToolCall>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn save_tool_call(

@@ -49,14 +49,7 @@ pub struct Batched {
     ),
     responses(
         (status = 201, description = "Published, all of them", body = super::openapi::schemas::Written<Batched>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::WriteErrors,
     )
 )]
 pub async fn publish(

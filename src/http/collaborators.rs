@@ -26,11 +26,7 @@ pub struct RoleBody {
     params(("id" = String, Path, description = "The session")),
     responses(
         (status = 200, description = "The collaborators, oldest first", body = Vec<super::openapi::schemas::Collaborator>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceReadErrors,
     )
 )]
 pub async fn list(
@@ -53,15 +49,7 @@ pub async fn list(
     request_body = Invite,
     responses(
         (status = 201, description = "Invited, with `collaborator_added`", body = super::openapi::schemas::Written<super::openapi::schemas::Collaborator>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn add(
@@ -87,15 +75,7 @@ pub async fn add(
     request_body = RoleBody,
     responses(
         (status = 200, description = "Role changed, with `collaborator_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Collaborator>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn update(
@@ -121,15 +101,7 @@ pub async fn update(
     params(("id" = String, Path, description = "The session"), ("cid" = i64, Path, description = "The collaborator"), super::openapi::WriteHeaders),
     responses(
         (status = 200, description = "Removed, with `collaborator_removed`", body = super::openapi::schemas::Written<super::openapi::schemas::Deleted>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn remove(
@@ -150,15 +122,7 @@ pub async fn remove(
     params(("id" = String, Path, description = "The session"), ("cid" = i64, Path, description = "The collaborator"), super::openapi::WriteHeaders),
     responses(
         (status = 200, description = "Accepted, with `collaborator_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Collaborator>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn accept(

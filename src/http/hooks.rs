@@ -15,15 +15,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
     request_body = Hook,
     responses(
         (status = 200, description = "The session after the hook, with the events it produced", body = super::openapi::schemas::Written<super::openapi::schemas::Session>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn receive(

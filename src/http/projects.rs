@@ -36,14 +36,7 @@ pub struct UpdateBody {
     request_body = CreateBody,
     responses(
         (status = 201, description = "Created, with `project_created`", body = super::openapi::schemas::Written<super::openapi::schemas::Project>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::WriteErrors,
     )
 )]
 pub async fn create(
@@ -81,11 +74,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> AppResult<Htt
     params(("id" = String, Path, description = "The project")),
     responses(
         (status = 200, description = "The project", body = super::openapi::schemas::Project),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceReadErrors,
     )
 )]
 pub async fn get(
@@ -108,15 +97,7 @@ pub async fn get(
     request_body = Option<UpdateBody>,
     responses(
         (status = 200, description = "Renamed, with `project_updated` and `session_updated` for each of its sessions", body = super::openapi::schemas::Written<super::openapi::schemas::Project>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn update(
@@ -138,15 +119,7 @@ pub async fn update(
     params(("id" = String, Path, description = "The project"), super::openapi::WriteHeaders),
     responses(
         (status = 200, description = "Deleted with its sessions: `session_deleted` for each, then `project_deleted`", body = super::openapi::schemas::Written<super::openapi::schemas::Deleted>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn delete(

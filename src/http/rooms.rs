@@ -51,15 +51,7 @@ pub struct ListQuery {
     request_body = PublishBody,
     responses(
         (status = 201, description = "Published", body = super::openapi::schemas::Written<super::openapi::schemas::Published>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn publish(

@@ -38,15 +38,7 @@ async fn create_session(
     request_body = Option<sessions::Create>,
     responses(
         (status = 201, description = "Created, with `session_created`", body = super::openapi::schemas::Written<super::openapi::schemas::Session>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn create(
@@ -66,15 +58,7 @@ pub async fn create(
     request_body = Option<sessions::Create>,
     responses(
         (status = 201, description = "Created, with `session_created`; the id also as `session_id` (seed 004)", body = super::openapi::schemas::AliasSession),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn create_alias(
@@ -125,11 +109,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The session")),
     responses(
         (status = 200, description = "The session", body = super::openapi::schemas::Session),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceReadErrors,
     )
 )]
 /// `GET /api/sessions/{id}`: the session's fields at top level, as a write
@@ -153,11 +133,7 @@ pub async fn get(
     params(("id" = String, Path, description = "The session")),
     responses(
         (status = 200, description = "The session room's snapshot, as a fresh `subscribed` carries it", body = super::openapi::schemas::SessionSnapshot),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceReadErrors,
     )
 )]
 /// `GET /api/sessions/{id}/snapshot`: the session room's snapshot, the
@@ -186,15 +162,7 @@ pub async fn snapshot(
     request_body = Option<sessions::Update>,
     responses(
         (status = 200, description = "Changed, with `session_updated` (and `status_changed`, `visibility_changed` when those change)", body = super::openapi::schemas::Written<super::openapi::schemas::Session>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn update(
@@ -216,15 +184,7 @@ pub async fn update(
     params(("id" = String, Path, description = "The session"), super::openapi::WriteHeaders),
     responses(
         (status = 200, description = "Deleted, with `session_deleted`", body = super::openapi::schemas::Written<super::openapi::schemas::Deleted>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn delete(

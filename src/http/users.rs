@@ -36,14 +36,7 @@ pub struct CreateBody {
     request_body = CreateBody,
     responses(
         (status = 201, description = "The user and its token (shown once); admins only", body = super::openapi::schemas::UserWithToken),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::WriteErrors,
     )
 )]
 pub async fn create(
@@ -102,15 +95,7 @@ pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpR
     params(("id" = String, Path, description = "The user"), super::openapi::WriteHeaders),
     responses(
         (status = 200, description = "Deleted (admins only); its sockets close with 4001", body = super::openapi::schemas::Deleted),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn delete(
@@ -121,7 +106,6 @@ pub async fn delete(
     let id = id.into_inner();
     let command = Command::DeleteUser { id: id.clone() };
     let outcome = state.execute(&req, command).await?;
-    state.auth.forget(&id);
     Ok(HttpResponse::Ok().json(outcome.body))
 }
 
@@ -132,15 +116,7 @@ pub async fn delete(
     params(("id" = String, Path, description = "The user"), super::openapi::TokenHeaders),
     responses(
         (status = 200, description = "A new token (the user or admins); the old one is refused from now on", body = super::openapi::schemas::UserWithToken),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn replace_token(
@@ -156,7 +132,6 @@ pub async fn replace_token(
         token_hash: auth::hash_token(&token),
     };
     let mut user = state.execute(&req, command).await?.body;
-    state.auth.forget(&id);
     user.insert("token".into(), Value::String(token));
     Ok(HttpResponse::Ok().json(user))
 }

@@ -49,14 +49,7 @@ pub struct FeatureBody {
     responses(
         (status = 201, description = "Created, with `feature_created`", body = super::openapi::schemas::Written<super::openapi::schemas::Feature>),
         (status = 200, description = "Updated, with `feature_updated` (and `status_changed`)", body = super::openapi::schemas::Written<super::openapi::schemas::Feature>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::WriteErrors,
     )
 )]
 pub async fn save_feature(
@@ -92,15 +85,7 @@ pub struct StatusBody {
     request_body = StatusBody,
     responses(
         (status = 200, description = "Changed, with `status_changed`", body = super::openapi::schemas::Written<super::openapi::schemas::Feature>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn set_status(
@@ -134,15 +119,7 @@ pub struct LinkBody {
     request_body = LinkBody,
     responses(
         (status = 201, description = "Linked, with `link_added`", body = super::openapi::schemas::Written<super::openapi::schemas::Link>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn add_link(
@@ -178,15 +155,7 @@ pub struct CommentBody {
     request_body = CommentBody,
     responses(
         (status = 201, description = "Added, with `comment_added`", body = super::openapi::schemas::Written<super::openapi::schemas::Comment>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn add_comment(
@@ -210,15 +179,7 @@ pub async fn add_comment(
     params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
     responses(
         (status = 200, description = "Deleted, with `feature_deleted`", body = super::openapi::schemas::Written<super::openapi::schemas::Deleted>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 404, response = super::openapi::errors::NotFound),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::ResourceWriteErrors,
     )
 )]
 pub async fn delete_feature(
@@ -264,14 +225,7 @@ async fn save_note(
     responses(
         (status = 201, description = "Created, with `track_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Track>),
         (status = 200, description = "Updated, with `track_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Track>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::WriteErrors,
     )
 )]
 pub async fn save_track(
@@ -291,14 +245,7 @@ pub async fn save_track(
     responses(
         (status = 201, description = "Created, with `spike_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Spike>),
         (status = 200, description = "Updated, with `spike_updated`", body = super::openapi::schemas::Written<super::openapi::schemas::Spike>),
-        (status = 400, response = super::openapi::errors::BadRequest),
-        (status = 401, response = super::openapi::errors::Unauthorized),
-        (status = 403, response = super::openapi::errors::Forbidden),
-        (status = 409, response = super::openapi::errors::Conflict),
-        (status = 413, response = super::openapi::errors::PayloadTooLarge),
-        (status = 422, response = super::openapi::errors::Unprocessable),
-        (status = 429, response = super::openapi::errors::RateLimited),
-        (status = 503, response = super::openapi::errors::Unavailable),
+        super::openapi::errors::WriteErrors,
     )
 )]
 pub async fn save_spike(

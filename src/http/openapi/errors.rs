@@ -1,9 +1,12 @@
-//! The error body `{"error":{"code","message"}}` as one schema, and one
+//! The error body `{"error":{"code","message"}}` as one schema, one
 //! reusable response per HTTP status herald answers errors with (the codes
-//! of docs/protocol.md; `AppError::code` is the source, checked below).
+//! of docs/protocol.md; `AppError::code` is the source, checked below), and
+//! the sets of them that whole kinds of routes answer with.
 
 use serde::Serialize;
-use utoipa::{ToResponse, ToSchema};
+use std::collections::BTreeMap;
+use utoipa::openapi::{Ref, RefOr, Response};
+use utoipa::{IntoResponses, ToResponse, ToSchema};
 
 /// Every error herald answers over HTTP.
 #[derive(Serialize, ToSchema)]
@@ -70,24 +73,67 @@ impl ErrorCode {
 }
 
 macro_rules! error_responses {
-    ($($name:ident => $description:literal,)*) => {$(
+    ($($name:ident = $status:literal => $description:literal,)*) => {$(
         #[doc = $description]
         #[derive(ToResponse)]
         #[response(description = $description)]
         pub struct $name(#[allow(dead_code, reason = "a schema, never built")] ErrorBody);
+
+        impl $name {
+            /// The HTTP status this response is documented under.
+            pub const STATUS: &'static str = $status;
+        }
     )*};
 }
 
 error_responses! {
-    BadRequest => "`bad_request`: the body is not JSON or has the wrong shape (wrong type, missing required field), or the query string or path is malformed.",
-    Unauthorized => "`unauthorized`: auth is required and the bearer token is missing or unknown.",
-    Forbidden => "`forbidden`: the caller may not do this (docs/access.md), or the request's `Origin` or `Host` is refused.",
-    NotFound => "`not_found`: the resource does not exist.",
-    Conflict => "`conflict`: an id or email already taken, an email already collaborating, or a keyed write still in flight.",
-    PayloadTooLarge => "`payload_too_large`: the body is over `server.max_body_bytes`.",
-    Unprocessable => "`validation_failed`: the right shape with an invalid value (too long, unknown enum value, bad room name, out of range, an event payload over `events.max_payload_bytes`); or `idempotency_mismatch`: the `Idempotency-Key` was used before with another request.",
-    RateLimited => "`rate_limited`: more writes than `auth.max_writes_per_second` for this token, or (upgrades) over the connection caps.",
-    Unavailable => "`unavailable`: the database cannot be reached; try again.",
+    BadRequest = "400" => "`bad_request`: the body is not JSON or has the wrong shape (wrong type, missing required field), or the query string or path is malformed.",
+    Unauthorized = "401" => "`unauthorized`: auth is required and the bearer token is missing or unknown.",
+    Forbidden = "403" => "`forbidden`: the caller may not do this (docs/access.md), or the request's `Origin` or `Host` is refused.",
+    NotFound = "404" => "`not_found`: the resource does not exist.",
+    Conflict = "409" => "`conflict`: an id or email already taken, an email already collaborating, or a keyed write still in flight.",
+    PayloadTooLarge = "413" => "`payload_too_large`: the body is over `server.max_body_bytes`.",
+    Unprocessable = "422" => "`validation_failed`: the right shape with an invalid value (too long, unknown enum value, bad room name, out of range, an event payload over `events.max_payload_bytes`); or `idempotency_mismatch`: the `Idempotency-Key` was used before with another request.",
+    RateLimited = "429" => "`rate_limited`: more writes than `auth.max_writes_per_second` for this token, or (upgrades) over the connection caps.",
+    Unavailable = "503" => "`unavailable`: the database cannot be reached; try again.",
+}
+
+/// Each set is one `IntoResponses` type that a handler's `responses(...)`
+/// lists beside its success responses: every status of the set, each a
+/// reference to its reusable response above (exactly what
+/// `(status = 400, response = BadRequest)` writes).
+macro_rules! error_sets {
+    ($($(#[doc = $doc:literal])* $set:ident = [$($error:ident),+ $(,)?];)*) => {$(
+        $(#[doc = $doc])*
+        pub struct $set;
+
+        impl IntoResponses for $set {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                BTreeMap::from([$((
+                    $error::STATUS.to_string(),
+                    RefOr::Ref(Ref::from_response_name(<$error as ToResponse>::response().0)),
+                )),+])
+            }
+        }
+    )*};
+}
+
+error_sets! {
+    /// A write that creates or replaces what its body names (`POST
+    /// /api/projects`, a work item by id, a batch): every refusal of a
+    /// write but 404.
+    WriteErrors = [
+        BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge,
+        Unprocessable, RateLimited, Unavailable,
+    ];
+    /// A write to or under a resource that must exist (a session's
+    /// messages, a collaborator, a user's token): [`WriteErrors`] and 404.
+    ResourceWriteErrors = [
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge,
+        Unprocessable, RateLimited, Unavailable,
+    ];
+    /// A read of one resource (a project, a session, its messages).
+    ResourceReadErrors = [BadRequest, Unauthorized, Forbidden, NotFound, Unavailable];
 }
 
 #[cfg(test)]

@@ -8,91 +8,19 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-/// `{"status":"ok"}` / `{"status":"ready"}`.
-#[derive(Serialize, ToSchema)]
-pub struct Status {
-    /// `ok` (`/healthz`) or `ready` (`/readyz`).
-    pub status: String,
-}
+// Shapes by topic, re-exported so that every schema is `schemas::<Name>`;
+// the resources (and the few shapes beside them) stay below.
+mod bodies;
+mod ops;
+mod sockets;
+mod users;
+mod writes;
 
-/// One room with live connections.
-#[derive(Serialize, ToSchema)]
-pub struct RoomConnections {
-    /// The room.
-    pub room: String,
-    /// Connections subscribed to it on this node.
-    pub connections: i64,
-}
-
-/// A live node.
-#[derive(Serialize, ToSchema)]
-pub struct NodeInfo {
-    /// Its `cluster.node_id`.
-    pub id: String,
-    /// Its connections, as it last reported them.
-    pub connections: i64,
-    /// Its last heartbeat.
-    #[schema(format = DateTime)]
-    pub seen_at: String,
-}
-
-/// The cluster listener.
-#[derive(Serialize, ToSchema)]
-pub struct ClusterInfo {
-    /// The LISTEN connection is up (always `false` on SQLite).
-    pub listening: bool,
-    /// Notifications received since start.
-    pub notifications_received: i64,
-}
-
-/// `GET /api/stats`.
-#[derive(Serialize, ToSchema)]
-pub struct Stats {
-    /// This node's id.
-    pub node: String,
-    /// The live nodes (this one alone on SQLite).
-    pub nodes: Vec<NodeInfo>,
-    /// The cluster listener.
-    pub cluster: ClusterInfo,
-    /// This node's connections, every dialect.
-    pub connections: i64,
-    /// Rooms with at least one connection.
-    pub rooms: Vec<RoomConnections>,
-    /// Events in the log.
-    pub events_total: i64,
-    /// Seconds since start.
-    pub uptime_s: i64,
-}
-
-/// One delivery a write made: the event and its place in a room.
-#[derive(Serialize, ToSchema)]
-pub struct EventRef {
-    /// Global event id.
-    pub id: i64,
-    /// The room it went to.
-    pub room: String,
-    /// Its seq in that room.
-    pub seq: i64,
-    /// What happened.
-    pub event_type: String,
-}
-
-/// A write's answer: the resource's fields and the deliveries it made.
-#[derive(Serialize, ToSchema)]
-pub struct Written<T: ToSchema + Serialize> {
-    /// The resource.
-    #[serde(flatten)]
-    pub resource: T,
-    /// One entry per delivery, in commit order.
-    pub events: Vec<EventRef>,
-}
-
-/// What a delete names.
-#[derive(Serialize, ToSchema)]
-pub struct Deleted {
-    /// The id of what was deleted.
-    pub id: Value,
-}
+pub use bodies::{Label, MessageInput, SpikeBody, TrackBody};
+pub use ops::{ClusterInfo, NodeInfo, RoomConnections, Stats, Status};
+pub use sockets::{EngineIoError, Envelope};
+pub use users::{Me, UserWithToken};
+pub use writes::{Deleted, EventRef, Published, Written};
 
 /// A project.
 #[derive(Serialize, ToSchema)]
@@ -387,137 +315,8 @@ pub struct AuditRow {
     pub timestamp: String,
 }
 
-/// A native event envelope, or in a project room a redacted one (no
-/// resource, no payload: `event_type` is `redacted`).
-#[derive(Serialize, ToSchema)]
-pub struct Envelope {
-    /// Always `event`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The room.
-    pub room: String,
-    /// Its seq in the room.
-    pub seq: i64,
-    /// Global event id.
-    pub id: i64,
-    /// What happened (`redacted` when the reader may not see it).
-    pub event_type: String,
-    /// What kind of resource (absent when redacted).
-    pub resource_type: Option<String>,
-    /// Which resource (absent when redacted).
-    pub resource_id: Option<String>,
-    /// The writer's `X-Agent-ID`.
-    pub agent_id: Option<String>,
-    /// The writer's `X-Session-ID`.
-    pub origin_session_id: Option<String>,
-    /// The payload (absent when redacted).
-    pub payload: Option<Value>,
-    /// Committed.
-    #[schema(format = DateTime)]
-    pub ts: String,
-}
-
-/// `POST /api/rooms/{room}/events`.
-#[derive(Serialize, ToSchema)]
-pub struct Published {
-    /// The room.
-    pub room: String,
-    /// The event type.
-    pub event_type: String,
-}
-
-/// A user with its token (shown once).
-#[derive(Serialize, ToSchema)]
-pub struct UserWithToken {
-    /// Its id.
-    pub id: String,
-    /// Its email.
-    pub email: String,
-    /// Its name.
-    pub name: Option<String>,
-    /// Whether it is an admin.
-    pub admin: bool,
-    /// Its bearer token: store it, herald keeps only a hash.
-    pub token: String,
-}
-
-/// `GET /api/me`: `id` and `email` are null for the admin token and, with
-/// auth off, for the local admin.
-#[derive(Serialize, ToSchema)]
-pub struct Me {
-    /// The user's id.
-    pub id: Option<String>,
-    /// The user's email.
-    pub email: Option<String>,
-    /// The user's name.
-    pub name: Option<String>,
-    /// Whether the caller is an admin.
-    pub admin: bool,
-}
-
-/// An Engine.IO refusal (`/socket.io/`): its own shape, not herald's error.
-#[derive(Serialize, ToSchema)]
-pub struct EngineIoError {
-    /// Engine.IO's error code (0 unknown transport, 1 unknown session id,
-    /// 3 bad request, 5 unsupported protocol version).
-    pub code: i64,
-    /// What was wrong.
-    pub message: String,
-}
-
 pub use crate::access::Role as CollaboratorRole;
 pub use crate::types::{HookEvent, MessageRole, SessionStatus, TodoStatus, ToolState, Visibility};
-
-/// A work-item label (status, priority, tag, link type): 1–64 of letters,
-/// digits, space, `_ - . :`.
-#[derive(Serialize, ToSchema)]
-#[schema(pattern = "^[A-Za-z0-9_.: -]{1,64}$")]
-pub struct Label(String);
-
-/// `POST /api/sessions/{id}/messages`: `{prompt, role?}` or `{content, role?}`
-/// (not both; `role` defaults to `user`).
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum MessageInput {
-    /// A prompt.
-    Prompt {
-        /// 1–100,000 characters.
-        #[schema(min_length = 1, max_length = 100000)]
-        prompt: String,
-        /// Who wrote it.
-        role: Option<MessageRole>,
-    },
-    /// A message.
-    Content {
-        /// 1–100,000 characters.
-        #[schema(min_length = 1, max_length = 100000)]
-        content: String,
-        /// Who wrote it.
-        role: Option<MessageRole>,
-    },
-}
-
-/// `POST /api/broadcast/tracks/{id}`.
-#[derive(Serialize, ToSchema)]
-pub struct TrackBody {
-    /// 1–200 characters, not blank.
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    pub title: String,
-    /// Up to 100,000 characters (default empty).
-    #[schema(max_length = 100000, nullable = false)]
-    pub description: Option<String>,
-}
-
-/// `POST /api/broadcast/spikes/{id}`.
-#[derive(Serialize, ToSchema)]
-pub struct SpikeBody {
-    /// 1–200 characters, not blank.
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    pub title: String,
-    /// Up to 100,000 characters (default empty).
-    #[schema(max_length = 100000, nullable = false)]
-    pub findings: Option<String>,
-}
 
 /// A `/socket.io/` refusal: Engine.IO's own, or herald's for a query
 /// string that does not parse.

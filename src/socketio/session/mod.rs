@@ -8,7 +8,10 @@
 //! It owns the Engine.IO heartbeat (a `2` ping every `ws.heartbeat_interval_ms`,
 //! dropped when silent for `ws.client_timeout_ms`), the Socket.IO namespace
 //! connection (the token from the `auth` payload or `?token=`), the events
-//! `subscribe` / `unsubscribe`, and the `heartbeat` event.
+//! `subscribe` / `unsubscribe`, and the `heartbeat` event; the namespace
+//! connection and its events are `namespace.rs`.
+
+mod namespace;
 
 use super::codec::{self, EngineIn, SocketIn};
 use super::transport::{Binding, Handle, Sessions};
@@ -21,7 +24,7 @@ use crate::stats::{Admission, Stats};
 use crate::time::now_ms;
 use crate::transport::{self, Outbox};
 use actix::prelude::*;
-use serde_json::Value;
+use namespace::Early;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -93,17 +96,6 @@ pub struct SioSession {
     /// `subscribe` without waiting for the CONNECT answer).
     early: Vec<Early>,
 }
-
-/// An event that waits for its session's CONNECT to be checked.
-struct Early {
-    namespace: String,
-    ack: Option<u64>,
-    name: String,
-    args: Vec<Value>,
-}
-
-/// Most events kept while a CONNECT is being checked; more are refused.
-const MAX_EARLY_EVENTS: usize = 100;
 
 impl SioSession {
     /// Starts a session, registers its sid and queues the `open` packet.
@@ -218,93 +210,6 @@ impl SioSession {
             Ok(SocketIn::Ack) => {}
             Ok(SocketIn::Binary { ack }) => self.error(&codec::binary_refused(), ack),
             Err(err) => self.error(&err, None),
-        }
-    }
-
-    /// Joins the namespace once the token checks out (asynchronously).
-    fn connect(&mut self, namespace: String, auth: Option<Value>, ctx: &mut Context<Self>) {
-        if namespace != "/" {
-            return self.send(&codec::connect_error(&namespace, "Invalid namespace"));
-        }
-        if std::mem::replace(&mut self.connect_seen, true) {
-            log::debug!(
-                "socket.io session {}: a repeated CONNECT is ignored",
-                self.sid
-            );
-            return;
-        }
-        let token = auth
-            .as_ref()
-            .and_then(|a| a.get("token"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(|| self.query_token.clone());
-        let auth = self.auth.clone();
-        let check = async move { auth.identify(token.as_deref()).await };
-        ctx.spawn(check.into_actor(self).map(|result, act, ctx| match result {
-            Ok(identity) => {
-                act.core.identified(identity, ctx.address().recipient());
-                act.send(&codec::connected(&act.sid));
-                for early in std::mem::take(&mut act.early) {
-                    act.on_event(&early.namespace, early.ack, &early.name, early.args, ctx);
-                }
-            }
-            Err(_) => {
-                act.send(&codec::connect_error("/", "unauthorized"));
-                for early in std::mem::take(&mut act.early) {
-                    act.send(&codec::connect_error(&early.namespace, "not connected"));
-                }
-            }
-        }));
-    }
-
-    fn on_event(
-        &mut self,
-        namespace: &str,
-        ack: Option<u64>,
-        name: &str,
-        args: Vec<Value>,
-        ctx: &mut Context<Self>,
-    ) {
-        let connected = self.core.identity().is_some();
-        if namespace == "/" && !connected && self.connect_seen {
-            if self.early.len() < MAX_EARLY_EVENTS {
-                self.early.push(Early {
-                    namespace: namespace.to_string(),
-                    ack,
-                    name: name.to_string(),
-                    args,
-                });
-                return;
-            }
-            return self.error(
-                &AppError::RateLimited("too many events before CONNECT was answered".into()),
-                ack,
-            );
-        }
-        if namespace != "/" || !connected {
-            return self.send(&codec::connect_error(namespace, "not connected"));
-        }
-        let data = args.into_iter().next().unwrap_or(Value::Null);
-        let result = match name {
-            "subscribe" => codec::target(&data).and_then(|room| {
-                let since = codec::since(&data)?;
-                let evictions = ctx.address().recipient();
-                self.core.subscribe(room, since, ack, evictions)
-            }),
-            "unsubscribe" => codec::target(&data).map(|room| {
-                let answer = Answer {
-                    dialect: Dialect::SocketIo,
-                    ack,
-                };
-                self.core.unsubscribe(room, answer)
-            }),
-            other => Err(AppError::BadRequest(format!(
-                "unknown event {other:?}: expected subscribe or unsubscribe"
-            ))),
-        };
-        if let Err(err) = result {
-            self.error(&err, ack);
         }
     }
 

@@ -13,8 +13,15 @@
 //!
 //! This module does not decide who may scrape (`http::metrics` does).
 
+mod labels;
+
+pub use labels::{CatchUp, Resume, Revocation};
+
 use crate::protocol::Dialect;
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use labels::{
+    dialect_index, DialectLabel, KindLabel, OutcomeLabel, ReasonLabel, RequestLabels, RouteLabels,
+    DIALECTS,
+};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -24,87 +31,6 @@ use std::time::Duration;
 
 /// The `Content-Type` of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
-
-/// Every dialect, in the order of the per-dialect arrays below.
-const DIALECTS: [Dialect; 4] = [
-    Dialect::Native,
-    Dialect::Flat,
-    Dialect::Broadcast,
-    Dialect::SocketIo,
-];
-
-fn dialect_index(dialect: Dialect) -> usize {
-    match dialect {
-        Dialect::Native => 0,
-        Dialect::Flat => 1,
-        Dialect::Broadcast => 2,
-        Dialect::SocketIo => 3,
-    }
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct DialectLabel {
-    dialect: &'static str,
-}
-
-/// How a resume (`subscribe` with `since`) was answered.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
-#[expect(non_camel_case_types, reason = "label values as Prometheus shows them")]
-pub enum Resume {
-    /// The missed events were replayed (`recovered: true`).
-    replayed,
-    /// Too far behind, ahead, or pruned: a snapshot (`recovered: false`).
-    snapshot,
-}
-
-/// What ended a subscriber's access.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
-#[expect(non_camel_case_types, reason = "label values as Prometheus shows them")]
-pub enum Revocation {
-    /// It may no longer read the room (4003 / `unsubscribed` revoked).
-    access,
-    /// Its token ended (4001).
-    token,
-}
-
-/// Why a cluster node caught up on every live room.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
-#[expect(non_camel_case_types, reason = "label values as Prometheus shows them")]
-pub enum CatchUp {
-    /// The listener (re)connected: whatever committed meanwhile is only in the log.
-    listener,
-    /// On the reconcile tick, the node was behind: a wake-up said "catch up
-    /// on everything", the listener had dropped, or a catch-up failed.
-    behind,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OutcomeLabel {
-    outcome: Resume,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct KindLabel {
-    kind: Revocation,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ReasonLabel {
-    reason: CatchUp,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RouteLabels {
-    method: String,
-    route: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RequestLabels {
-    method: String,
-    route: String,
-    status: u16,
-}
 
 /// The state scraped gauges mirror, read at each scrape.
 #[derive(Debug, Default, Clone, Copy)]
