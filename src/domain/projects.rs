@@ -42,7 +42,7 @@ pub fn create(tx: &mut Tx<'_>, c: &Create) -> AppResult<Value> {
         )));
     }
     q::insert(tx.conn, &row)?;
-    let body = row.to_json();
+    let body = serde_json::to_value(&row)?;
     tx.emit(
         "project_created",
         ("project", &row.id),
@@ -77,12 +77,12 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
     let current = q::find(tx.conn, &u.id)?.ok_or_else(|| AppError::not_found("project", &u.id))?;
     require_admin(tx, "rename")?;
     let Some(name) = &u.name else {
-        return Ok(current.to_json());
+        return Ok(serde_json::to_value(&current)?);
     };
     crate::validate::name("name", name, false)?;
     let row = q::rename(tx.conn, &u.id, name, tx.ctx.now)?;
     crate::db::sessions::rename_project(tx.conn, &u.id, name)?;
-    let body = row.to_json();
+    let body = serde_json::to_value(&row)?;
     tx.emit(
         "project_updated",
         ("project", &row.id),
@@ -94,7 +94,7 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
         tx.emit(
             "session_updated",
             ("session", &session.id),
-            &session.to_json(),
+            &serde_json::to_value(&session)?,
             &sessions::rooms(&session),
             false,
         )?;

@@ -64,7 +64,7 @@ pub fn create(tx: &mut Tx<'_>, u: &NewUser) -> AppResult<Value> {
         created_at: tx.ctx.now,
     };
     q::insert_user(tx.conn, &user)?;
-    Ok(user.to_json())
+    Ok(serde_json::to_value(&user)?)
 }
 
 /// Removes a user (admins only); its sockets close with 4001.
@@ -89,7 +89,7 @@ pub fn replace_token(tx: &mut Tx<'_>, id: &str, token_hash: &str) -> AppResult<V
     }
     q::set_token(tx.conn, id, token_hash)?;
     tx.ended_tokens.push(id.to_string());
-    Ok(user.to_json())
+    Ok(serde_json::to_value(&user)?)
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@
 use super::Tx;
 use crate::db::work::{self as q, Feature, Note, NoteKind};
 use crate::error::{AppError, AppResult};
+use crate::time::serialize_rfc3339;
 use crate::types::{validate_id, RoomName};
 use crate::validate;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// Longest description, findings or comment, in characters.
@@ -15,6 +17,76 @@ pub const MAX_TEXT_CHARS: usize = 100_000;
 pub const MAX_LABEL: usize = 64;
 /// Status of a feature created without one.
 pub const DEFAULT_STATUS: &str = "todo";
+
+/// A track on the wire (also the `track_updated` payload).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Track {
+    /// Its id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Its description.
+    pub description: String,
+    /// Created (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: i64,
+    /// Last changed (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: i64,
+}
+
+impl From<Note> for Track {
+    fn from(n: Note) -> Track {
+        Track {
+            id: n.id,
+            title: n.title,
+            description: n.text,
+            created_at: n.created_at,
+            updated_at: n.updated_at,
+        }
+    }
+}
+
+/// A spike on the wire (also the `spike_updated` payload).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Spike {
+    /// Its id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// What it found.
+    pub findings: String,
+    /// Created (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: i64,
+    /// Last changed (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: i64,
+}
+
+impl From<Note> for Spike {
+    fn from(n: Note) -> Spike {
+        Spike {
+            id: n.id,
+            title: n.title,
+            findings: n.text,
+            created_at: n.created_at,
+            updated_at: n.updated_at,
+        }
+    }
+}
+
+/// A track or spike as the JSON of its kind.
+fn note_json(kind: NoteKind, note: Note) -> AppResult<Value> {
+    Ok(match kind {
+        NoteKind::Track => serde_json::to_value(Track::from(note))?,
+        NoteKind::Spike => serde_json::to_value(Spike::from(note))?,
+    })
+}
 
 /// `POST /api/broadcast/features/{id}`: fields to set (others kept).
 #[derive(Debug, Clone, Default)]
@@ -156,7 +228,7 @@ pub fn apply(tx: &mut Tx<'_>, command: &WorkCommand) -> AppResult<(bool, Value)>
             q::save_feature(tx.conn, &row, true)?;
             let payload = json!({"feature_id": id, "old_status": old, "new_status": new_status});
             tx.emit("status_changed", ("feature", id), &payload, &rooms, false)?;
-            Ok((false, row.to_json()))
+            Ok((false, serde_json::to_value(row)?))
         }
         WorkCommand::Link {
             id,
@@ -258,7 +330,7 @@ fn save_feature(
     }
     row.updated_at = tx.ctx.now;
     q::save_feature(tx.conn, &row, before.is_some())?;
-    let body = row.to_json();
+    let body = serde_json::to_value(&row)?;
     let resource = ("feature", f.id.as_str());
     match &before {
         None => tx.emit("feature_created", resource, &body, rooms, false)?,
@@ -294,7 +366,7 @@ fn save_note(
         updated_at: tx.ctx.now,
     };
     q::save_note(tx.conn, kind, &note, before.is_some())?;
-    let body = note.to_json(kind);
+    let body = note_json(kind, note)?;
     let (event, resource) = match kind {
         NoteKind::Track => ("track_updated", "track"),
         NoteKind::Spike => ("spike_updated", "spike"),

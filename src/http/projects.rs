@@ -8,7 +8,6 @@ use crate::error::{AppError, AppResult};
 use crate::types::new_id;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::Value;
 
 /// `POST /api/projects` body.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -71,8 +70,7 @@ pub async fn create(
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
     state.caller(&req).await?;
     let rows = state.read(|c| Ok(q::list(c)?)).await?;
-    let body: Vec<Value> = rows.iter().map(|p| p.to_json()).collect();
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// `GET /api/projects/{id}`.
@@ -98,7 +96,7 @@ pub async fn get(
     let found = state
         .read(move |c| q::find(c, &id)?.ok_or_else(|| AppError::not_found("project", &id)))
         .await?;
-    Ok(HttpResponse::Ok().json(found.to_json()))
+    Ok(HttpResponse::Ok().json(found))
 }
 
 /// `PATCH /api/projects/{id}` `{name?}`.

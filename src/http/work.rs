@@ -1,6 +1,7 @@
 //! `/api/broadcast/…`: work items (seed 003) and their audit trail.
 
 use super::extract::Body;
+use super::openapi::schemas::AuditRow;
 use super::{written, AppState};
 use crate::db::work as q;
 use crate::db::work::NoteKind;
@@ -10,7 +11,7 @@ use crate::error::AppResult;
 use crate::time::rfc3339;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Default and largest page of the audit trail.
 const DEFAULT_LIMIT: i64 = 100;
@@ -356,14 +357,17 @@ pub async fn audit(
             )?)
         })
         .await?;
-    let body: Vec<Value> = rows
-        .iter()
-        .map(|e| {
-            json!({"event_id": e.id, "event_type": e.event_type, "resource_id": e.resource_id,
-                   "resource_type": e.resource_type, "agent_id": e.agent_id,
-                   "session_id": e.origin_session_id,
-                   "payload": serde_json::from_str::<Value>(&e.payload).unwrap_or(Value::Null),
-                   "timestamp": rfc3339(e.created_at)})
+    let body: Vec<AuditRow> = rows
+        .into_iter()
+        .map(|e| AuditRow {
+            event_id: e.id,
+            payload: serde_json::from_str(&e.payload).unwrap_or(Value::Null),
+            event_type: e.event_type,
+            resource_id: e.resource_id,
+            resource_type: e.resource_type,
+            agent_id: e.agent_id,
+            session_id: e.origin_session_id,
+            timestamp: rfc3339(e.created_at),
         })
         .collect();
     Ok(HttpResponse::Ok().json(body))
