@@ -8,13 +8,10 @@ use crate::domain::work::{AddComment, AddLink, FeatureFields, SaveNote, SetStatu
 use crate::domain::Command;
 use crate::error::AppResult;
 use crate::time::rfc3339;
+use crate::validate::page_limit;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
-
-/// Default and largest page of the audit trail.
-const DEFAULT_LIMIT: i64 = 100;
-const MAX_LIMIT: i64 = 1000;
 
 async fn run(state: &AppState, req: &HttpRequest, command: WorkCommand) -> AppResult<HttpResponse> {
     Ok(written(state.execute(req, Command::Work(command)).await?))
@@ -267,7 +264,7 @@ pub async fn audit(
         resource_id,
         limit,
     } = query.into_inner();
-    let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let limit = page_limit(limit);
     let rows = state
         .read(move |c| {
             Ok(q::audit(
