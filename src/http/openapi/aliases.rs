@@ -2,7 +2,7 @@
 //! paths, `/socket.io` without its slash). One handler carries one
 //! annotation, so these stand-ins carry the others; they are never called.
 
-#![allow(dead_code, reason = "annotation carriers, never called")]
+#![expect(dead_code, reason = "annotation carriers, never called")]
 
 use super::errors;
 use super::schemas::{Message, Project, Written};
