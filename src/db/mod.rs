@@ -50,8 +50,6 @@ mod multi {
 
 /// The read pool.
 pub type Pool = r2d2::Pool<DbManager>;
-/// A connection checked out of the pool.
-pub type PooledConn = r2d2::PooledConnection<DbManager>;
 
 /// Why a connection could not be made; carries the backend's own message.
 #[derive(Debug)]
