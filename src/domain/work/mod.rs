@@ -2,14 +2,18 @@
 //! and spikes. Their events go to `broadcasts`, and to the session room named
 //! by `X-Session-ID` when the writer sends one.
 
+mod wire;
+
+pub use wire::{Spike, Track};
+
 use super::Tx;
 use crate::db::work::{self as q, Feature, Note, NoteKind};
 use crate::error::{AppError, AppResult};
-use crate::time::serialize_rfc3339;
 use crate::types::{validate_id, RoomName};
 use crate::validate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
+use wire::note_json;
 
 /// Longest description, findings or comment, in characters.
 pub const MAX_TEXT_CHARS: usize = 100_000;
@@ -17,76 +21,6 @@ pub const MAX_TEXT_CHARS: usize = 100_000;
 pub const MAX_LABEL: usize = 64;
 /// Status of a feature created without one.
 pub const DEFAULT_STATUS: &str = "todo";
-
-/// A track on the wire (also the `track_updated` payload).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Track {
-    /// Its id.
-    pub id: String,
-    /// Its title.
-    pub title: String,
-    /// Its description.
-    pub description: String,
-    /// Created (unix milliseconds).
-    #[serde(serialize_with = "serialize_rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: i64,
-    /// Last changed (unix milliseconds).
-    #[serde(serialize_with = "serialize_rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: i64,
-}
-
-impl From<Note> for Track {
-    fn from(n: Note) -> Track {
-        Track {
-            id: n.id,
-            title: n.title,
-            description: n.text,
-            created_at: n.created_at,
-            updated_at: n.updated_at,
-        }
-    }
-}
-
-/// A spike on the wire (also the `spike_updated` payload).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Spike {
-    /// Its id.
-    pub id: String,
-    /// Its title.
-    pub title: String,
-    /// What it found.
-    pub findings: String,
-    /// Created (unix milliseconds).
-    #[serde(serialize_with = "serialize_rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: i64,
-    /// Last changed (unix milliseconds).
-    #[serde(serialize_with = "serialize_rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: i64,
-}
-
-impl From<Note> for Spike {
-    fn from(n: Note) -> Spike {
-        Spike {
-            id: n.id,
-            title: n.title,
-            findings: n.text,
-            created_at: n.created_at,
-            updated_at: n.updated_at,
-        }
-    }
-}
-
-/// A track or spike as the JSON of its kind.
-fn note_json(kind: NoteKind, note: Note) -> AppResult<Value> {
-    Ok(match kind {
-        NoteKind::Track => serde_json::to_value(Track::from(note))?,
-        NoteKind::Spike => serde_json::to_value(Spike::from(note))?,
-    })
-}
 
 /// `POST /api/broadcast/features/{id}` body: fields to set (others kept).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
