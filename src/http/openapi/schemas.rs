@@ -2,9 +2,10 @@
 //! (`tests/openapi.rs`) checks every answer of a live herald against them.
 //! The resources are their wire types themselves, re-exported here under
 //! their schema names (rows in `db::`, shapes that are not rows in
-//! `domain::`); the types defined here are the shapes of answers that have
-//! no resource type of their own. Timestamps are RFC 3339 UTC with
-//! milliseconds (`2026-11-22T12:00:00.123Z`).
+//! `domain::`). The types defined here are the shapes with no type of their
+//! own elsewhere: answers built in the handlers, and request bodies read
+//! differently from how they are documented (a message, a track, a spike).
+//! Timestamps are RFC 3339 UTC with milliseconds (`2026-11-22T12:00:00.123Z`).
 
 use serde::Serialize;
 use serde_json::Value;
