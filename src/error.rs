@@ -185,6 +185,14 @@ impl From<r2d2::Error> for AppError {
     }
 }
 
+/// A value that did not serialise as JSON. herald's own types always do, so
+/// this is a bug: a 500, logged, never an empty answer or frame.
+impl From<serde_json::Error> for AppError {
+    fn from(err: serde_json::Error) -> Self {
+        AppError::Internal(format!("JSON serialisation: {err}"))
+    }
+}
+
 /// Result with [`AppError`].
 pub type AppResult<T> = Result<T, AppError>;
 

@@ -9,8 +9,8 @@
 
 use crate::db::{events, Pool};
 use crate::stats::Stats;
-use crate::time::{now_ms, rfc3339};
-use serde_json::{json, Value};
+use crate::time::{now_ms, serialize_rfc3339};
+use serde::{Serialize, Serializer};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,38 +20,45 @@ pub const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 /// How many samples are kept: ten minutes at one a second.
 pub const KEPT: usize = 600;
 
-/// The counters at one moment, and the rates since the sample before.
-#[derive(Debug, Clone, PartialEq)]
+/// The counters at one moment, and the rates since the sample before; on
+/// the wire (`GET /api/stats/history`) with the rates to one decimal.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Sample {
-    /// Unix milliseconds.
+    /// When it was taken (unix milliseconds).
+    #[serde(rename = "t", serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: i64,
     /// Open sockets on this node (every dialect).
+    #[schema(value_type = i64)]
     pub connections: usize,
     /// Rooms with at least one subscriber on this node.
+    #[schema(value_type = i64)]
     pub rooms: usize,
     /// Events in the log (every node's), or `None` when the database did not answer.
     pub events_total: Option<i64>,
     /// Event frames this node queued for its sockets since start.
+    #[schema(value_type = i64)]
     pub frames_total: u64,
     /// Events committed per second since the sample before (`None` when
     /// either sample lacks the event count).
+    #[serde(serialize_with = "rounded_opt")]
     pub events_per_s: Option<f64>,
     /// Event frames queued per second since the sample before.
+    #[serde(serialize_with = "rounded")]
     pub frames_per_s: f64,
 }
 
-impl Sample {
-    /// The wire shape.
-    pub fn to_json(&self) -> Value {
-        json!({"t": rfc3339(self.at), "connections": self.connections, "rooms": self.rooms,
-               "events_total": self.events_total, "frames_total": self.frames_total,
-               "events_per_s": self.events_per_s.map(round), "frames_per_s": round(self.frames_per_s)})
-    }
+/// Rates to one decimal: the chart cannot show more.
+fn rounded<S: Serializer>(rate: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((rate * 10.0).round() / 10.0)
 }
 
-/// Rates to one decimal: the chart cannot show more.
-fn round(rate: f64) -> f64 {
-    (rate * 10.0).round() / 10.0
+/// [`rounded`] for a rate that may be unknown (`null` then).
+fn rounded_opt<S: Serializer>(rate: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match rate {
+        Some(rate) => rounded(rate, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// The kept samples, oldest first.

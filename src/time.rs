@@ -1,5 +1,6 @@
 //! Clock and timestamp formatting: unix milliseconds in, RFC 3339 UTC with
-//! exactly three fractional digits out (`2026-11-22T12:00:00.123Z`).
+//! exactly three fractional digits out (`2026-11-22T12:00:00.123Z`), also as
+//! serde helpers for the fields of wire types.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -28,6 +29,23 @@ pub fn rfc3339(ms: i64) -> String {
         (rem % 3600) / 60,
         rem % 60
     )
+}
+
+/// `#[serde(serialize_with = "crate::time::serialize_rfc3339")]`: a unix
+/// milliseconds field on the wire, as [`rfc3339`] formats it.
+pub fn serialize_rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*ms))
+}
+
+/// [`serialize_rfc3339`] for a time that may be absent (`null` then).
+pub fn serialize_rfc3339_opt<S: serde::Serializer>(
+    ms: &Option<i64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => serialize_rfc3339(ms, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.

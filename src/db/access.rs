@@ -7,14 +7,13 @@ use super::schema::{collaborators, users, users::dsl as u};
 use super::schema::{collaborators::dsl as c, deleted_sessions::dsl as ds};
 use super::DbConn;
 use crate::access::{Role, SessionAccess};
-use crate::time::rfc3339;
 use crate::types::Visibility;
 use diesel::prelude::*;
-use serde_json::{json, Value};
 use std::collections::HashMap;
 
-/// A user row.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+/// A user row; on the wire (`GET /api/me`, `POST /api/users`) without its
+/// token hash and creation time.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = users)]
 pub struct User {
     /// Primary key (a UUID).
@@ -25,20 +24,16 @@ pub struct User {
     pub name: Option<String>,
     /// May do anything.
     pub admin: bool,
-    /// SHA-256 of the token, hex.
+    /// SHA-256 of the token, hex. Never on the wire.
+    #[serde(skip)]
     pub token_hash: String,
     /// Unix milliseconds.
+    #[serde(skip)]
     pub created_at: i64,
 }
 
-impl User {
-    /// The wire shape (`GET /api/me`); never the token or its hash.
-    pub fn to_json(&self) -> Value {
-        json!({"id": self.id, "email": self.email, "name": self.name, "admin": self.admin})
-    }
-}
-
-/// A collaborator row.
+/// A collaborator row (on the wire with its user:
+/// `domain::collaborators::Collaborator`).
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = collaborators)]
 pub struct Collaborator {
@@ -56,24 +51,6 @@ pub struct Collaborator {
     pub created_at: i64,
     /// Unix milliseconds, once accepted.
     pub accepted_at: Option<i64>,
-}
-
-impl Collaborator {
-    /// The wire shape (seed 002's `Collaborator`), with the matching user if any.
-    pub fn to_json(&self, user: Option<&User>) -> Value {
-        json!({
-            "id": self.id,
-            "session_id": self.session_id,
-            "email": self.email,
-            "role": self.role,
-            "status": self.status,
-            "user_id": user.map(|u| &u.id),
-            "name": user.and_then(|u| u.name.as_ref()),
-            "image_url": null,
-            "created_at": rfc3339(self.created_at),
-            "accepted_at": self.accepted_at.map(rfc3339),
-        })
-    }
 }
 
 /// Inserts a user.

@@ -1,17 +1,19 @@
 //! SQL for a session's agent activity: messages, token usage, todos and tool
-//! calls, with their rows and wire shapes.
+//! calls, with their rows. Each row is also its wire shape (derived
+//! `Serialize`, like [`super::models`]).
 
 use super::models::Session;
 use super::schema::{messages::dsl as m, sessions::dsl as s, todos::dsl as t};
 use super::schema::{token_usage::dsl as u, tool_calls::dsl as tc};
 use super::DbConn;
-use crate::time::rfc3339;
+use crate::time::serialize_rfc3339;
 use crate::types::{MessageRole, TodoStatus, ToolState};
 use diesel::prelude::*;
-use serde_json::{json, Value};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
 
-/// A message of a session.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+/// A message of a session (also the `message_created` payload).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = super::schema::messages)]
 pub struct Message {
     /// Primary key.
@@ -22,20 +24,16 @@ pub struct Message {
     pub role: MessageRole,
     /// The text.
     pub content: String,
-    /// Unix milliseconds.
+    /// Created (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
 }
 
-impl Message {
-    /// The wire shape (also the `message_created` payload).
-    pub fn to_json(&self) -> Value {
-        json!({"id": self.id, "session_id": self.session_id, "role": self.role,
-               "content": self.content, "created_at": rfc3339(self.created_at)})
-    }
-}
-
-/// One token-usage report.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+/// One token-usage report (also the `token_usage` payload).
+#[derive(
+    Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema,
+)]
 #[diesel(table_name = super::schema::token_usage)]
 pub struct Usage {
     /// Primary key (ignored on insert).
@@ -53,28 +51,24 @@ pub struct Usage {
     pub cache_creation_input_tokens: i64,
     /// The model, when reported.
     pub model: Option<String>,
-    /// Unix milliseconds.
+    /// Reported (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
 }
 
-impl Usage {
-    /// The wire shape (also the `token_usage` payload).
-    pub fn to_json(&self) -> Value {
-        json!({"id": self.id, "session_id": self.session_id,
-               "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
-               "cache_read_input_tokens": self.cache_read_input_tokens,
-               "cache_creation_input_tokens": self.cache_creation_input_tokens,
-               "model": self.model, "created_at": rfc3339(self.created_at)})
-    }
-}
-
-/// One entry of a session's todo list.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+/// One entry of a session's todo list; on the wire without its session and
+/// position (a list is sent whole, in order).
+#[derive(
+    Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema,
+)]
 #[diesel(table_name = super::schema::todos)]
 pub struct Todo {
     /// The session.
+    #[serde(skip)]
     pub session_id: String,
     /// Place in the list, from 0.
+    #[serde(skip)]
     pub position: i32,
     /// What to do.
     pub content: String,
@@ -84,15 +78,19 @@ pub struct Todo {
     pub active_form: Option<String>,
 }
 
-impl Todo {
-    /// The wire shape.
-    pub fn to_json(&self) -> Value {
-        json!({"content": self.content, "status": self.status, "active_form": self.active_form})
-    }
-}
-
-/// A tool call of a session.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+/// A tool call of a session (also the `tool_call_*` payload); its input and
+/// output are stored as JSON text and sent as the JSON they hold.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Queryable,
+    Selectable,
+    Insertable,
+    AsChangeset,
+    Serialize,
+    utoipa::ToSchema,
+)]
 #[diesel(table_name = super::schema::tool_calls)]
 pub struct ToolCall {
     /// The session.
@@ -103,24 +101,37 @@ pub struct ToolCall {
     pub tool_name: String,
     /// `input-available` | `output-available`.
     pub state: ToolState,
-    /// JSON text.
+    /// The tool's input, any JSON (stored as its text).
+    #[serde(serialize_with = "json_text")]
+    #[schema(value_type = Value)]
     pub input: String,
-    /// JSON text, once available.
+    /// The tool's output, any JSON, once available (stored as its text).
+    #[serde(serialize_with = "json_text_opt")]
+    #[schema(value_type = Option<Value>)]
     pub output: Option<String>,
-    /// Unix milliseconds.
+    /// Created (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
-    /// Unix milliseconds.
+    /// Last changed (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: i64,
 }
 
-impl ToolCall {
-    /// The wire shape (also the `tool_call_*` payload).
-    pub fn to_json(&self) -> Value {
-        let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
-        json!({"session_id": self.session_id, "tool_call_id": self.tool_call_id,
-               "tool_name": self.tool_name, "state": self.state,
-               "input": parse(&self.input), "output": self.output.as_deref().map(parse),
-               "created_at": rfc3339(self.created_at), "updated_at": rfc3339(self.updated_at)})
+/// Stored JSON text as the JSON it holds; text that does not parse (herald
+/// never stores such) is sent as `null`.
+fn json_text<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+    serde_json::from_str::<Value>(text)
+        .unwrap_or(Value::Null)
+        .serialize(s)
+}
+
+/// [`json_text`] for a column that may be `NULL`.
+fn json_text_opt<S: Serializer>(text: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match text {
+        Some(text) => json_text(text, s),
+        None => s.serialize_none(),
     }
 }
 

@@ -1,40 +1,46 @@
-//! Rows as diesel reads and writes them, and their JSON shape on the wire
-//! (timestamps turned into RFC 3339 there).
+//! Rows as diesel reads and writes them. A project and a session are on the
+//! wire as they are stored, so their rows are also the wire types (derived
+//! `Serialize`, unix milliseconds sent as RFC 3339, columns the wire does not
+//! carry skipped).
 
 use super::schema::{events, projects, sessions};
-use crate::time::rfc3339;
+use crate::time::serialize_rfc3339;
 use crate::types::{SessionStatus, Visibility};
 use diesel::prelude::*;
-use serde_json::{json, Value};
+use serde::Serialize;
 
-/// A project row.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
+/// A project row; also its wire shape.
+#[derive(
+    Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema,
+)]
 #[diesel(table_name = projects)]
 pub struct Project {
     /// Primary key.
     pub id: String,
     /// Display name, at most 200 characters.
     pub name: String,
-    /// Unix milliseconds.
+    /// Created (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
-    /// Unix milliseconds.
+    /// Last changed (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: i64,
 }
 
-impl Project {
-    /// The wire shape.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "created_at": rfc3339(self.created_at),
-            "updated_at": rfc3339(self.updated_at),
-        })
-    }
-}
-
-/// A session row.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Insertable)]
+/// A session row; also its wire shape, without `access_version`.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Queryable,
+    Selectable,
+    Identifiable,
+    Insertable,
+    Serialize,
+    utoipa::ToSchema,
+)]
 #[diesel(table_name = sessions)]
 pub struct Session {
     /// Primary key (client-chosen or generated).
@@ -61,9 +67,13 @@ pub struct Session {
     pub tokens_cache_read: i64,
     /// Cache-creation tokens so far.
     pub tokens_cache_creation: i64,
-    /// Unix milliseconds.
+    /// Created (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
-    /// Unix milliseconds.
+    /// Last changed (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: i64,
     /// The agent working in it (`X-Agent-ID` of its creator).
     pub agent_id: Option<String>,
@@ -73,32 +83,8 @@ pub struct Session {
     pub project_name: String,
     /// The version of its access facts: taken, in commit order, by every
     /// change of who may read it (`db::access::bump_access`). Not on the wire.
+    #[serde(skip)]
     pub access_version: i64,
-}
-
-impl Session {
-    /// The wire shape.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "project_id": self.project_id,
-            "title": self.title,
-            "status": self.status,
-            "needs_attention": self.needs_attention,
-            "visibility": self.visibility,
-            "owner_id": self.owner_id,
-            "tokens_input": self.tokens_input,
-            "tokens_output": self.tokens_output,
-            "tokens_total": self.tokens_total,
-            "tokens_cache_read": self.tokens_cache_read,
-            "tokens_cache_creation": self.tokens_cache_creation,
-            "created_at": rfc3339(self.created_at),
-            "updated_at": rfc3339(self.updated_at),
-            "agent_id": self.agent_id,
-            "model_id": self.model_id,
-            "project_name": self.project_name,
-        })
-    }
 }
 
 /// A changeset for `PATCH /api/sessions/{id}`; `None` leaves a field alone.

@@ -1,17 +1,28 @@
 //! SQL for work items: features (with links and comments), tracks and
-//! spikes, and the `broadcasts` audit trail.
+//! spikes, and the `broadcasts` audit trail. A feature row is also its wire
+//! shape; a [`Note`] is sent as a track or a spike (`domain::work`).
 
 use super::models::EventRow;
 use super::schema::events::dsl as e;
 use super::schema::{feature_comments::dsl as fc, feature_links::dsl as fl, features::dsl as f};
 use super::schema::{spikes::dsl as sp, tracks::dsl as tr};
 use super::DbConn;
-use crate::time::rfc3339;
+use crate::time::serialize_rfc3339;
 use diesel::prelude::*;
-use serde_json::{json, Value};
+use serde::{Serialize, Serializer};
 
-/// A feature.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+/// A feature (also the `feature_created` / `feature_updated` payload).
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Queryable,
+    Selectable,
+    Insertable,
+    AsChangeset,
+    Serialize,
+    utoipa::ToSchema,
+)]
 #[diesel(table_name = super::schema::features, treat_none_as_null = true)]
 pub struct Feature {
     /// Client-chosen id.
@@ -22,24 +33,28 @@ pub struct Feature {
     pub status: String,
     /// Description.
     pub description: String,
-    /// JSON array of strings, as text.
+    /// Tags: a JSON array of strings, stored as its text and sent as the array.
+    #[serde(serialize_with = "tag_list")]
+    #[schema(value_type = Vec<String>)]
     pub tags: String,
     /// Priority label, if any.
     pub priority: Option<String>,
-    /// Unix milliseconds.
+    /// Created (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
-    /// Unix milliseconds.
+    /// Last changed (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: i64,
 }
 
-impl Feature {
-    /// The wire shape (the `feature_created` / `feature_updated` payload).
-    pub fn to_json(&self) -> Value {
-        let tags: Value = serde_json::from_str(&self.tags).unwrap_or_else(|_| json!([]));
-        json!({"id": self.id, "title": self.title, "status": self.status,
-               "description": self.description, "tags": tags, "priority": self.priority,
-               "created_at": rfc3339(self.created_at), "updated_at": rfc3339(self.updated_at)})
-    }
+/// The stored tags as the array they hold; text that does not parse as one
+/// (herald never stores such) is sent as `[]`.
+fn tag_list<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+    serde_json::from_str::<Vec<String>>(text)
+        .unwrap_or_default()
+        .serialize(s)
 }
 
 /// A track or a spike: a titled note (`description` for tracks, `findings`
@@ -74,17 +89,6 @@ impl NoteKind {
             NoteKind::Track => "description",
             NoteKind::Spike => "findings",
         }
-    }
-}
-
-impl Note {
-    /// The wire shape (the `track_updated` / `spike_updated` payload).
-    pub fn to_json(&self, kind: NoteKind) -> Value {
-        let mut v = json!({"id": self.id, "title": self.title,
-                           "created_at": rfc3339(self.created_at),
-                           "updated_at": rfc3339(self.updated_at)});
-        v[kind.text_field()] = json!(self.text);
-        v
     }
 }
 

@@ -9,7 +9,7 @@ use crate::error::{AppError, AppResult};
 use crate::types::{MessageRole, TodoStatus, ToolState};
 use crate::validate::text;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Longest message, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 100_000;
@@ -97,6 +97,15 @@ pub struct SaveToolCall {
     pub output: Option<Value>,
 }
 
+/// A session's whole todo list (also the `todos_updated` payload).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Todos {
+    /// The session.
+    pub session_id: String,
+    /// The list, in order.
+    pub todos: Vec<Todo>,
+}
+
 /// The session written to; 404 if unknown, 403 unless the caller may write.
 fn session(tx: &mut Tx<'_>, id: &str) -> AppResult<Session> {
     let found = sq::find(tx.conn, id)?.ok_or_else(|| AppError::not_found("session", id))?;
@@ -109,7 +118,7 @@ pub fn add_message(tx: &mut Tx<'_>, a: &AddMessage) -> AppResult<Value> {
     text("content", &a.content, MAX_MESSAGE_CHARS)?;
     let owner = session(tx, &a.session_id)?;
     let row = q::insert_message(tx.conn, &a.session_id, a.role, &a.content, tx.ctx.now)?;
-    let body = row.to_json();
+    let body = serde_json::to_value(&row)?;
     let resource = ("session", a.session_id.as_str());
     tx.emit(
         "message_created",
@@ -152,9 +161,15 @@ pub fn add_usage(tx: &mut Tx<'_>, a: &AddUsage) -> AppResult<Value> {
     let (row, after) = q::add_usage(tx.conn, &usage)?;
     let rooms = sessions::rooms(&after);
     let resource = ("session", a.session_id.as_str());
-    let body = row.to_json();
+    let body = serde_json::to_value(&row)?;
     tx.emit("token_usage", resource, &body, &rooms, false)?;
-    tx.emit("session_updated", resource, &after.to_json(), &rooms, false)?;
+    tx.emit(
+        "session_updated",
+        resource,
+        &serde_json::to_value(&after)?,
+        &rooms,
+        false,
+    )?;
     Ok(body)
 }
 
@@ -205,8 +220,10 @@ pub fn replace_todos(tx: &mut Tx<'_>, session_id: &str, list: &[TodoInput]) -> A
         })
         .collect();
     q::replace_todos(tx.conn, session_id, &rows)?;
-    let todos: Vec<Value> = rows.iter().map(Todo::to_json).collect();
-    let body = json!({"session_id": session_id, "todos": todos});
+    let body = serde_json::to_value(Todos {
+        session_id: session_id.to_string(),
+        todos: rows,
+    })?;
     let resource = ("session", session_id);
     tx.emit(
         "todos_updated",
@@ -247,7 +264,7 @@ pub fn save_tool_call(tx: &mut Tx<'_>, a: &SaveToolCall) -> AppResult<(bool, Val
             && stored.input == input
             && stored.output == output;
         if stale || same {
-            return Ok((false, stored.to_json()));
+            return Ok((false, serde_json::to_value(stored)?));
         }
     }
     let call = ToolCall {
@@ -261,7 +278,7 @@ pub fn save_tool_call(tx: &mut Tx<'_>, a: &SaveToolCall) -> AppResult<(bool, Val
         updated_at: tx.ctx.now,
     };
     q::save_tool_call(tx.conn, &call, before.is_some())?;
-    let body = call.to_json();
+    let body = serde_json::to_value(&call)?;
     let event = if before.is_some() {
         "tool_call_updated"
     } else {

@@ -4,12 +4,62 @@
 
 use super::{forbidden, users::normalize_email, Tx};
 use crate::access::Role;
-use crate::db::access::{self as q, Collaborator};
+use crate::db::access::{self as q, User};
 use crate::db::sessions as sq;
 use crate::error::{AppError, AppResult};
+use crate::time::{serialize_rfc3339, serialize_rfc3339_opt};
 use crate::types::RoomName;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+/// A collaborator on the wire (seed 002's `Collaborator`): the row with the
+/// user that has its email, if any.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Collaborator {
+    /// Integer id, the same in REST and on the wire.
+    pub id: i64,
+    /// The session shared.
+    pub session_id: String,
+    /// The invited email (lower case).
+    pub email: String,
+    /// `owner`, `editor` or `viewer`.
+    pub role: Role,
+    /// `invited` or `accepted`.
+    pub status: String,
+    /// The user with that email, once there is one.
+    pub user_id: Option<String>,
+    /// That user's name.
+    pub name: Option<String>,
+    /// Always null (seed 002's shape).
+    pub image_url: Option<String>,
+    /// Invited (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: i64,
+    /// Accepted (unix milliseconds).
+    #[serde(serialize_with = "serialize_rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub accepted_at: Option<i64>,
+}
+
+impl Collaborator {
+    /// The row with its user.
+    pub fn new(row: q::Collaborator, user: Option<User>) -> Collaborator {
+        let (user_id, name) = user.map_or((None, None), |u| (Some(u.id), u.name));
+        Collaborator {
+            id: row.id,
+            session_id: row.session_id,
+            email: row.email,
+            role: row.role,
+            status: row.status,
+            user_id,
+            name,
+            image_url: None,
+            created_at: row.created_at,
+            accepted_at: row.accepted_at,
+        }
+    }
+}
 
 /// `POST /api/sessions/{id}/collaborators` body.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -90,7 +140,7 @@ impl CollaboratorCommand {
     }
 }
 
-fn existing(tx: &mut Tx<'_>, session_id: &str, id: i64) -> AppResult<Collaborator> {
+fn existing(tx: &mut Tx<'_>, session_id: &str, id: i64) -> AppResult<q::Collaborator> {
     q::collaborator(tx.conn, session_id, id)?
         .ok_or_else(|| AppError::not_found("collaborator", &id.to_string()))
 }
@@ -134,7 +184,7 @@ fn add(tx: &mut Tx<'_>, invite: &Invite) -> AppResult<Value> {
                          "role": row.role, "status": row.status});
     emit(tx, session_id, "collaborator_added", payload)?;
     let user = q::user_by_email(tx.conn, &row.email)?;
-    Ok(row.to_json(user.as_ref()))
+    Ok(serde_json::to_value(Collaborator::new(row, user))?)
 }
 
 fn update(tx: &mut Tx<'_>, session_id: &str, id: i64, role: &str) -> AppResult<Value> {
@@ -146,7 +196,7 @@ fn update(tx: &mut Tx<'_>, session_id: &str, id: i64, role: &str) -> AppResult<V
                          "status": row.status});
     emit(tx, session_id, "collaborator_updated", payload)?;
     let user = q::user_by_email(tx.conn, &row.email)?;
-    Ok(row.to_json(user.as_ref()))
+    Ok(serde_json::to_value(Collaborator::new(row, user))?)
 }
 
 /// Managers remove anyone; a collaborator may also remove itself (leave).
@@ -182,12 +232,12 @@ fn accept(tx: &mut Tx<'_>, session_id: &str, id: i64) -> AppResult<Value> {
     }
     if row.status == "accepted" {
         let user = q::user_by_email(tx.conn, &row.email)?;
-        return Ok(row.to_json(user.as_ref()));
+        return Ok(serde_json::to_value(Collaborator::new(row, user))?);
     }
     let row = q::update_collaborator(tx.conn, id, row.role, "accepted", Some(tx.ctx.now))?;
     let payload = json!({"id": id, "session_id": session_id, "role": row.role,
                          "status": row.status});
     emit(tx, session_id, "collaborator_updated", payload)?;
     let user = q::user_by_email(tx.conn, &row.email)?;
-    Ok(row.to_json(user.as_ref()))
+    Ok(serde_json::to_value(Collaborator::new(row, user))?)
 }

@@ -107,7 +107,7 @@ pub fn apply(tx: &mut Tx<'_>, h: &Hook) -> AppResult<Value> {
         activity::add_usage(tx, &usage)?;
     }
     let after = sq::find(tx.conn, &session.id)?.unwrap_or(session);
-    Ok(after.to_json())
+    Ok(serde_json::to_value(&after)?)
 }
 
 /// The hook's session; an unknown one is created (`session_created`).

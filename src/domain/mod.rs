@@ -404,7 +404,7 @@ pub fn apply(conn: &mut DbConn, ctx: &CommandCtx, command: &Command) -> AppResul
     let access = tx.touched_access()?;
     Ok(Outcome {
         created,
-        body: into_map(body),
+        body: fields(body)?,
         committed: Vec::new(),
         appended: tx.committed,
         access,
@@ -418,13 +418,15 @@ pub fn forbidden(action: &str, session_id: &str) -> AppError {
     AppError::Forbidden(format!("you may not {action} session {session_id}"))
 }
 
-fn into_map(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        other => {
-            let mut map = Map::new();
-            map.insert("value".into(), other);
-            map
-        }
+/// A command's answer as the resource's fields. Bodies that are not objects
+/// never reach a command (the edge answers 400, DESIGN §8), and every
+/// command answers with a resource or a `json!` object: anything else is a
+/// bug, refused loudly rather than wrapped.
+fn fields(body: Value) -> AppResult<Map<String, Value>> {
+    match body {
+        Value::Object(map) => Ok(map),
+        _ => Err(AppError::Internal(
+            "a command answered with JSON that is not an object".into(),
+        )),
     }
 }

@@ -109,7 +109,7 @@ pub fn create(tx: &mut Tx<'_>, c: &Create) -> AppResult<Value> {
         access_version: 0,
     };
     q::insert(tx.conn, &row)?;
-    let body = row.to_json();
+    let body = serde_json::to_value(&row)?;
     tx.emit(
         "session_created",
         ("session", &row.id),
@@ -144,7 +144,7 @@ pub fn update(tx: &mut Tx<'_>, u: &Update) -> AppResult<Value> {
         updated_at: Some(tx.ctx.now),
     };
     let after = q::update(tx.conn, &u.id, &patch)?;
-    let body = after.to_json();
+    let body = serde_json::to_value(&after)?;
     let rooms = rooms(&after);
     let resource = ("session", after.id.as_str());
     tx.emit("session_updated", resource, &body, &rooms, false)?;

@@ -3,12 +3,58 @@
 //! A snapshot holds only what its reader may read: a project's `sessions`
 //! leave out the private sessions the reader has no access to.
 
+use super::collaborators::Collaborator;
+use super::work::{Spike, Track};
 use crate::access::Identity;
-use crate::db::work::{self, NoteKind};
+use crate::db::activity::{Message, Todo, ToolCall};
+use crate::db::models::{Project, Session};
+use crate::db::work::{self, Feature};
 use crate::db::{access, activity, events, projects, read_tx, sessions, DbConn};
 use crate::types::{RoomKind, RoomName};
 use diesel::QueryResult;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The session room's snapshot.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionSnapshot {
+    /// The session.
+    pub session: Session,
+    /// Its collaborators, oldest first.
+    pub collaborators: Vec<Collaborator>,
+    /// Its todo list.
+    pub todos: Vec<Todo>,
+    /// The latest 100 tool calls.
+    pub tool_calls: Vec<ToolCall>,
+    /// The latest 50 messages.
+    pub messages: Vec<Message>,
+}
+
+/// A project room's snapshot.
+#[derive(Serialize)]
+struct ProjectSnapshot {
+    /// The project.
+    project: Project,
+    /// Its sessions the reader may read.
+    sessions: Vec<Session>,
+}
+
+/// The `broadcasts` room's snapshot.
+#[derive(Serialize)]
+struct BroadcastsSnapshot {
+    /// The most recently updated features.
+    features: Vec<Feature>,
+    /// The most recently updated tracks.
+    tracks: Vec<Track>,
+    /// The most recently updated spikes.
+    spikes: Vec<Spike>,
+}
+
+/// A snapshot as the JSON the `subscribed` frame carries; a failure (a bug:
+/// these types always serialise) fails the read.
+fn json(snapshot: &impl Serialize) -> QueryResult<Value> {
+    serde_json::to_value(snapshot).map_err(|e| diesel::result::Error::SerializationError(e.into()))
+}
 
 /// A room's snapshot (or `None` when its resource does not exist yet, or for
 /// free rooms) and the last seq it reflects.
@@ -38,30 +84,18 @@ const SNAPSHOT_MESSAGES: i64 = 50;
 const SNAPSHOT_WORK_ITEMS: i64 = 200;
 
 /// `{session, collaborators, todos, tool_calls, messages}`.
-fn session(conn: &mut DbConn, s: &crate::db::models::Session) -> QueryResult<Value> {
-    let collaborators: Vec<Value> = access::collaborators(conn, &s.id)?
-        .iter()
-        .map(|(c, u)| c.to_json(u.as_ref()))
+fn session(conn: &mut DbConn, session: Session) -> QueryResult<Value> {
+    let collaborators = access::collaborators(conn, &session.id)?
+        .into_iter()
+        .map(|(c, u)| Collaborator::new(c, u))
         .collect();
-    let todos: Vec<Value> = activity::todos(conn, &s.id)?
-        .iter()
-        .map(|t| t.to_json())
-        .collect();
-    let calls: Vec<Value> = activity::latest_tool_calls(conn, &s.id, SNAPSHOT_TOOL_CALLS)?
-        .iter()
-        .map(|c| c.to_json())
-        .collect();
-    let messages: Vec<Value> = activity::latest_messages(conn, &s.id, SNAPSHOT_MESSAGES)?
-        .iter()
-        .map(|m| m.to_json())
-        .collect();
-    Ok(json!({
-        "session": s.to_json(),
-        "collaborators": collaborators,
-        "todos": todos,
-        "tool_calls": calls,
-        "messages": messages,
-    }))
+    json(&SessionSnapshot {
+        collaborators,
+        todos: activity::todos(conn, &session.id)?,
+        tool_calls: activity::latest_tool_calls(conn, &session.id, SNAPSHOT_TOOL_CALLS)?,
+        messages: activity::latest_messages(conn, &session.id, SNAPSHOT_MESSAGES)?,
+        session,
+    })
 }
 
 /// The snapshot alone (used by `GET /api/sessions/{id}` too). The caller
@@ -69,26 +103,24 @@ fn session(conn: &mut DbConn, s: &crate::db::models::Session) -> QueryResult<Val
 pub fn of(conn: &mut DbConn, room: &RoomName, who: &Identity) -> QueryResult<Option<Value>> {
     Ok(match room.kind() {
         RoomKind::Session(id) => match sessions::find(conn, id)? {
-            Some(s) => Some(session(conn, &s)?),
+            Some(s) => Some(session(conn, s)?),
             None => None,
         },
         RoomKind::Project(id) => match projects::find(conn, id)? {
-            Some(p) => {
+            Some(project) => {
                 let all = sessions::list(conn, Some(id), None)?;
-                let list: Vec<Value> = readable(conn, all, who)?
-                    .iter()
-                    .map(|s| s.to_json())
-                    .collect();
-                Some(json!({"project": p.to_json(), "sessions": list}))
+                let sessions = readable(conn, all, who)?;
+                Some(json(&ProjectSnapshot { project, sessions })?)
             }
             None => None,
         },
         RoomKind::Broadcasts => {
             let (features, tracks, spikes) = work::latest(conn, SNAPSHOT_WORK_ITEMS)?;
-            let features: Vec<Value> = features.iter().map(|f| f.to_json()).collect();
-            let tracks: Vec<Value> = tracks.iter().map(|t| t.to_json(NoteKind::Track)).collect();
-            let spikes: Vec<Value> = spikes.iter().map(|s| s.to_json(NoteKind::Spike)).collect();
-            Some(json!({"features": features, "tracks": tracks, "spikes": spikes}))
+            Some(json(&BroadcastsSnapshot {
+                features,
+                tracks: tracks.into_iter().map(Track::from).collect(),
+                spikes: spikes.into_iter().map(Spike::from).collect(),
+            })?)
         }
         RoomKind::Free => None,
     })
@@ -97,9 +129,9 @@ pub fn of(conn: &mut DbConn, room: &RoomName, who: &Identity) -> QueryResult<Opt
 /// The sessions of `list` that `who` may read.
 pub fn readable(
     conn: &mut DbConn,
-    list: Vec<crate::db::models::Session>,
+    list: Vec<Session>,
     who: &Identity,
-) -> QueryResult<Vec<crate::db::models::Session>> {
+) -> QueryResult<Vec<Session>> {
     if who.admin {
         return Ok(list);
     }

@@ -11,7 +11,6 @@ use crate::types::MessageRole;
 use crate::validate::page_limit;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::Value;
 
 /// `{prompt}` (a user message) or `{role?, content}`.
 #[derive(Deserialize)]
@@ -99,8 +98,7 @@ pub async fn messages(
             Ok(q::messages(c, &id, after, limit)?)
         })
         .await?;
-    let body: Vec<Value> = rows.iter().map(|m| m.to_json()).collect();
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 #[utoipa::path(
@@ -127,8 +125,7 @@ pub async fn usage(
     let rows = state
         .read(move |c| Ok(q::usage(c, &id, after, limit)?))
         .await?;
-    let body: Vec<Value> = rows.iter().map(|u| u.to_json()).collect();
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// `POST /api/sessions/{id}/token-usage` → 201 + `token_usage`, `session_updated`.

@@ -5,12 +5,11 @@ use super::extract::Body;
 use super::{written, AppState};
 use crate::access::Role;
 use crate::db::access as q;
-use crate::domain::collaborators::{CollaboratorCommand, Invite};
+use crate::domain::collaborators::{Collaborator, CollaboratorCommand, Invite};
 use crate::domain::Command;
 use crate::error::AppResult;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::Value;
 
 /// `PATCH …/collaborators/{cid}` body.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -38,7 +37,10 @@ pub async fn list(
     let who = state.caller(&req).await?;
     state.check_read(&who, &id).await?;
     let rows = state.read(move |c| Ok(q::collaborators(c, &id)?)).await?;
-    let body: Vec<Value> = rows.iter().map(|(c, u)| c.to_json(u.as_ref())).collect();
+    let body: Vec<Collaborator> = rows
+        .into_iter()
+        .map(|(c, u)| Collaborator::new(c, u))
+        .collect();
     Ok(HttpResponse::Ok().json(body))
 }
 

@@ -118,15 +118,8 @@ pub async fn history(
     query: web::Query<HistoryQuery>,
 ) -> AppResult<HttpResponse> {
     state.admin(&req).await?;
-    let samples: Vec<_> = state
-        .stats
-        .history()
-        .after(query.after.unwrap_or(i64::MIN))
-        .iter()
-        .map(|s| s.to_json())
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "interval_ms": crate::history::SAMPLE_EVERY.as_millis() as u64,
-        "samples": samples,
-    })))
+    Ok(HttpResponse::Ok().json(super::openapi::schemas::History {
+        interval_ms: crate::history::SAMPLE_EVERY.as_millis() as i64,
+        samples: state.stats.history().after(query.after.unwrap_or(i64::MIN)),
+    }))
 }

@@ -7,33 +7,12 @@ use crate::domain::{projects, Command};
 use crate::error::{AppError, AppResult};
 use crate::types::new_id;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::Value;
-
-/// `POST /api/projects` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[schema(as = NewProject)]
-pub struct CreateBody {
-    /// 1–200 characters, not blank.
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    name: String,
-}
-
-/// `PATCH /api/projects/{id}` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[schema(as = ProjectPatch)]
-pub struct UpdateBody {
-    /// A new name: 1–200 characters, not blank.
-    #[serde(default)]
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    name: Option<String>,
-}
 
 /// `POST /api/projects` → 201 with `id`.
 #[utoipa::path(
     post, path = "/api/projects", tag = "projects",
     params(super::openapi::WriteHeaders),
-    request_body = CreateBody,
+    request_body = projects::Create,
     responses(
         (status = 201, description = "Created, with `project_created`", body = super::openapi::schemas::Written<super::openapi::schemas::Project>),
         super::openapi::errors::WriteErrors,
@@ -42,11 +21,11 @@ pub struct UpdateBody {
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Body<CreateBody>,
+    body: Body<projects::Create>,
 ) -> AppResult<HttpResponse> {
     let command = Command::CreateProject(projects::Create {
         id: new_id(),
-        name: body.0.name,
+        ..body.0
     });
     Ok(written(state.execute(&req, command).await?))
 }
@@ -64,8 +43,7 @@ pub async fn create(
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
     state.caller(&req).await?;
     let rows = state.read(|c| Ok(q::list(c)?)).await?;
-    let body: Vec<Value> = rows.iter().map(|p| p.to_json()).collect();
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// `GET /api/projects/{id}`.
@@ -87,14 +65,14 @@ pub async fn get(
     let found = state
         .read(move |c| q::find(c, &id)?.ok_or_else(|| AppError::not_found("project", &id)))
         .await?;
-    Ok(HttpResponse::Ok().json(found.to_json()))
+    Ok(HttpResponse::Ok().json(found))
 }
 
 /// `PATCH /api/projects/{id}` `{name?}`.
 #[utoipa::path(
     patch, path = "/api/projects/{id}", tag = "projects",
     params(("id" = String, Path, description = "The project"), super::openapi::WriteHeaders),
-    request_body = Option<UpdateBody>,
+    request_body = Option<projects::Update>,
     responses(
         (status = 200, description = "Renamed, with `project_updated` and `session_updated` for each of its sessions", body = super::openapi::schemas::Written<super::openapi::schemas::Project>),
         super::openapi::errors::ResourceWriteErrors,
@@ -104,11 +82,11 @@ pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: Body<UpdateBody>,
+    body: Body<projects::Update>,
 ) -> AppResult<HttpResponse> {
     let command = Command::UpdateProject(projects::Update {
         id: id.into_inner(),
-        name: body.0.name,
+        ..body.0
     });
     Ok(written(state.execute(&req, command).await?))
 }

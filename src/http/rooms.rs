@@ -8,14 +8,12 @@ use crate::db::{access as aq, events, DbConn};
 use crate::domain::{rooms, Command};
 use crate::error::{AppError, AppResult};
 use crate::types::{Delivery, RoomKind, RoomName};
+use crate::validate::page_limit;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// Default and largest page of `GET /api/rooms/{room}/events`.
-const DEFAULT_LIMIT: i64 = 100;
-const MAX_LIMIT: i64 = 1000;
 /// A listing stops adding events once its body is this large.
 const MAX_LIST_BYTES: usize = 8 * 1024 * 1024;
 
@@ -105,7 +103,7 @@ pub async fn list(
     if since < 0 {
         return Err(AppError::Validation("since must be 0 or more".into()));
     }
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let limit = page_limit(query.limit);
     let body = state
         .read(move |c| Ok(render_page(c, &room, &who, since, limit)?))
         .await?;

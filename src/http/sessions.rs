@@ -100,8 +100,7 @@ pub async fn list(
             Ok(snapshot::readable(c, all, &who)?)
         })
         .await?;
-    let body: Vec<Value> = rows.iter().map(|s| s.to_json()).collect();
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 #[utoipa::path(
@@ -125,7 +124,7 @@ pub async fn get(
     let found = state
         .read(move |c| q::find(c, &id)?.ok_or_else(|| AppError::not_found("session", &id)))
         .await?;
-    Ok(HttpResponse::Ok().json(found.to_json()))
+    Ok(HttpResponse::Ok().json(found))
 }
 
 #[utoipa::path(

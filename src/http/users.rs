@@ -9,31 +9,14 @@ use crate::domain::{users::NewUser, Command};
 use crate::error::{AppError, AppResult};
 use crate::types::new_id;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
-
-/// `POST /api/users` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[schema(as = NewUser)]
-pub struct CreateBody {
-    /// `name@host`, at most 254 characters; unique.
-    #[schema(max_length = 254, pattern = "^[!-?A-~]+@[!-~]+$")]
-    email: String,
-    /// At most 200 characters.
-    #[serde(default)]
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    name: Option<String>,
-    /// Whether the user is an admin (default false).
-    #[serde(default)]
-    admin: bool,
-}
+use serde_json::Value;
 
 /// `POST /api/users` → 201 `{id, email, name, admin, token}`. Users are not
 /// broadcast, so there are no `events`.
 #[utoipa::path(
     post, path = "/api/users", tag = "users",
     params(super::openapi::TokenHeaders),
-    request_body = CreateBody,
+    request_body = NewUser,
     responses(
         (status = 201, description = "The user and its token (shown once); admins only", body = super::openapi::schemas::UserWithToken),
         super::openapi::errors::WriteErrors,
@@ -42,17 +25,14 @@ pub struct CreateBody {
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Body<CreateBody>,
+    body: Body<NewUser>,
 ) -> AppResult<HttpResponse> {
     refuse_key(&req)?;
-    let b = body.0;
     let token = auth::new_token()?;
     let command = Command::CreateUser(NewUser {
         id: new_id(),
-        email: b.email,
-        name: b.name,
-        admin: b.admin,
         token_hash: auth::hash_token(&token),
+        ..body.0
     });
     let mut user = state.execute(&req, command).await?.body;
     user.insert("token".into(), Value::String(token));
@@ -84,9 +64,12 @@ fn refuse_key(req: &HttpRequest) -> AppResult<()> {
 )]
 pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
     let who = state.caller(&req).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "id": who.user_id, "email": who.email, "name": who.name, "admin": who.admin,
-    })))
+    Ok(HttpResponse::Ok().json(super::openapi::schemas::Me {
+        id: who.user_id.clone(),
+        email: who.email.clone(),
+        name: who.name.clone(),
+        admin: who.admin,
+    }))
 }
 
 /// `DELETE /api/users/{id}` (admins) → `{id}`.

@@ -1,43 +1,20 @@
 //! `/api/broadcast/…`: work items (seed 003) and their audit trail.
 
 use super::extract::Body;
+use super::openapi::schemas::AuditRow;
 use super::{written, AppState};
 use crate::db::work as q;
-use crate::db::work::NoteKind;
-use crate::domain::work::{FeatureFields, WorkCommand};
+use crate::domain::work::{AddComment, AddLink, FeatureFields, SaveNote, SetStatus, WorkCommand};
 use crate::domain::Command;
 use crate::error::AppResult;
 use crate::time::rfc3339;
+use crate::validate::page_limit;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::{json, Value};
-
-/// Default and largest page of the audit trail.
-const DEFAULT_LIMIT: i64 = 100;
-const MAX_LIMIT: i64 = 1000;
+use serde_json::Value;
 
 async fn run(state: &AppState, req: &HttpRequest, command: WorkCommand) -> AppResult<HttpResponse> {
     Ok(written(state.execute(req, Command::Work(command)).await?))
-}
-
-/// `POST /api/broadcast/features/{id}` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct FeatureBody {
-    /// 1–200 characters (default: the id).
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    title: Option<String>,
-    /// A label (default `todo`).
-    #[schema(pattern = "^[A-Za-z0-9_.: -]{1,64}$")]
-    status: Option<String>,
-    /// Up to 100,000 characters.
-    #[schema(max_length = 100000)]
-    description: Option<String>,
-    /// Labels.
-    #[schema(inline, value_type = Option<Vec<super::openapi::schemas::Label>>)]
-    tags: Option<Vec<String>>,
-    /// A label.
-    #[schema(pattern = "^[A-Za-z0-9_.: -]{1,64}$")]
-    priority: Option<String>,
 }
 
 /// `POST /api/broadcast/features/{id}`: 201 + `feature_created` the first time,
@@ -45,7 +22,7 @@ pub struct FeatureBody {
 #[utoipa::path(
     post, path = "/api/broadcast/features/{id}", tag = "work items",
     params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
-    request_body = Option<FeatureBody>,
+    request_body = Option<FeatureFields>,
     responses(
         (status = 201, description = "Created, with `feature_created`", body = super::openapi::schemas::Written<super::openapi::schemas::Feature>),
         (status = 200, description = "Updated, with `feature_updated` (and `status_changed`)", body = super::openapi::schemas::Written<super::openapi::schemas::Feature>),
@@ -56,33 +33,22 @@ pub async fn save_feature(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: Body<FeatureBody>,
+    body: Body<FeatureFields>,
 ) -> AppResult<HttpResponse> {
-    let b = body.0;
-    let fields = FeatureFields {
-        id: id.into_inner(),
-        title: b.title,
-        status: b.status,
-        description: b.description,
-        tags: b.tags,
-        priority: b.priority,
-    };
-    run(&state, &req, WorkCommand::Feature(fields)).await
-}
-
-/// `…/status` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct StatusBody {
-    /// A label.
-    #[schema(pattern = "^[A-Za-z0-9_.: -]{1,64}$")]
-    new_status: String,
+    let id = id.into_inner();
+    run(
+        &state,
+        &req,
+        WorkCommand::Feature(FeatureFields { id, ..body.0 }),
+    )
+    .await
 }
 
 /// `POST /api/broadcast/features/{id}/status` → 200 + `status_changed`.
 #[utoipa::path(
     post, path = "/api/broadcast/features/{id}/status", tag = "work items",
     params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
-    request_body = StatusBody,
+    request_body = SetStatus,
     responses(
         (status = 200, description = "Changed, with `status_changed`", body = super::openapi::schemas::Written<super::openapi::schemas::Feature>),
         super::openapi::errors::ResourceWriteErrors,
@@ -92,31 +58,22 @@ pub async fn set_status(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: Body<StatusBody>,
+    body: Body<SetStatus>,
 ) -> AppResult<HttpResponse> {
-    let command = WorkCommand::Status {
-        id: id.into_inner(),
-        new_status: body.0.new_status,
-    };
-    run(&state, &req, command).await
-}
-
-/// `…/links` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct LinkBody {
-    /// The feature linked to (need not exist).
-    #[schema(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
-    linked_feature_id: String,
-    /// A label.
-    #[schema(pattern = "^[A-Za-z0-9_.: -]{1,64}$")]
-    link_type: String,
+    let id = id.into_inner();
+    run(
+        &state,
+        &req,
+        WorkCommand::Status(SetStatus { id, ..body.0 }),
+    )
+    .await
 }
 
 /// `POST /api/broadcast/features/{id}/links` → 201 + `link_added`.
 #[utoipa::path(
     post, path = "/api/broadcast/features/{id}/links", tag = "work items",
     params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
-    request_body = LinkBody,
+    request_body = AddLink,
     responses(
         (status = 201, description = "Linked, with `link_added`", body = super::openapi::schemas::Written<super::openapi::schemas::Link>),
         super::openapi::errors::ResourceWriteErrors,
@@ -126,33 +83,17 @@ pub async fn add_link(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: Body<LinkBody>,
+    body: Body<AddLink>,
 ) -> AppResult<HttpResponse> {
-    let b = body.0;
-    let command = WorkCommand::Link {
-        id: id.into_inner(),
-        linked_feature_id: b.linked_feature_id,
-        link_type: b.link_type,
-    };
-    run(&state, &req, command).await
-}
-
-/// `…/comments` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct CommentBody {
-    /// 1–100,000 characters.
-    #[schema(min_length = 1, max_length = 100000)]
-    comment_text: String,
-    /// 1–200 characters, not blank (default: `X-Agent-ID`).
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    author: Option<String>,
+    let id = id.into_inner();
+    run(&state, &req, WorkCommand::Link(AddLink { id, ..body.0 })).await
 }
 
 /// `POST /api/broadcast/features/{id}/comments` → 201 + `comment_added`.
 #[utoipa::path(
     post, path = "/api/broadcast/features/{id}/comments", tag = "work items",
     params(("id" = String, Path, description = "The feature", pattern = "^[A-Za-z0-9_.-]{1,100}$"), super::openapi::WorkHeaders),
-    request_body = CommentBody,
+    request_body = AddComment,
     responses(
         (status = 201, description = "Added, with `comment_added`", body = super::openapi::schemas::Written<super::openapi::schemas::Comment>),
         super::openapi::errors::ResourceWriteErrors,
@@ -162,15 +103,15 @@ pub async fn add_comment(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: Body<CommentBody>,
+    body: Body<AddComment>,
 ) -> AppResult<HttpResponse> {
-    let b = body.0;
-    let command = WorkCommand::Comment {
-        id: id.into_inner(),
-        comment_text: b.comment_text,
-        author: b.author,
-    };
-    run(&state, &req, command).await
+    let id = id.into_inner();
+    run(
+        &state,
+        &req,
+        WorkCommand::Comment(AddComment { id, ..body.0 }),
+    )
+    .await
 }
 
 /// `DELETE /api/broadcast/features/{id}` → 200 + `feature_deleted`.
@@ -193,30 +134,6 @@ pub async fn delete_feature(
     run(&state, &req, command).await
 }
 
-/// Track (`{title, description}`) or spike (`{title, findings}`) body.
-#[derive(Deserialize)]
-pub struct NoteBody {
-    title: String,
-    #[serde(default, alias = "findings")]
-    description: String,
-}
-
-async fn save_note(
-    state: &AppState,
-    req: &HttpRequest,
-    kind: NoteKind,
-    id: String,
-    body: NoteBody,
-) -> AppResult<HttpResponse> {
-    let command = WorkCommand::Note {
-        kind,
-        id,
-        title: body.title,
-        text: body.description,
-    };
-    run(state, req, command).await
-}
-
 /// `POST /api/broadcast/tracks/{id}` → `track_updated` (201 the first time).
 #[utoipa::path(
     post, path = "/api/broadcast/tracks/{id}", tag = "work items",
@@ -232,9 +149,10 @@ pub async fn save_track(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: Body<NoteBody>,
+    body: Body<SaveNote>,
 ) -> AppResult<HttpResponse> {
-    save_note(&state, &req, NoteKind::Track, id.into_inner(), body.0).await
+    let id = id.into_inner();
+    run(&state, &req, WorkCommand::Track(SaveNote { id, ..body.0 })).await
 }
 
 /// `POST /api/broadcast/spikes/{id}` → `spike_updated` (201 the first time).
@@ -252,9 +170,10 @@ pub async fn save_spike(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: Body<NoteBody>,
+    body: Body<SaveNote>,
 ) -> AppResult<HttpResponse> {
-    save_note(&state, &req, NoteKind::Spike, id.into_inner(), body.0).await
+    let id = id.into_inner();
+    run(&state, &req, WorkCommand::Spike(SaveNote { id, ..body.0 })).await
 }
 
 /// Audit trail filters.
@@ -292,7 +211,7 @@ pub async fn audit(
         resource_id,
         limit,
     } = query.into_inner();
-    let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let limit = page_limit(limit);
     let rows = state
         .read(move |c| {
             Ok(q::audit(
@@ -303,14 +222,17 @@ pub async fn audit(
             )?)
         })
         .await?;
-    let body: Vec<Value> = rows
-        .iter()
-        .map(|e| {
-            json!({"event_id": e.id, "event_type": e.event_type, "resource_id": e.resource_id,
-                   "resource_type": e.resource_type, "agent_id": e.agent_id,
-                   "session_id": e.origin_session_id,
-                   "payload": serde_json::from_str::<Value>(&e.payload).unwrap_or(Value::Null),
-                   "timestamp": rfc3339(e.created_at)})
+    let body: Vec<AuditRow> = rows
+        .into_iter()
+        .map(|e| AuditRow {
+            event_id: e.id,
+            payload: serde_json::from_str(&e.payload).unwrap_or(Value::Null),
+            event_type: e.event_type,
+            resource_id: e.resource_id,
+            resource_type: e.resource_type,
+            agent_id: e.agent_id,
+            session_id: e.origin_session_id,
+            timestamp: rfc3339(e.created_at),
         })
         .collect();
     Ok(HttpResponse::Ok().json(body))

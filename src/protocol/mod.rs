@@ -113,10 +113,18 @@ impl Answer {
 }
 
 /// A frame's JSON text. The frames are structs of strings, numbers and
-/// JSON values, which always serialise.
+/// JSON values, which always serialise; were one ever not to, the failure is
+/// logged and the client gets an `internal` error frame, never an empty one.
 pub(crate) fn to_json(frame: &impl Serialize) -> String {
-    serde_json::to_string(frame).unwrap_or_default()
+    serde_json::to_string(frame).unwrap_or_else(|e| {
+        log::error!("a frame did not serialise: {e}");
+        INTERNAL_ERROR_FRAME.to_string()
+    })
 }
+
+/// The `error` frame of an internal error (`AppError::Internal`'s frame).
+const INTERNAL_ERROR_FRAME: &str =
+    r#"{"type":"error","code":"internal","message":"internal error"}"#;
 
 #[cfg(test)]
 mod tests {
@@ -137,6 +145,13 @@ mod tests {
         assert_eq!(m, ClientMessage::Ping);
         assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"dance"}"#).is_err());
         assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"subscribe"}"#).is_err());
+    }
+
+    #[test]
+    fn the_fallback_frame_is_the_internal_error_frame() {
+        let frame: serde_json::Value = serde_json::from_str(INTERNAL_ERROR_FRAME).unwrap();
+        let err = crate::error::AppError::Internal("detail".into());
+        assert_eq!(frame, err.ws_frame());
     }
 
     #[test]

@@ -22,6 +22,10 @@ use std::sync::Arc;
 /// Largest payload sent; PostgreSQL refuses 8000 bytes and more.
 pub const MAX_PAYLOAD: usize = 7900;
 
+/// "Catch up on everything", from no node in particular: what is sent if a
+/// wake-up cannot be encoded.
+const EVERYTHING: &str = r#"{"n":"","x":true}"#;
+
 /// One committed group, as other nodes learn of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Wake {
@@ -97,7 +101,12 @@ impl Wake {
             tokens: Vec::new(),
             everything: true,
         };
-        serde_json::to_string(&bare).unwrap_or_default()
+        serde_json::to_string(&bare).unwrap_or_else(|e| {
+            // A string and a flag always serialise; were they ever not to,
+            // the other nodes still learn that something committed.
+            log::error!("cannot encode a wake-up: {e}; sending {EVERYTHING}");
+            EVERYTHING.to_string()
+        })
     }
 
     /// Reads a payload; anything unreadable means "catch up on everything"
@@ -183,5 +192,12 @@ mod tests {
     fn unreadable_payloads_ask_for_everything() {
         assert!(Wake::decode("not json").everything);
         assert!(Wake::decode("{\"n\":1}").everything);
+    }
+
+    #[test]
+    fn the_fallback_payload_means_catch_up_on_everything() {
+        let wake = Wake::decode(EVERYTHING);
+        assert!(wake.everything);
+        assert_eq!(wake.heads, None);
     }
 }

@@ -2,17 +2,17 @@
 //! paths, `/socket.io` without its slash). One handler carries one
 //! annotation, so these stand-ins carry the others; they are never called.
 
-#![allow(dead_code, reason = "annotation carriers, never called")]
+#![expect(dead_code, reason = "annotation carriers, never called")]
 
 use super::errors;
 use super::schemas::{Message, Project, Written};
+use crate::domain::projects;
 use crate::http::openapi::WriteHeaders;
-use crate::http::projects::CreateBody;
 
 /// `POST /projects`: `POST /api/projects` under seed 004's path.
 #[utoipa::path(
     post, path = "/projects", tag = "aliases", params(WriteHeaders),
-    request_body = CreateBody,
+    request_body = projects::Create,
     responses(
         (status = 201, description = "Created, with `project_created`", body = Written<Project>),
         (status = 400, response = errors::BadRequest),

@@ -2,12 +2,18 @@
 //! and spikes. Their events go to `broadcasts`, and to the session room named
 //! by `X-Session-ID` when the writer sends one.
 
+mod wire;
+
+pub use wire::{Spike, Track};
+
 use super::Tx;
 use crate::db::work::{self as q, Feature, Note, NoteKind};
 use crate::error::{AppError, AppResult};
 use crate::types::{validate_id, RoomName};
 use crate::validate;
+use serde::Deserialize;
 use serde_json::{json, Value};
+use wire::note_json;
 
 /// Longest description, findings or comment, in characters.
 pub const MAX_TEXT_CHARS: usize = 100_000;
@@ -16,21 +22,91 @@ pub const MAX_LABEL: usize = 64;
 /// Status of a feature created without one.
 pub const DEFAULT_STATUS: &str = "todo";
 
-/// `POST /api/broadcast/features/{id}`: fields to set (others kept).
-#[derive(Debug, Clone, Default)]
+/// `POST /api/broadcast/features/{id}` body: fields to set (others kept).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = FeatureBody)]
 pub struct FeatureFields {
-    /// Feature id.
+    /// Feature id (from the path).
+    #[serde(skip)]
+    pub id: String,
+    /// 1–200 characters (default: the id).
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    pub title: Option<String>,
+    /// A label (default `todo`).
+    #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9_.: -]{1,64}$")]
+    pub status: Option<String>,
+    /// Up to 100,000 characters.
+    #[serde(default)]
+    #[schema(max_length = 100000)]
+    pub description: Option<String>,
+    /// Labels.
+    #[serde(default)]
+    #[schema(inline, value_type = Option<Vec<crate::http::openapi::schemas::Label>>)]
+    pub tags: Option<Vec<String>>,
+    /// A label.
+    #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9_.: -]{1,64}$")]
+    pub priority: Option<String>,
+}
+
+/// `…/status` body.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = StatusBody)]
+pub struct SetStatus {
+    /// Feature id (from the path).
+    #[serde(skip)]
+    pub id: String,
+    /// A label.
+    #[schema(pattern = "^[A-Za-z0-9_.: -]{1,64}$")]
+    pub new_status: String,
+}
+
+/// `…/links` body.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = LinkBody)]
+pub struct AddLink {
+    /// Feature id (from the path).
+    #[serde(skip)]
+    pub id: String,
+    /// The feature linked to (need not exist).
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
+    pub linked_feature_id: String,
+    /// A label (`depends_on`, `blocks`, …).
+    #[schema(pattern = "^[A-Za-z0-9_.: -]{1,64}$")]
+    pub link_type: String,
+}
+
+/// `…/comments` body.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = CommentBody)]
+pub struct AddComment {
+    /// Feature id (from the path).
+    #[serde(skip)]
+    pub id: String,
+    /// 1–100,000 characters.
+    #[schema(min_length = 1, max_length = 100000)]
+    pub comment_text: String,
+    /// 1–200 characters, not blank (default: `X-Agent-ID`).
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    pub author: Option<String>,
+}
+
+/// A track (`{title, description}`) or spike (`{title, findings}`) body;
+/// either name of the text is read on both routes. Described per route by
+/// `schemas::TrackBody` and `schemas::SpikeBody`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SaveNote {
+    /// Its id (from the path).
+    #[serde(skip)]
     pub id: String,
     /// Title.
-    pub title: Option<String>,
-    /// Status.
-    pub status: Option<String>,
-    /// Description.
-    pub description: Option<String>,
-    /// Tags.
-    pub tags: Option<Vec<String>>,
-    /// Priority.
-    pub priority: Option<String>,
+    pub title: String,
+    /// Description (tracks) or findings (spikes); default empty.
+    #[serde(default, rename = "description", alias = "findings")]
+    pub text: String,
 }
 
 /// A write to a work item.
@@ -39,67 +115,33 @@ pub enum WorkCommand {
     /// Create or update a feature.
     Feature(FeatureFields),
     /// `…/status {new_status}`.
-    Status {
-        /// Feature id.
-        id: String,
-        /// New status.
-        new_status: String,
-    },
+    Status(SetStatus),
     /// `…/links {linked_feature_id, link_type}`.
-    Link {
-        /// Feature id.
-        id: String,
-        /// The other feature.
-        linked_feature_id: String,
-        /// `depends_on`, `blocks`, ….
-        link_type: String,
-    },
+    Link(AddLink),
     /// `…/comments {comment_text, author?}`.
-    Comment {
-        /// Feature id.
-        id: String,
-        /// The comment.
-        comment_text: String,
-        /// Defaults to `X-Agent-ID`.
-        author: Option<String>,
-    },
+    Comment(AddComment),
     /// `DELETE /api/broadcast/features/{id}`.
     DeleteFeature {
         /// Feature id.
         id: String,
     },
-    /// `POST /api/broadcast/tracks/{id}` or `…/spikes/{id}`.
-    Note {
-        /// Track or spike.
-        kind: NoteKind,
-        /// Its id.
-        id: String,
-        /// Title.
-        title: String,
-        /// Description or findings.
-        text: String,
-    },
+    /// `POST /api/broadcast/tracks/{id}`.
+    Track(SaveNote),
+    /// `POST /api/broadcast/spikes/{id}`.
+    Spike(SaveNote),
 }
 
 impl WorkCommand {
     /// The kind and id of the work item written.
     pub fn item(&self) -> (&'static str, &str) {
         match self {
-            WorkCommand::Feature(f) => ("feature", &f.id),
-            WorkCommand::Status { id, .. }
-            | WorkCommand::Link { id, .. }
-            | WorkCommand::Comment { id, .. }
+            WorkCommand::Feature(FeatureFields { id, .. })
+            | WorkCommand::Status(SetStatus { id, .. })
+            | WorkCommand::Link(AddLink { id, .. })
+            | WorkCommand::Comment(AddComment { id, .. })
             | WorkCommand::DeleteFeature { id } => ("feature", id),
-            WorkCommand::Note {
-                kind: NoteKind::Track,
-                id,
-                ..
-            } => ("track", id),
-            WorkCommand::Note {
-                kind: NoteKind::Spike,
-                id,
-                ..
-            } => ("spike", id),
+            WorkCommand::Track(n) => ("track", &n.id),
+            WorkCommand::Spike(n) => ("spike", &n.id),
         }
     }
 }
@@ -148,7 +190,7 @@ pub fn apply(tx: &mut Tx<'_>, command: &WorkCommand) -> AppResult<(bool, Value)>
     tx.lock(kind, id)?;
     match command {
         WorkCommand::Feature(f) => save_feature(tx, f, &rooms),
-        WorkCommand::Status { id, new_status } => {
+        WorkCommand::Status(SetStatus { id, new_status }) => {
             label("new_status", new_status)?;
             let mut row = existing(tx, id)?;
             let old = std::mem::replace(&mut row.status, new_status.clone());
@@ -156,13 +198,13 @@ pub fn apply(tx: &mut Tx<'_>, command: &WorkCommand) -> AppResult<(bool, Value)>
             q::save_feature(tx.conn, &row, true)?;
             let payload = json!({"feature_id": id, "old_status": old, "new_status": new_status});
             tx.emit("status_changed", ("feature", id), &payload, &rooms, false)?;
-            Ok((false, row.to_json()))
+            Ok((false, serde_json::to_value(row)?))
         }
-        WorkCommand::Link {
+        WorkCommand::Link(AddLink {
             id,
             linked_feature_id,
             link_type,
-        } => {
+        }) => {
             validate_id("linked_feature_id", linked_feature_id)?;
             label("link_type", link_type)?;
             existing(tx, id)?;
@@ -172,11 +214,11 @@ pub fn apply(tx: &mut Tx<'_>, command: &WorkCommand) -> AppResult<(bool, Value)>
             tx.emit("link_added", ("feature", id), &payload, &rooms, false)?;
             Ok((true, payload))
         }
-        WorkCommand::Comment {
+        WorkCommand::Comment(AddComment {
             id,
             comment_text,
             author,
-        } => {
+        }) => {
             if comment_text.is_empty() {
                 return Err(AppError::Validation(
                     "comment_text must not be empty".into(),
@@ -200,12 +242,8 @@ pub fn apply(tx: &mut Tx<'_>, command: &WorkCommand) -> AppResult<(bool, Value)>
             tx.emit("feature_deleted", ("feature", id), &payload, &rooms, false)?;
             Ok((false, json!({"id": id})))
         }
-        WorkCommand::Note {
-            kind,
-            id,
-            title,
-            text,
-        } => save_note(tx, *kind, id, title, text, &rooms),
+        WorkCommand::Track(n) => save_note(tx, NoteKind::Track, n, &rooms),
+        WorkCommand::Spike(n) => save_note(tx, NoteKind::Spike, n, &rooms),
     }
 }
 
@@ -258,7 +296,7 @@ fn save_feature(
     }
     row.updated_at = tx.ctx.now;
     q::save_feature(tx.conn, &row, before.is_some())?;
-    let body = row.to_json();
+    let body = serde_json::to_value(&row)?;
     let resource = ("feature", f.id.as_str());
     match &before {
         None => tx.emit("feature_created", resource, &body, rooms, false)?,
@@ -277,24 +315,23 @@ fn save_feature(
 fn save_note(
     tx: &mut Tx<'_>,
     kind: NoteKind,
-    id: &str,
-    title: &str,
-    text: &str,
+    n: &SaveNote,
     rooms: &[RoomName],
 ) -> AppResult<(bool, Value)> {
+    let id = n.id.as_str();
     validate_id("id", id)?;
-    validate::name("title", title, false)?;
-    long_text(kind.text_field(), text)?;
+    validate::name("title", &n.title, false)?;
+    long_text(kind.text_field(), &n.text)?;
     let before = q::find_note(tx.conn, kind, id)?;
     let note = Note {
         id: id.to_string(),
-        title: title.to_string(),
-        text: text.to_string(),
+        title: n.title.clone(),
+        text: n.text.clone(),
         created_at: before.as_ref().map_or(tx.ctx.now, |b| b.created_at),
         updated_at: tx.ctx.now,
     };
     q::save_note(tx.conn, kind, &note, before.is_some())?;
-    let body = note.to_json(kind);
+    let body = note_json(kind, note)?;
     let (event, resource) = match kind {
         NoteKind::Track => ("track_updated", "track"),
         NoteKind::Spike => ("spike_updated", "spike"),
