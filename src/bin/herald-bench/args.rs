@@ -18,6 +18,9 @@ OPTIONS:
     --room-per-writer   writes: writer i uses room NAME-w<i> instead of sharing NAME
     --bulk N            writes: each request publishes N events (1-1000) through
                         POST /api/rooms/events:batch instead of one event each
+    --write-rate R      writes: R requests per second in all, spread over the
+                        writers on a fixed schedule (default: back to back), for
+                        the latency of single writes at a given load
     --server-pid PID    read the server's RSS and CPU time from /proc/PID
     --connect-rate C    fanout: WebSocket connections opened per second (default 2000)
     --socketio          fanout: clients speak Socket.IO over /socket.io/ (WebSocket
@@ -77,6 +80,8 @@ pub struct Args {
     pub churn: Option<f64>,
     /// Events per request through the batch route (writes).
     pub bulk: Option<usize>,
+    /// Requests per second in all, paced (writes); `None`: back to back.
+    pub write_rate: Option<f64>,
 }
 
 impl Default for Args {
@@ -96,6 +101,7 @@ impl Default for Args {
             subscribe_urls: Vec::new(),
             churn: None,
             bulk: None,
+            write_rate: None,
         }
     }
 }
@@ -110,8 +116,9 @@ pub enum Command {
 }
 
 /// Options that take a value.
-const VALUE_OPTIONS: [&str; 12] = [
+const VALUE_OPTIONS: [&str; 13] = [
     "--bulk",
+    "--write-rate",
     "--churn",
     "--subscribe-url",
     "--url",
@@ -204,6 +211,7 @@ fn apply(args: &mut Args, name: &str, value: &str) -> Result<(), String> {
         "--server-pid" => args.server_pid = Some(number(name, value)?),
         "--connect-rate" => args.connect_rate = positive(name, value)?,
         "--churn" => args.churn = Some(positive(name, value)?),
+        "--write-rate" => args.write_rate = Some(positive(name, value)?),
         "--bulk" => {
             let n: usize = number(name, value)?;
             if !(1..=1000).contains(&n) {
@@ -250,6 +258,7 @@ mod tests {
         assert_eq!(run("--churn 50")?.churn, Some(50.0));
         assert!(run("--churn 5 --socketio").is_err());
         assert_eq!(run("--mode writes --bulk 1000")?.bulk, Some(1000));
+        assert_eq!(run("--mode writes --write-rate 1000")?.write_rate, Some(1000.0));
         Ok(())
     }
 
@@ -263,6 +272,7 @@ mod tests {
         assert!(run("--writers 0").is_err());
         assert!(run("--bulk 0").is_err());
         assert!(run("--bulk 1001").is_err());
+        assert!(run("--write-rate 0").is_err());
         assert!(run("--clients -3").is_err());
     }
 }

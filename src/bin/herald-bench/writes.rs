@@ -28,6 +28,8 @@ pub struct WritesReport {
     pub rooms: String,
     /// Events per request (1 without `--bulk`).
     pub events_per_request: usize,
+    /// Requests per second asked for (`--write-rate`); `None`: back to back.
+    pub write_rate: Option<f64>,
     /// Requested duration, seconds.
     pub secs: f64,
     /// Measured duration until the last answer, seconds.
@@ -77,7 +79,14 @@ pub async fn run(args: &Args, target: &Target) -> crate::Result<()> {
             Some(n) => (target.batch_path(), Some((room.clone(), n))),
             None => (target.events_path(room), None),
         };
-        handles.push(tokio::spawn(writer(conn, path, bulk, deadline)));
+        // Each writer's share of the rate, its first send staggered so the
+        // writers do not send in step.
+        let pace = args.write_rate.map(|rate| {
+            let every = Duration::from_secs_f64(args.writers as f64 / rate);
+            let offset = every.mul_f64(handles.len() as f64 / args.writers as f64);
+            (every, start + offset)
+        });
+        handles.push(tokio::spawn(writer(conn, path, bulk, pace, deadline)));
     }
     let mut total = RequestStats::default();
     for handle in handles {
@@ -94,6 +103,7 @@ pub async fn run(args: &Args, target: &Target) -> crate::Result<()> {
         writers: args.writers,
         rooms: room_text,
         events_per_request: per_request,
+        write_rate: args.write_rate,
         secs: args.secs,
         elapsed_s: elapsed,
         requests: total.ok + total.errors(),
@@ -134,17 +144,28 @@ fn rooms(args: &Args) -> (Vec<String>, String) {
     }
 }
 
-/// POSTs to `path` back to back until `deadline`: one event per request,
-/// or with `bulk` = (room, N) a batch of N events to that room.
+/// POSTs to `path` until `deadline`: one event per request, or with `bulk`
+/// = (room, N) a batch of N events to that room. Back to back, or with
+/// `pace` = (every, first) one request every `every` from `first` (late
+/// requests go at once; latency counts from the send).
 async fn writer(
     mut conn: HttpConn,
     path: String,
     bulk: Option<(String, usize)>,
+    pace: Option<(Duration, Instant)>,
     deadline: Instant,
 ) -> RequestStats {
     let mut stats = RequestStats::default();
     let mut n = 0u64;
+    let mut next = pace.map(|(_, first)| first);
     while Instant::now() < deadline {
+        if let (Some(at), Some((every, _))) = (next.as_mut(), pace) {
+            if *at >= deadline {
+                break;
+            }
+            tokio::time::sleep_until((*at).into()).await;
+            *at += every;
+        }
         let body = match &bulk {
             Some((room, size)) => batch_body(room, n, *size),
             None => event_body("bench", n),
