@@ -70,7 +70,11 @@ pub struct Auth {
     /// node (its cluster listener is down): every token is read from the
     /// database.
     trusted: AtomicBool,
+    /// Writes per second per token, one per event (batches).
     writes: Arc<RateLimiter>,
+    /// Keyed writes per second, whatever their events: a keyed write's
+    /// events are counted by the writer ([`Deferred`]), its attempts here.
+    keyed_attempts: RateLimiter,
 }
 
 impl Auth {
@@ -84,6 +88,7 @@ impl Auth {
             generation: AtomicU64::new(0),
             trusted: AtomicBool::new(true),
             writes: Arc::new(RateLimiter::new(settings.max_writes_per_second)),
+            keyed_attempts: RateLimiter::new(settings.max_writes_per_second),
         }
     }
 
@@ -181,6 +186,12 @@ impl Auth {
             return Ok(Charge::Free);
         }
         if keyed {
+            // Keyed requests still reach the writer at most at the rate
+            // (replays and refusals included), from a bucket of their own
+            // that the write bucket's debt does not drain.
+            if !self.keyed_attempts.allow(who.key(), 1, 1) {
+                return Err(rate_limited());
+            }
             return Ok(Charge::Deferred(Deferred {
                 limiter: self.writes.clone(),
                 key: who.key().to_string(),

@@ -9,7 +9,7 @@
 
 mod support;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -346,4 +346,26 @@ async fn a_session_snapshot_after_navigation_carries_the_agent_metadata() {
     assert_eq!(renamed["payload"]["agent_id"], "claude-code");
     let (_, got) = get(&srv.url("/api/sessions/build-1")).await;
     assert_eq!(got["project_name"], "Landing");
+}
+
+#[actix_web::test]
+async fn a_tool_call_nested_deeper_than_subscribers_parse_is_refused() {
+    let srv = TestServer::start();
+    let (_pid, sid) = project_and_session(&srv).await;
+    let url = srv.url(&format!("/api/sessions/{sid}/tool-calls"));
+    let nested = |depth: usize| -> Value {
+        serde_json::from_str(&format!("{}{}", "[".repeat(depth), "]".repeat(depth))).unwrap()
+    };
+    let call = |id: &str, depth: usize| json!({"tool_call_id": id, "name": "Bash", "state": "input-available", "input": nested(depth)});
+    // The event payload wraps the input in one object: 64 in all pass.
+    let (st, body) = post(&url, call("tc-ok", 63)).await;
+    assert_eq!(st, 201, "{body}");
+    let got = post(&url, call("tc-deep", 100)).await;
+    assert_error(&got, 422, "validation_failed");
+    let (_, snap) = get(&srv.url(&format!("/api/sessions/{sid}/snapshot"))).await;
+    assert_eq!(
+        snap["tool_calls"].as_array().unwrap().len(),
+        1,
+        "nothing written"
+    );
 }

@@ -382,3 +382,28 @@ async fn a_bad_room_name_is_echoed_only_as_long_as_a_good_one() {
     let message = got.1["error"]["message"].as_str().unwrap();
     assert!(message.len() < 400, "{} bytes", message.len());
 }
+
+#[actix_web::test]
+async fn keyed_requests_reach_the_writer_at_most_at_the_rate() {
+    let srv = start_with_auth(|s| s.auth.max_writes_per_second = 5);
+    let user = create_user(&srv, "replays@example.com").await;
+    owned_session(&srv, &user, "s1").await;
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let url = srv.url(BATCH);
+    let body = json!([item("session:s1", 1)]);
+    let (st, _, _) = keyed(&user, &url, "once", &body).await;
+    assert_eq!(st, 201);
+    let mut statuses = std::collections::BTreeMap::new();
+    for i in 0..50 {
+        // Replays of the stored answer and fresh keys, back to back.
+        let key = if i % 2 == 0 {
+            "once".to_string()
+        } else {
+            format!("fresh-{i}")
+        };
+        let (st, _, _) = keyed(&user, &url, &key, &body).await;
+        *statuses.entry(st).or_insert(0) += 1;
+    }
+    let refused = statuses.get(&429).copied().unwrap_or(0);
+    assert!(refused >= 40, "{statuses:?}");
+}

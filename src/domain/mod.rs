@@ -290,6 +290,15 @@ impl Tx<'_> {
                  (events.max_payload_bytes)"
             )));
         }
+        // Whatever the route put in it (a tool call's input, a hook's tool
+        // response): subscribers must be able to parse it.
+        let depth = crate::validate::json_depth(payload.get());
+        if depth > crate::validate::MAX_JSON_DEPTH {
+            return Err(AppError::Validation(format!(
+                "the {event_type} payload would nest {depth} arrays and objects deep; at most {}",
+                crate::validate::MAX_JSON_DEPTH
+            )));
+        }
         let event = Event {
             id: 0,
             event_type: event_type.to_string(),
