@@ -258,7 +258,10 @@ mod tests {
         assert_eq!(run("--churn 50")?.churn, Some(50.0));
         assert!(run("--churn 5 --socketio").is_err());
         assert_eq!(run("--mode writes --bulk 1000")?.bulk, Some(1000));
-        assert_eq!(run("--mode writes --write-rate 1000")?.write_rate, Some(1000.0));
+        assert_eq!(
+            run("--mode writes --write-rate 1000")?.write_rate,
+            Some(1000.0)
+        );
         Ok(())
     }
 
