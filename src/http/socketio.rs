@@ -134,7 +134,7 @@ pub async fn get(
     }
     let token = q.token.as_deref();
     match (q.transport.as_deref(), q.sid.as_deref()) {
-        (Some("polling"), None) => match open(&state, &req, q.token.clone(), false) {
+        (Some("polling"), None) => match open(&state, &req, q.token, false) {
             Ok(handle) => poll(&handle, poll_limit(&state)).await,
             Err(refused) => actix_web::ResponseError::error_response(&refused),
         },
@@ -160,7 +160,7 @@ pub async fn get(
                 Err(e) => return refuse(3, &format!("Bad request: websocket: {e}")),
             };
             let handle = match sid {
-                None => match open(&state, &req, q.token.clone(), true) {
+                None => match open(&state, &req, q.token, true) {
                     Ok(handle) => handle,
                     Err(refused) => return actix_web::ResponseError::error_response(&refused),
                 },

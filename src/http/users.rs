@@ -86,8 +86,9 @@ pub async fn delete(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = id.into_inner();
-    let command = Command::DeleteUser { id: id.clone() };
+    let command = Command::DeleteUser {
+        id: id.into_inner(),
+    };
     let outcome = state.execute(&req, command).await?;
     Ok(HttpResponse::Ok().json(outcome.body))
 }
@@ -108,10 +109,9 @@ pub async fn replace_token(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     refuse_key(&req)?;
-    let id = id.into_inner();
     let token = auth::new_token()?;
     let command = Command::ReplaceToken {
-        id: id.clone(),
+        id: id.into_inner(),
         token_hash: auth::hash_token(&token),
     };
     let mut user = state.execute(&req, command).await?.body;

@@ -77,7 +77,7 @@ macro_rules! error_responses {
         #[doc = $description]
         #[derive(ToResponse)]
         #[response(description = $description)]
-        pub struct $name(#[allow(dead_code, reason = "a schema, never built")] ErrorBody);
+        pub struct $name(#[expect(dead_code, reason = "a schema, never built")] ErrorBody);
 
         impl $name {
             /// The HTTP status this response is documented under.

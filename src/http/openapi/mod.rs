@@ -238,7 +238,7 @@ pub async fn document(state: web::Data<AppState>) -> HttpResponse {
 /// idempotent).
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
-#[allow(
+#[expect(
     dead_code,
     reason = "documents headers that `extract::command_ctx` reads"
 )]
@@ -275,7 +275,7 @@ pub struct WriteHeaders {
 /// otherwise).
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
-#[allow(
+#[expect(
     dead_code,
     reason = "documents headers that `extract::command_ctx` reads"
 )]
@@ -311,7 +311,7 @@ pub struct WorkHeaders {
 /// replay could not give the token again.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
-#[allow(
+#[expect(
     dead_code,
     reason = "documents headers that `extract::command_ctx` reads"
 )]
