@@ -52,7 +52,7 @@ use actix::{Actor, Arbiter};
 use actix_web::{web, App, HttpServer};
 use actors::cluster::{self, Cluster, ClusterEnv};
 use actors::persistence::{self, Persistence};
-use actors::registry::{self, Registry};
+use actors::registry::{self, LiveRoomNames, Registry};
 use actors::room::RoomEnv;
 use config::Settings;
 use std::future::Future;
@@ -213,11 +213,17 @@ impl Core {
             retention: settings.events.retention_per_room,
             stats: stats.clone(),
         };
-        let registry =
-            Registry::start_in_arbiter(&rooms_thread.handle(), move |_| Registry::new(env));
+        let live = Arc::new(LiveRoomNames::default());
+        let registry_live = live.clone();
+        let registry = Registry::start_in_arbiter(&rooms_thread.handle(), move |_| {
+            Registry::new(env, registry_live)
+        });
         let retention = settings.events.retention_per_room;
         let writer_thread = Arbiter::new();
-        let writer_registry = registry.clone();
+        let writer_registry = registry::Handle {
+            addr: registry.clone(),
+            live,
+        };
         let cluster_url = match manager.backend() {
             db::Backend::Postgres(url) => Some(url.clone()),
             db::Backend::Sqlite(_) => None,

@@ -11,8 +11,53 @@ use crate::db::events::Committed as CommittedEvent;
 use crate::transport::{CLOSE_GOING_AWAY, CLOSE_UNAUTHORIZED};
 use crate::types::RoomName;
 use actix::prelude::*;
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+/// The names of the live rooms (those with a room actor), shared with the
+/// writer: a group that delivers to none of them and changed no access and
+/// no token is not sent to the registry, which would only drop it. The
+/// registry adds a room before the room reads its head, and the writer looks
+/// after its commit, so a room the writer did not see yet reads that commit
+/// from the log.
+#[derive(Debug, Default)]
+pub struct LiveRoomNames(RwLock<HashSet<RoomName>>);
+
+impl LiveRoomNames {
+    /// Whether any of `rooms` is live.
+    pub fn any<'a>(&self, mut rooms: impl Iterator<Item = &'a RoomName>) -> bool {
+        let live = self
+            .0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        !live.is_empty() && rooms.any(|room| live.contains(room))
+    }
+
+    fn insert(&self, room: &RoomName) {
+        let mut live = self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        live.insert(room.clone());
+    }
+
+    fn remove(&self, room: &RoomName) {
+        let mut live = self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        live.remove(room);
+    }
+}
+
+/// Where the writer reports commits: the registry, and which rooms it has.
+#[derive(Clone)]
+pub struct Handle {
+    /// The registry.
+    pub addr: Addr<Registry>,
+    /// Its live rooms.
+    pub live: Arc<LiveRoomNames>,
+}
 
 /// One live room.
 struct Entry {
@@ -34,6 +79,8 @@ struct Conn {
 /// Rooms by name, connections by id.
 pub struct Registry {
     rooms: HashMap<RoomName, Entry>,
+    /// The names of `rooms`, for the writer.
+    live: Arc<LiveRoomNames>,
     conns: HashMap<u64, Conn>,
     env: RoomEnv,
     /// The cluster cannot confirm this node is current: rooms hold
@@ -43,10 +90,12 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// An empty registry; rooms it starts get `env`.
-    pub fn new(env: RoomEnv) -> Self {
+    /// An empty registry; rooms it starts get `env`; it keeps `live` in
+    /// step with its rooms.
+    pub fn new(env: RoomEnv, live: Arc<LiveRoomNames>) -> Self {
         Registry {
             rooms: HashMap::new(),
+            live,
             conns: HashMap::new(),
             env,
             fenced: false,
@@ -171,9 +220,14 @@ impl Handler<Join> for Registry {
         let registry = ctx.address();
         let env = &self.env;
         let fenced = self.fenced;
-        let entry = self.rooms.entry(msg.room.clone()).or_insert_with(|| Entry {
-            addr: Room::new(msg.room.clone(), env.clone(), registry, fenced).start(),
-            joins: 0,
+        let live = &self.live;
+        let entry = self.rooms.entry(msg.room.clone()).or_insert_with(|| {
+            // Before the room starts (and reads its head from the log).
+            live.insert(&msg.room);
+            Entry {
+                addr: Room::new(msg.room.clone(), env.clone(), registry, fenced).start(),
+                joins: 0,
+            }
         });
         entry.joins += 1;
         entry.addr.do_send(room::Join {
@@ -271,6 +325,7 @@ impl Handler<RoomIdle> for Registry {
             .is_some_and(|e| e.joins == msg.joins)
         {
             if let Some(entry) = self.rooms.remove(&msg.room) {
+                self.live.remove(&msg.room);
                 entry.addr.do_send(room::Stop);
             }
         }

@@ -5,7 +5,7 @@
 
 use super::{Job, Pending};
 use crate::actors::cluster::Wake;
-use crate::actors::registry::{self, Registry};
+use crate::actors::registry;
 use crate::auth::Auth;
 use crate::db::{cluster, idempotency, DbConn, DbManager};
 use crate::domain::idempotency as keyed;
@@ -13,7 +13,6 @@ use crate::domain::{self, CommandCtx, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::stats::Stats;
 use crate::time::now_ms;
-use actix::Addr;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use futures::channel::oneshot;
@@ -78,14 +77,11 @@ pub(super) fn count_group(
 /// token, a deleted user) the old token is refused: the registry only closes
 /// its sockets, later.
 pub(super) fn deliver(
-    registry: &Addr<Registry>,
+    registry: &registry::Handle,
     auth: &Auth,
     answered: Vec<(AppResult<Outcome>, oneshot::Sender<AppResult<Outcome>>)>,
 ) {
     let outcomes = || answered.iter().filter_map(|(r, _)| r.as_ref().ok());
-    let committed: Vec<_> = outcomes()
-        .flat_map(|o| o.committed.iter().cloned())
-        .collect();
     let access: Vec<_> = outcomes().flat_map(|o| o.access.iter().cloned()).collect();
     let ended_tokens: Vec<_> = outcomes()
         .flat_map(|o| o.ended_tokens.iter().cloned())
@@ -93,8 +89,17 @@ pub(super) fn deliver(
     for user in &ended_tokens {
         auth.forget(user);
     }
-    if !committed.is_empty() || !access.is_empty() || !ended_tokens.is_empty() {
-        registry.do_send(registry::Committed {
+    // Rooms nobody has joined are not live: the registry would drop their
+    // deliveries, so a group with nothing else for it does not wake it.
+    let rooms = outcomes()
+        .flat_map(|o| o.committed.iter())
+        .flat_map(|c| c.deliveries.iter().map(|d| &d.room));
+    let live = registry.live.any(rooms);
+    if live || !access.is_empty() || !ended_tokens.is_empty() {
+        let committed: Vec<_> = outcomes()
+            .flat_map(|o| o.committed.iter().cloned())
+            .collect();
+        registry.addr.do_send(registry::Committed {
             events: committed,
             access,
             ended_tokens,

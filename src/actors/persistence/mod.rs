@@ -35,7 +35,7 @@ mod group;
 #[cfg(test)]
 mod tests;
 
-use crate::actors::registry::Registry;
+use crate::actors::registry;
 use crate::auth::Auth;
 use crate::db::{DbConn, DbManager};
 use crate::domain::{Command, CommandCtx, Outcome};
@@ -61,8 +61,9 @@ pub struct Persistence {
     manager: DbManager,
     /// The writer's own connection; `None` after a failure, reopened on demand.
     conn: Option<DbConn>,
-    /// Told what each group committed, in commit order, to fan it out.
-    registry: Addr<Registry>,
+    /// Told what each group committed, in commit order, to fan it out (only
+    /// what it has a live room or a socket for).
+    registry: registry::Handle,
     /// `events.retention_per_room`: deliveries kept per room; older ones are
     /// pruned in the group that passes the mark.
     retention: u64,
@@ -109,7 +110,7 @@ impl Persistence {
     /// (and, with `cluster_node`, to the other nodes) and ended tokens to `auth`.
     pub fn new(
         manager: DbManager,
-        registry: Addr<Registry>,
+        registry: registry::Handle,
         retention: u64,
         cluster_node: Option<String>,
         idempotency_ttl_s: u64,
