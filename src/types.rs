@@ -217,6 +217,25 @@ pub struct Event {
 }
 
 impl Event {
+    /// A copy of an event that is not shared yet (an [`Appended`] one, or
+    /// in tests). `Event` is not `Clone` on purpose: once committed it is
+    /// shared by `Arc`, never copied.
+    ///
+    /// [`Appended`]: crate::db::events::Appended
+    pub fn copy(&self) -> Event {
+        Event {
+            id: self.id,
+            event_type: self.event_type.clone(),
+            resource_type: self.resource_type.clone(),
+            resource_id: self.resource_id.clone(),
+            agent_id: self.agent_id.clone(),
+            origin_session_id: self.origin_session_id.clone(),
+            payload: self.payload.clone(),
+            priority: self.priority,
+            created_at: self.created_at,
+        }
+    }
+
     /// The session this event is about, if any: who may read it decides who
     /// sees it in a project room.
     pub fn session_id(&self) -> Option<&str> {

@@ -38,19 +38,8 @@ pub struct Appended {
 
 impl Clone for Appended {
     fn clone(&self) -> Self {
-        let e = &self.event;
         Appended {
-            event: Event {
-                id: e.id,
-                event_type: e.event_type.clone(),
-                resource_type: e.resource_type.clone(),
-                resource_id: e.resource_id.clone(),
-                agent_id: e.agent_id.clone(),
-                origin_session_id: e.origin_session_id.clone(),
-                payload: e.payload.clone(),
-                priority: e.priority,
-                created_at: e.created_at,
-            },
+            event: self.event.copy(),
             rooms: self.rooms.clone(),
         }
     }

@@ -122,7 +122,7 @@ fn batching_window_gathers_until_it_ends_and_priority_flushes_at_once() {
     let mut urgent = h.delivery(4, "room", "r");
     Arc::get_mut(&mut urgent).unwrap().event = Arc::new(Event {
         priority: true,
-        ..clone_event(&urgent.event)
+        ..urgent.event.copy()
     });
     h.log.insert(4, urgent);
     h.notify(&[4]);
@@ -132,20 +132,6 @@ fn batching_window_gathers_until_it_ends_and_priority_flushes_at_once() {
         "a priority event flushes the window"
     );
     assert!(h.timers.is_empty(), "the window's timer is cancelled");
-}
-
-fn clone_event(e: &Event) -> Event {
-    Event {
-        id: e.id,
-        event_type: e.event_type.clone(),
-        resource_type: e.resource_type.clone(),
-        resource_id: e.resource_id.clone(),
-        agent_id: e.agent_id.clone(),
-        origin_session_id: e.origin_session_id.clone(),
-        payload: e.payload.clone(),
-        priority: e.priority,
-        created_at: e.created_at,
-    }
 }
 
 #[test]
